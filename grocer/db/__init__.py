@@ -1,0 +1,1 @@
+"""grocer's database layer: the only package that speaks SQL."""

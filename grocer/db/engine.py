@@ -1,0 +1,68 @@
+"""Engines and sessions: the one place that knows how grocer talks to each database."""
+
+from __future__ import annotations
+
+import functools
+from contextlib import contextmanager
+
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+DEFAULT_DATABASE_URL = "sqlite:///grocer.sqlite3"
+
+
+def normalize_url(url: str):
+    """Parse a database URL; MySQL/MariaDB always speak utf8mb4 through pymysql."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() in ("mysql", "mariadb"):
+        if parsed.drivername in ("mysql", "mariadb"):
+            parsed = parsed.set(drivername=f"{parsed.drivername}+pymysql")
+        parsed = parsed.update_query_dict({"charset": "utf8mb4"})
+    return parsed
+
+
+def _sqlite_pragmas(dbapi_connection, _record):
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def make_engine(url: str = DEFAULT_DATABASE_URL, **kwargs) -> Engine:
+    parsed = normalize_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        kwargs.setdefault("connect_args", {"timeout": 30})
+        engine = create_engine(parsed, **kwargs)
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    kwargs.setdefault("pool_pre_ping", True)
+    kwargs.setdefault("pool_recycle", 3600)
+    return create_engine(parsed, **kwargs)
+
+
+@functools.cache
+def get_engine(url: str = DEFAULT_DATABASE_URL) -> Engine:
+    """One engine (and pool) per URL for the whole process."""
+    return make_engine(url)
+
+
+def engine_from_settings(settings) -> Engine:
+    return get_engine(settings.get("GROCER_DATABASE_URL") or DEFAULT_DATABASE_URL)
+
+
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+@contextmanager
+def session_scope(engine: Engine):
+    """A session whose transaction commits on success and rolls back on any error."""
+    with session_factory(engine)() as session, session.begin():
+        yield session
+
+
+def is_mysql(engine: Engine) -> bool:
+    return engine.dialect.name in ("mysql", "mariadb")

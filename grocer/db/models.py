@@ -1,0 +1,268 @@
+"""grocer's data model (DESIGN.md §3), SQLAlchemy 2.0 typed declarative.
+
+Portable across SQLite and MariaDB/MySQL: money is ``Numeric``; lists are ``JSON``; timestamps
+are stored as naive UTC and always come back timezone-aware (``UTCDateTime``); identity strings
+(keys, SKUs, barcodes) use a binary collation on MySQL so the database compares them exactly as
+Python does.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects import mysql
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def ExactString(length: int):
+    """A VARCHAR compared byte for byte (MySQL's default collation folds case and accents)."""
+    return String(length).with_variant(
+        mysql.VARCHAR(length, charset="utf8mb4", collation="utf8mb4_bin"), "mysql", "mariadb"
+    )
+
+
+class UTCDateTime(TypeDecorator):
+    """Timezone-aware UTC datetimes on every backend (SQLite and MySQL keep no zone)."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect):
+        if dialect.name in ("mysql", "mariadb"):
+            return dialect.type_descriptor(mysql.DATETIME(fsp=6))
+        return dialect.type_descriptor(DateTime())
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: grocer stores timezone-aware UTC only")
+        return value.astimezone(dt.timezone.utc).replace(tzinfo=None)
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        if isinstance(value, str):  # raw SQL results on SQLite
+            value = dt.datetime.fromisoformat(value)
+        return value.replace(tzinfo=dt.timezone.utc)
+
+
+Money = Numeric(10, 2)
+UnitMoney = Numeric(12, 4)
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class Company(Base):
+    __tablename__ = "company"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # Display name as in the store list ("Aldi", "Coles", "Iga", "Woolworths").
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    # Lower-case name = spider name = `company` on items.
+    slug: Mapped[str] = mapped_column(String(100), unique=True)
+    image_url_template: Mapped[str | None] = mapped_column(Text)
+
+    divisions: Mapped[list[Division]] = relationship(back_populates="company")
+    stores: Mapped[list[Store]] = relationship(back_populates="company")
+
+
+class Division(Base):
+    __tablename__ = "division"
+    __table_args__ = (UniqueConstraint("company_id", "name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("company.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(100))
+    external_id: Mapped[str | None] = mapped_column(String(50))
+
+    company: Mapped[Company] = relationship(back_populates="divisions")
+
+
+class Store(Base):
+    __tablename__ = "store"
+    __table_args__ = (UniqueConstraint("company_id", "store_code"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("company.id", ondelete="CASCADE"))
+    division_id: Mapped[int | None] = mapped_column(
+        ForeignKey("division.id", ondelete="SET NULL"), index=True
+    )
+    # The code users know, exactly as in the store list: G102, COL:401, 1147, 19587.
+    store_code: Mapped[str] = mapped_column(ExactString(50))
+    # The id the chain's site wants (IGA retailer store id, Coles number); None = same as code.
+    site_store_id: Mapped[str | None] = mapped_column(String(50))
+    name: Mapped[str | None] = mapped_column(String(255))
+    address: Mapped[str | None] = mapped_column(String(255))
+    suburb: Mapped[str | None] = mapped_column(String(100))
+    state: Mapped[str | None] = mapped_column(String(20))
+    postcode: Mapped[str | None] = mapped_column(String(10))
+    latitude: Mapped[Decimal | None] = mapped_column(Numeric(9, 6))
+    longitude: Mapped[Decimal | None] = mapped_column(Numeric(9, 6))
+    last_crawled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, index=True)
+
+    company: Mapped[Company] = relationship(back_populates="stores")
+    division: Mapped[Division | None] = relationship()
+
+
+class Brand(Base):
+    __tablename__ = "brand"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(255))
+    normalized_name: Mapped[str] = mapped_column(ExactString(255), unique=True)
+    name_variations: Mapped[list] = mapped_column(JSON, default=list)
+    normalized_name_variations: Mapped[list] = mapped_column(JSON, default=list)
+
+
+class Product(Base):
+    __tablename__ = "product"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(255), index=True)
+    brand_id: Mapped[int | None] = mapped_column(
+        ForeignKey("brand.id", ondelete="SET NULL"), index=True
+    )
+    size: Mapped[str | None] = mapped_column(String(100))
+    sizes: Mapped[list] = mapped_column(JSON, default=list)
+    normalized_name_brand_size: Mapped[str] = mapped_column(ExactString(255), unique=True)
+    key_version: Mapped[int] = mapped_column(Integer, default=1)
+    barcode: Mapped[str | None] = mapped_column(ExactString(50), unique=True)
+    url: Mapped[str | None] = mapped_column(String(1024))
+    image_url: Mapped[str | None] = mapped_column(String(1024))
+    aldi_image_url: Mapped[str | None] = mapped_column(String(1024))
+    has_no_coles_barcode: Mapped[bool] = mapped_column(Boolean, default=False)
+    # [[raw brand, company slug], ...]: what each chain calls the product's brand.
+    brand_name_company_pairs: Mapped[list] = mapped_column(JSON, default=list)
+    # [{"company": slug, "path": [...]}, ...]
+    category_paths: Mapped[list] = mapped_column(JSON, default=list)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    brand: Mapped[Brand | None] = relationship()
+    skus: Mapped[list[Sku]] = relationship(back_populates="product")
+    key_variations: Mapped[list[ProductKeyVariation]] = relationship(back_populates="product")
+    prices: Mapped[list[Price]] = relationship(back_populates="product")
+
+
+class ProductKeyVariation(Base):
+    """A key that is known to mean `product` (learned from barcode/SKU matches and merges)."""
+
+    __tablename__ = "product_key_variation"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(ExactString(255), unique=True)
+    product_id: Mapped[int] = mapped_column(
+        ForeignKey("product.id", ondelete="CASCADE"), index=True
+    )
+
+    product: Mapped[Product] = relationship(back_populates="key_variations")
+
+
+class Sku(Base):
+    __tablename__ = "sku"
+    __table_args__ = (UniqueConstraint("company_id", "sku"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("company.id", ondelete="CASCADE"))
+    sku: Mapped[str] = mapped_column(ExactString(100))
+    product_id: Mapped[int] = mapped_column(
+        ForeignKey("product.id", ondelete="CASCADE"), index=True
+    )
+
+    company: Mapped[Company] = relationship()
+    product: Mapped[Product] = relationship(back_populates="skus")
+
+
+class _PriceColumns:
+    price: Mapped[Decimal] = mapped_column(Money)
+    was_price: Mapped[Decimal | None] = mapped_column(Money)
+    unit_price: Mapped[Decimal | None] = mapped_column(UnitMoney)
+    unit_of_measure: Mapped[str | None] = mapped_column(String(50))
+    per_unit_price_string: Mapped[str | None] = mapped_column(String(255))
+    is_on_special: Mapped[bool] = mapped_column(Boolean, default=False)
+    is_available: Mapped[bool | None] = mapped_column(Boolean)
+    price_hash: Mapped[str] = mapped_column(String(64))
+    scraped_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    # The date in Australia/Sydney of scraped_at.
+    scraped_date: Mapped[dt.date] = mapped_column(Date, index=True)
+
+
+class Price(_PriceColumns, Base):
+    """The current price of a product at a store: one row per (product, store)."""
+
+    __tablename__ = "price"
+    __table_args__ = (
+        UniqueConstraint("product_id", "store_id"),
+        Index("ix_price_store_id_product_id", "store_id", "product_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("product.id", ondelete="CASCADE"))
+    store_id: Mapped[int] = mapped_column(ForeignKey("store.id", ondelete="CASCADE"))
+    # Last crawl that saw this price (moves even when nothing changed).
+    last_seen: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    # Set when a complete crawl of the store no longer lists the product; cleared when seen.
+    delisted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    product: Mapped[Product] = relationship(back_populates="prices")
+    store: Mapped[Store] = relationship()
+
+
+class PriceHistory(_PriceColumns, Base):
+    """Append-only: one row per observed change of a (product, store) price."""
+
+    __tablename__ = "price_history"
+    __table_args__ = (Index("ix_price_history_product_store_time", "product_id", "store_id",
+                            "scraped_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("product.id", ondelete="CASCADE"))
+    store_id: Mapped[int] = mapped_column(
+        ForeignKey("store.id", ondelete="CASCADE"), index=True
+    )
+
+
+class CrawlRun(Base):
+    __tablename__ = "crawl_run"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    spider: Mapped[str] = mapped_column(String(50), index=True)
+    stores: Mapped[list] = mapped_column(JSON, default=list)
+    stores_completed: Mapped[list] = mapped_column(JSON, default=list)
+    started_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, index=True)
+    close_reason: Mapped[str | None] = mapped_column(String(100))
+    reconciled: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Per-store counters: {store_code: {"scraped": n, "dropped": n, "written": n, ...}}
+    store_stats: Mapped[dict] = mapped_column(JSON, default=dict)
+    stats: Mapped[dict] = mapped_column(JSON, default=dict)

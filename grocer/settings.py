@@ -1,0 +1,94 @@
+"""Scrapy settings for grocer.
+
+Everything a deployment changes is read from the environment (``GROCER_*`` and a few plain
+names), so the same egg runs on a laptop, in CI and under scrapyd. ``-s NAME=value`` on the
+command line still wins over both.
+"""
+
+import os
+
+
+def _env(name, default):
+    value = os.environ.get(name)
+    return default if value in (None, "") else value
+
+
+BOT_NAME = "grocer"
+SPIDER_MODULES = ["grocer.spiders"]
+NEWSPIDER_MODULE = "grocer.spiders"
+COMMANDS_MODULE = "grocer.commands"
+
+# --- storage --------------------------------------------------------------------------------
+# Default: a SQLite file in the working directory (WAL, foreign keys on). MariaDB/MySQL:
+# mysql+pymysql://user:pass@host:3306/db (utf8mb4 is added automatically).
+GROCER_DATABASE_URL = _env("GROCER_DATABASE_URL", "sqlite:///grocer.sqlite3")
+# Directory holding brand_translation_table.json and product_translation_table.json.
+TRANSLATION_TABLES_DIR = _env("TRANSLATION_TABLES_DIR", "translation_tables")
+# When set, spiders download the tables from this base URL (see `scrapy tables serve`).
+TRANSLATION_TABLES_URL = _env("TRANSLATION_TABLES_URL", "")
+GROCER_TABLES_TOKEN = _env("GROCER_TABLES_TOKEN", "")
+TABLES_REFRESH_EVERY_STORES = int(_env("TABLES_REFRESH_EVERY_STORES", 5))
+
+# Rows per database batch in the resolve and price pipelines.
+GROCER_BATCH_SIZE = int(_env("GROCER_BATCH_SIZE", 1000))
+# Crawl health: a crawl dropping more than this share of its items closes as `error_budget`.
+GROCER_MAX_DROP_RATE = float(_env("GROCER_MAX_DROP_RATE", 0.05))
+
+# --- chains ---------------------------------------------------------------------------------
+# Only scheme and host come from settings; paths and parameters are the real sites'.
+ALDI_BASE_URL = _env("ALDI_BASE_URL", "https://api.aldi.com.au")
+COLES_BASE_URL = _env("COLES_BASE_URL", "https://www.coles.com.au")
+WOOLWORTHS_BASE_URL = _env("WOOLWORTHS_BASE_URL", "https://www.woolworths.com.au")
+IGA_BASE_URL = _env("IGA_BASE_URL", "https://www.igashop.com.au")
+
+_CONTACT_UA = "grocer/0.1 (+https://github.com/grocer-au/grocer)"
+_BROWSER_UA = (
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/142.0.0.0 Safari/537.36"
+)
+ALDI_USER_AGENT = _env("ALDI_USER_AGENT", _CONTACT_UA)
+IGA_USER_AGENT = _env("IGA_USER_AGENT", _CONTACT_UA)
+WOOLWORTHS_USER_AGENT = _env("WOOLWORTHS_USER_AGENT", _BROWSER_UA)
+# Must be the User-Agent of the browser the Coles cookies were exported from.
+COLES_USER_AGENT = _env("COLES_USER_AGENT", _BROWSER_UA)
+COLES_COOKIES_FILE = _env("COLES_COOKIES_FILE", "")
+USER_AGENT = _CONTACT_UA
+
+# --- pipelines and extensions ---------------------------------------------------------------
+ITEM_PIPELINES = {
+    "grocer.pipelines.clean.CleanPipeline": 100,
+    "grocer.pipelines.normalize.NormalizePipeline": 200,
+    "grocer.pipelines.resolve.ResolvePipeline": 300,
+    "grocer.pipelines.prices.PricePipeline": 400,
+}
+EXTENSIONS = {
+    "grocer.extensions.ReconcileOnClose": 500,
+}
+
+# --- politeness and robustness --------------------------------------------------------------
+ROBOTSTXT_OBEY = _env("ROBOTSTXT_OBEY", "true").lower() not in ("0", "false", "no")
+CONCURRENT_REQUESTS = 8
+CONCURRENT_REQUESTS_PER_DOMAIN = 4
+DOWNLOAD_DELAY = float(_env("DOWNLOAD_DELAY", 0.5))
+RANDOMIZE_DOWNLOAD_DELAY = True
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 1.0
+AUTOTHROTTLE_MAX_DELAY = 30.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
+DOWNLOAD_TIMEOUT = 60
+RETRY_ENABLED = True
+RETRY_TIMES = 4
+RETRY_HTTP_CODES = [429, 500, 502, 503, 504, 522, 524, 408]
+# Exponential backoff between retries: base ** attempt seconds, capped.
+RETRY_BACKOFF_BASE = float(_env("RETRY_BACKOFF_BASE", 2.0))
+RETRY_BACKOFF_MAX = float(_env("RETRY_BACKOFF_MAX", 60.0))
+HTTPCACHE_ENABLED = _env("HTTPCACHE_ENABLED", "false").lower() in ("1", "true", "yes")
+HTTPCACHE_DIR = "httpcache"
+HTTPCACHE_POLICY = "scrapy.extensions.httpcache.DummyPolicy"
+HTTPCACHE_IGNORE_HTTP_CODES = [301, 302, 403, 429, 500, 502, 503, 504]
+
+LOG_LEVEL = _env("LOG_LEVEL", "INFO")
+FEED_EXPORT_ENCODING = "utf-8"
+TELNETCONSOLE_ENABLED = False
+REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"
+TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"

@@ -1,0 +1,27 @@
+from setuptools import find_packages, setup
+
+setup(
+    name="grocer",
+    version="0.1.0",
+    description="Crawls Australian supermarket chains store by store into one de-duplicated "
+    "product catalogue with per-store prices.",
+    packages=find_packages(include=["grocer", "grocer.*"]),
+    package_data={"grocer": ["db/migrations/*.py", "db/migrations/versions/*.py", "py.typed"]},
+    include_package_data=True,
+    zip_safe=True,
+    python_requires=">=3.11",
+    install_requires=[
+        "scrapy>=2.14",
+        "itemadapter>=0.8",
+        "sqlalchemy>=2.0",
+        "pymysql>=1.1",
+        "rapidfuzz>=3.0",
+        "alembic>=1.13",
+        "tzdata",
+    ],
+    extras_require={
+        "test": ["pytest>=8", "scrapyd>=1.5", "scrapyd-client>=2.0"],
+        "deploy": ["scrapyd>=1.5", "scrapyd-client>=2.0"],
+    },
+    entry_points={"scrapy": ["settings = grocer.settings"]},
+)
