@@ -10,7 +10,7 @@ from sqlalchemy.engine import Engine
 
 from grocer.db.engine import session_scope
 from grocer.db.models import Company, Division, Store
-from grocer.storelist import StoreList
+from grocer.storelist import StoreList, company_display_name
 
 STORE_FIELDS = ("site_store_id", "name", "address", "suburb", "state", "postcode",
                 "latitude", "longitude", "division_id")
@@ -81,3 +81,41 @@ def load_stores(engine: Engine, store_list: StoreList) -> LoadResult:
             session.execute(update(Store), updates)
         result.created, result.updated = len(inserts), len(updates)
     return result
+
+
+class StoreDirectory:
+    """(company slug, store code) → ids, cached; unknown ones are created with a warning so an
+    ingest into an empty database still lands (`scrapy loadstores` fills in the details)."""
+
+    def __init__(self, engine: Engine, logger):
+        self.engine = engine
+        self.logger = logger
+        self.companies: dict[str, int] = {}
+        self.stores: dict[tuple[str, str], int] = {}
+
+    def company_id(self, slug: str) -> int:
+        if slug not in self.companies:
+            with session_scope(self.engine) as session:
+                company = session.scalar(select(Company).where(Company.slug == slug))
+                if company is None:
+                    self.logger.warning("company %r is not in the database: created it "
+                                        "(load the store list with `scrapy loadstores`)", slug)
+                    company = ensure_company(session, company_display_name(slug))
+                self.companies[slug] = company.id
+        return self.companies[slug]
+
+    def store_id(self, slug: str, store_code: str) -> int:
+        key = (slug, store_code)
+        if key not in self.stores:
+            company_id = self.company_id(slug)
+            with session_scope(self.engine) as session:
+                store = session.scalar(select(Store).where(
+                    Store.company_id == company_id, Store.store_code == store_code))
+                if store is None:
+                    self.logger.warning("store %s of %s is not in the database: created it",
+                                        store_code, slug)
+                    store = Store(company_id=company_id, store_code=store_code)
+                    session.add(store)
+                    session.flush()
+                self.stores[key] = store.id
+        return self.stores[key]

@@ -15,7 +15,7 @@ def ensure_mysql_database(url: str) -> None:
     parsed = normalize_url(url)
     if parsed.get_backend_name() not in ("mysql", "mariadb") or not parsed.database:
         return
-    server = create_engine(parsed.set(database=None))
+    server = create_engine(parsed._replace(database=None))  # namedtuple API: set() keeps it
     with server.begin() as connection:
         connection.execute(text(
             f"CREATE DATABASE IF NOT EXISTS `{parsed.database}` "

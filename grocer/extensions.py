@@ -1,0 +1,157 @@
+"""Scrapy extensions of grocer.
+
+`ReconcileOnClose` (DESIGN §5): when a crawl closes with reason ``finished`` and without database
+errors, reconcile the database under the reconciliation lock — delisting of the stores the crawl
+completed, brand and product merges from the translation tables in ``TRANSLATION_TABLES_DIR``,
+orphan clean-up, table generation. Any other close (``shutdown``, ``cancelled``, ``blocked``,
+``error_budget``, …) or a crawl with database errors changes nothing. Every crawl is recorded in
+``CrawlRun``, reconciled or not.
+
+Settings: ``GROCER_RECONCILE_ON_CLOSE`` (default True), ``GROCER_RECONCILE_LOCK_TIMEOUT``
+(seconds to wait for another reconciliation, default 600), ``GROCER_ORPHAN_GRACE_SECONDS``
+(products younger than this are never orphans, default 3600: another crawl may not have written
+their price yet), ``TRANSLATION_TABLES_DIR``, ``GROCER_DATABASE_URL``.
+
+The SQL lives in ``grocer.db``; this module only decides and calls.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+from dataclasses import dataclass
+
+from scrapy import signals
+from twisted.internet import threads
+
+from grocer.db.crawlruns import json_safe, record_crawl_run
+from grocer.db.delisting import CompletedStore
+from grocer.db.engine import engine_from_settings
+from grocer.db.locks import DEFAULT_TIMEOUT, LockTimeout
+from grocer.db.models import utcnow
+from grocer.db.reconcile import ReconcileResult, reconcile
+
+logger = logging.getLogger(__name__)
+
+DB_ERRORS_STAT = "grocer/db_errors"
+DEFAULT_ORPHAN_GRACE_SECONDS = 3600
+
+
+@dataclass
+class CloseOutcome:
+    reconciled: bool
+    skipped: str | None = None  # why reconciliation did not run (None: it ran)
+    result: ReconcileResult | None = None
+    crawl_run_id: int | None = None
+
+
+class ReconcileOnClose:
+    def __init__(self, crawler):
+        self.crawler = crawler
+        self.settings = crawler.settings
+        self.enabled = self.settings.getbool("GROCER_RECONCILE_ON_CLOSE", True)
+        self.started_at: dt.datetime | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        extension = cls(crawler)
+        crawler.signals.connect(extension.spider_opened, signal=signals.spider_opened)
+        crawler.signals.connect(extension.spider_closed, signal=signals.spider_closed)
+        return extension
+
+    # --- signals ------------------------------------------------------------------------------
+
+    def spider_opened(self, spider):
+        self.started_at = utcnow()
+
+    def spider_closed(self, spider, reason):
+        """Runs after the item pipelines were closed (their buffers flushed). The work goes to a
+        thread so that waiting for the lock never blocks the reactor."""
+        return threads.deferToThread(self.close, spider, reason)
+
+    # --- the work -----------------------------------------------------------------------------
+
+    def skip_reason(self, reason: str) -> str | None:
+        if not self.enabled:
+            return "GROCER_RECONCILE_ON_CLOSE is off"
+        if reason != "finished":
+            return f"the crawl closed with reason {reason!r}, not 'finished'"
+        db_errors = self._stats().get(DB_ERRORS_STAT, 0) or 0
+        if db_errors:
+            return f"the crawl had {db_errors} database error(s) ({DB_ERRORS_STAT})"
+        return None
+
+    def close(self, spider, reason: str) -> CloseOutcome:
+        state = getattr(spider, "crawl_state", None)
+        company = getattr(state, "company", None) or spider.name
+        skipped = self.skip_reason(reason)
+        result = None
+        if skipped:
+            logger.warning("reconciliation skipped: %s; nothing was delisted, merged or "
+                           "deleted", skipped, extra={"spider": spider})
+        else:
+            try:
+                result = reconcile(
+                    engine_from_settings(self.settings),
+                    self.settings.get("TRANSLATION_TABLES_DIR") or "translation_tables",
+                    company=company,
+                    completed_stores=self.completed_stores(state),
+                    orphan_grace=dt.timedelta(seconds=self.settings.getfloat(
+                        "GROCER_ORPHAN_GRACE_SECONDS", DEFAULT_ORPHAN_GRACE_SECONDS)),
+                    lock_timeout=self.settings.getfloat("GROCER_RECONCILE_LOCK_TIMEOUT",
+                                                        DEFAULT_TIMEOUT),
+                )
+            except LockTimeout as error:
+                skipped = f"lock not acquired: {error}"
+                logger.error("reconciliation skipped: %s", error, extra={"spider": spider})
+            except Exception as error:  # never let a failed reconciliation hide the crawl run
+                skipped = f"reconciliation failed: {type(error).__name__}: {error}"
+                logger.exception("reconciliation failed", extra={"spider": spider})
+        outcome = CloseOutcome(reconciled=result is not None, skipped=skipped, result=result)
+        self._set_stats(outcome)
+        outcome.crawl_run_id = self.record(spider, state, reason, outcome)
+        return outcome
+
+    @staticmethod
+    def completed_stores(state) -> list[CompletedStore]:
+        """Stores to delist in: completed runs of a crawl that is not partial."""
+        if state is None or getattr(state, "partial", True):
+            return []
+        return [CompletedStore(run.store_code, run.started_at)
+                for run in state.completed() if run.started_at is not None]
+
+    def record(self, spider, state, reason: str, outcome: CloseOutcome) -> int | None:
+        stores = list(getattr(state, "stores", {}) or {})
+        completed = [run.store_code for run in state.completed()] if state is not None else []
+        store_stats = {code: dataclasses.asdict(run)
+                       for code, run in (getattr(state, "stores", {}) or {}).items()}
+        try:
+            return record_crawl_run(
+                engine_from_settings(self.settings),
+                spider=spider.name, stores=stores, stores_completed=completed,
+                started_at=self.started_at or self._stats().get("start_time"),
+                finished_at=utcnow(), close_reason=reason, reconciled=outcome.reconciled,
+                stats=json_safe(self._stats()), store_stats=store_stats)
+        except Exception:
+            logger.exception("could not record the crawl run", extra={"spider": spider})
+            return None
+
+    def _stats(self) -> dict:
+        stats = getattr(self.crawler, "stats", None)
+        return dict(stats.get_stats()) if stats is not None else {}
+
+    def _set_stats(self, outcome: CloseOutcome) -> None:
+        stats = getattr(self.crawler, "stats", None)
+        if stats is None:
+            return
+        stats.set_value("grocer/reconcile/reconciled", outcome.reconciled)
+        if outcome.skipped:
+            stats.set_value("grocer/reconcile/skipped", outcome.skipped)
+        if outcome.result is not None:
+            result = outcome.result
+            stats.set_value("grocer/reconcile/delisted", sum(result.delisted.values()))
+            stats.set_value("grocer/reconcile/brands_merged", result.brands.brands_merged)
+            stats.set_value("grocer/reconcile/products_merged", result.products.products_merged)
+            stats.set_value("grocer/reconcile/orphans_deleted", result.orphans_deleted)
+            stats.set_value("grocer/reconcile/seconds", result.seconds)

@@ -1,0 +1,632 @@
+"""Cross-chain product matching: suggest pairs of products (of different companies) that are
+the same article although their identity keys differ (issue 9).
+
+Pure: no Scrapy, no database. The database side is :mod:`grocer.db.matching`, the command
+``scrapy match``. Barcodes are never used here (a product with a barcode is merged by barcode
+anyway); :attr:`MatchProduct.barcode` only travels into reports and the evaluation.
+
+Three stages, each recorded on every suggested pair:
+
+1. **Blocking** (:func:`candidate_pairs`). Two products of different companies are compared only
+   when their *brands agree* -- equal normalized brands (after the brand table), or every token
+   of one side's brand found in the other side's name or brand (IGA often names the maker,
+   "Mondelez Australia Pty Limited", and puts "Cadbury" in the name) -- and their *sizes do not
+   conflict*. Sizes are the product's own ones (name and size field, spec §1.8.3) as canonical
+   tuples (§1.9): a bare ``ea`` ("Each", IGA's selling unit) or ``pk`` carries no number and is
+   no size; a size field "per 100g" is a unit-price basis, not a size; a multipack "N x S" also
+   offers its total N*S. Masses/volumes must be §1.9-compatible (10 %) when both sides have one;
+   counts (packs) must be equal when both sides have one. A side without any measure does not
+   block on size (relation ``unknown``), it is only held to a stricter score.
+2. **Scoring** (:func:`score_pairs`). Each side's name becomes a bag of words without size
+   mentions, without both sides' brand words and without packaging words; the sorted token
+   strings are compared with ``rapidfuzz`` (``process.cpdist`` over all candidate pairs at once,
+   ``workers=-1``): ``ratio`` of the sorted strings (token-sort) and ``token_set_ratio``; the
+   pair's score is their mean.
+3. **Decision** (:func:`decide`), tuned for precision (a wrong merge mixes two products'
+   prices; a missed one only costs a comparison): the guards must pass (no conflicting variant
+   words such as lite/light/skim vs full cream, zero/diet, sugar free, flavours, no differing
+   numbers, no large one-sided rest), the score must reach the threshold of the size relation,
+   the pair must be the best match both ways and lead the runner-up on both sides by a margin.
+   Runner-ups that are duplicates of the winner within its own company (same sizes, same
+   words) do not count as rivals, and are suggested too.
+
+Output is deterministic: products are processed in key order, ties broken by key.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections import defaultdict
+from dataclasses import dataclass, field
+from itertools import combinations
+from typing import Iterable, Mapping, Sequence
+
+from rapidfuzz import fuzz, process
+
+from grocer.normalization import (
+    are_sizes_compatible,
+    canonical_sizes,
+    extract_raw_sizes,
+    standardize_sizes,
+)
+
+__all__ = [
+    "MatchProduct",
+    "MatchConfig",
+    "Candidate",
+    "MatchPair",
+    "MatchResult",
+    "profile",
+    "candidate_pairs",
+    "score_pairs",
+    "decide",
+    "match_products",
+    "group_pairs",
+]
+
+
+# --------------------------------------------------------------------------------------------
+# records
+
+
+@dataclass(frozen=True, slots=True)
+class MatchProduct:
+    """One product as the matcher sees it.
+
+    ``key`` identifies the product (the v1 key ``normalized_name_brand_size`` for database
+    products); ``sizes`` are its v1 sizes (used only when neither ``name`` nor ``size`` give
+    any); ``normalized_brand`` its brand key after the brand table. ``weight`` (prices or stores)
+    picks the canonical product of a pair. ``barcode`` is carried, never matched on.
+    """
+
+    key: str
+    name: str
+    company: str
+    brand: str = ""
+    size: str = ""
+    sizes: tuple[str, ...] = ()
+    normalized_brand: str = ""
+    barcode: str | None = None
+    weight: int = 0
+    id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MatchConfig:
+    """Thresholds of the decision rule (scores are 0-100)."""
+
+    #: score needed when both sides have a mass/volume and some are equal (within 0.5 %)
+    min_score: float = 84.0
+    #: ... when sizes are only §1.9-compatible (within ``size_tolerance``) or only via a total
+    min_score_close: float = 92.0
+    #: ... when at least one side has no mass/volume (size unknown)
+    min_score_unknown: float = 94.0
+    #: ... extra demanded when neither side has a brand
+    unbranded_penalty: float = 4.0
+    #: the winner must lead the best rival (other than its own duplicates) by this much
+    margin: float = 4.0
+    size_tolerance: float = 0.1
+    #: at most this many core words of a side may be missing on the other side ...
+    max_one_sided: int = 3
+    #: ... and together at most this share of the union of core words
+    max_unshared_share: float = 0.5
+
+    def threshold(self, size_relation: str, branded: bool) -> float:
+        base = {
+            "equal": self.min_score,
+            "close": self.min_score_close,
+            "total": self.min_score_close,
+        }.get(size_relation, self.min_score_unknown)
+        return base if branded else base + self.unbranded_penalty
+
+    def with_min_score(self, min_score: float) -> "MatchConfig":
+        """The same rule with ``min_score`` moved; the stricter thresholds move with it."""
+        shift = min_score - self.min_score
+        return MatchConfig(
+            min_score=min_score,
+            min_score_close=min(100.0, self.min_score_close + shift),
+            min_score_unknown=min(100.0, self.min_score_unknown + shift),
+            unbranded_penalty=self.unbranded_penalty,
+            margin=self.margin,
+            size_tolerance=self.size_tolerance,
+            max_one_sided=self.max_one_sided,
+            max_unshared_share=self.max_unshared_share,
+        )
+
+
+# --------------------------------------------------------------------------------------------
+# vocabulary
+
+_APOSTROPHES = re.compile(r"['\u2018\u2019`\u00b4]")
+_WORD = re.compile(r"[a-z0-9]+")
+_UNITS = (r"kilograms?|kg|grams?|gms?|g|millilitres?|milliliters?|mls?|litres?|liters?|ltrs?|lt|l"
+          r"|packs?|pk|each|ea")
+_NUM = r"\d+(?:\.\d+)?"
+# A size mention in a name ("500g", "6 x 375ml", "375ml x 24", "10 pack", "1.25 L").
+_SIZE_MENTION = re.compile(
+    rf"(?:\b\d+\s*x\s*)?\b{_NUM}\s*/?\s*(?:{_UNITS})\b(?:\s*x\s*\d+\b)?|\b\d+\s*x\b")
+_PER_BASIS = re.compile(r"^\s*(?:per|/)\b", re.I)
+
+#: Words with no identity: articles, connectives.
+STOPWORDS = frozenset("a an and the with of in on for to from by n or".split())
+#: Packaging and presentation words: chains add or omit them freely.
+PACKAGING = frozenset(
+    "bag bags bar bars block blocks bottle bottles box boxes can cans carton cartons case "
+    "container cup jar jars pack packet packets pouch punnet roll rolls sachet sachets "
+    "share sharepack tin tins tray tub tubs value multipack piece pieces prepack each".split())
+#: Words of company names that are not brands ("Mondelez Australia Pty Limited").
+CORPORATE = frozenset(
+    "pty ltd limited inc co company corporation corp australia aust nz llc sa sau gmbh plc "
+    "group holdings unit trust international intl foods products brands".split())
+
+#: Spellings that mean the same (applied to single words after stemming).
+SYNONYMS: Mapping[str, str] = {
+    "lite": "light", "choc": "chocolate", "chocolatey": "chocolate", "chocolaty": "chocolate",
+    "yogurt": "yoghurt", "chili": "chilli", "barbecue": "bbq", "bbqs": "bbq", "flavor": "flavour",
+    "flavored": "flavoured", "favourite": "favorite", "wholegrain": "wholegrain",
+    "wholemeal": "wholemeal", "colour": "color", "original": "original", "org": "organic",
+    "tomatoe": "tomato", "vanila": "vanilla", "hazelnuts": "hazelnut", "gf": "glutenfree",
+    "sf": "sugarfree", "nas": "noaddedsugar", "veg": "vegetable", "bisc": "biscuit",
+    "mayo": "mayonnaise", "crisp": "chip", "wholewheat": "wholemeal",
+}
+
+#: Variant words: when one side has such a word and the other does not, they are different
+#: articles (the lite milk is not the full-cream milk; the orange chocolate not the plain one).
+#: Words are in stemmed form (see :func:`_stem`).
+VARIANT_WORDS = frozenset(
+    # fat, sugar, salt, caffeine, alcohol and other "less/free/extra" variants
+    "light skim skinny low reduced less lean zero diet free sugarfree glutenfree lactose "
+    "unsweetened sweetened unsalted salted decaf decaffeinated caffeine nonalcoholic "
+    "noaddedsugar full cream thickened double extra max ultra plus mini maxi jumbo giant "
+    "king family kid junior toddler baby adult senior mild medium hot spicy extra strong "
+    "sensitive whitening natural organic vegan protein high fibre "
+    # forms and cuts
+    "sliced diced crushed whole half grated shredded block spread flaked chunky smooth crunchy "
+    "thin thick mince minced ground roasted raw fresh frozen dried instant "
+    # flavours and colours
+    "original classic plain vanilla strawberry raspberry blueberry berry cherry banana mango "
+    "apple pear peach apricot orange lemon lime grapefruit pineapple passionfruit coconut "
+    "grape watermelon tropical mint peppermint spearmint caramel butterscotch toffee honey "
+    "maple cinnamon ginger hazelnut almond peanut cashew macadamia pistachio walnut coffee "
+    "mocha espresso latte cappuccino cocoa chocolate milk dark white cookie biscuit fudge "
+    "cheese cheddar parmesan mozzarella feta garlic onion chive herb tomato chilli pepper "
+    "jalapeno bbq smoky smoked sour salt vinegar chicken beef pork lamb ham bacon turkey "
+    "fish tuna salmon prawn vegetable mushroom spinach pumpkin potato sweet savoury teriyaki "
+    "satay curry tikka korma butter sesame soy wasabi truffle lemongrass basil oregano "
+    "rosemary thyme pesto red green yellow black blue pink purple gold silver brown "
+    "rice oat wheat corn quinoa sultana raisin date fig cranberry fruit nut seed".split())
+
+# Words too general to tell variants apart when only one side has them (category words the
+# chains add or drop: "Dairy Milk Peppermint" vs "Dairy Milk Peppermint Chocolate Block").
+_CATEGORY_OK_ONE_SIDED = frozenset("chocolate milk biscuit cookie chip cheese rice".split())
+
+
+def _ascii_lower(text: str) -> str:
+    if not text.isascii():
+        text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+    return text.lower()
+
+
+def _stem(word: str) -> str:
+    """Light plural folding: berries -> berry, chips -> chip, glass stays."""
+    if len(word) > 4 and word.endswith("ies"):
+        word = word[:-3] + "y"
+    elif len(word) > 3 and word.endswith("es") and word[-3] in "sxz" and not word.endswith("sses"):
+        word = word[:-2]
+    elif len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        word = word[:-1]
+    return SYNONYMS.get(word, word)
+
+
+def _words(text: str, strip_sizes: bool = True) -> list[str]:
+    """Ordered words of a text: ASCII, lower, apostrophes dropped, size mentions removed."""
+    if not isinstance(text, str) or not text:
+        return []
+    text = _APOSTROPHES.sub("", _ascii_lower(text)).replace(",", "")
+    if strip_sizes:
+        text = _SIZE_MENTION.sub(" ", text)
+    return [_stem(w) for w in _WORD.findall(text)]
+
+
+# --------------------------------------------------------------------------------------------
+# profiles (per-product features, computed once)
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    product: MatchProduct
+    words: tuple[str, ...]            # name words in order
+    brand_words: frozenset[str]       # brand words without corporate words
+    brand_joined: str                 # "redrockdeli"
+    text_words: frozenset[str]        # name words | brand words
+    joined_forms: frozenset[str]      # words and joins of 2-3 adjacent words
+    measures: frozenset[tuple[float, str]]   # g / ml sizes, own
+    totals: frozenset[tuple[float, str]]     # multipack totals N*S
+    counts: frozenset[float]          # pack counts
+    core: frozenset[str]              # identity words of the name
+    numbers: frozenset[str]           # numbers left in the name ("90" of "90% cocoa")
+
+    @property
+    def key(self) -> str:
+        return self.product.key
+
+
+def _product_sizes(product: MatchProduct) -> set[tuple[float, str]]:
+    raw = set(extract_raw_sizes(product.name or ""))
+    if product.size and not _PER_BASIS.match(product.size):
+        raw |= extract_raw_sizes(product.size)
+    if not raw and not product.name and not product.size:
+        return canonical_sizes(product.sizes)
+    return canonical_sizes(standardize_sizes(raw))
+
+
+def profile(product: MatchProduct) -> Profile:
+    """The matching features of one product."""
+    words = tuple(_words(product.name))
+    brand_words = frozenset(
+        w for w in _words(product.brand or "", strip_sizes=False)
+        if w not in CORPORATE and w not in STOPWORDS)
+    brand_joined = "".join(w for w in _words(product.brand or "", strip_sizes=False)
+                           if w not in CORPORATE)
+    forms = set(words)
+    for n in (2, 3):
+        forms.update("".join(words[i:i + n]) for i in range(len(words) - n + 1))
+    sizes = _product_sizes(product)
+    measures = frozenset(s for s in sizes if s[1] in ("g", "ml"))
+    counts = frozenset(v for v, u in sizes if u in ("pk", "ea") and v > 1)
+    totals = frozenset((v * n, u) for v, u in measures for n in counts) if len(counts) == 1 else frozenset()
+    name_words = set(words)
+    core = frozenset(w for w in name_words - brand_words - STOPWORDS - PACKAGING if not w.isdigit())
+    numbers = frozenset(w for w in name_words if w.isdigit())
+    return Profile(product, words, brand_words, brand_joined, frozenset(name_words | brand_words),
+                   frozenset(forms), measures, totals, counts, core, numbers)
+
+
+# --------------------------------------------------------------------------------------------
+# blocking
+
+
+def _brand_relation(a: Profile, b: Profile) -> str | None:
+    """How the brands agree ("equal", "a-in-b", "b-in-a", "unbranded") or None."""
+    na, nb = a.product.normalized_brand, b.product.normalized_brand
+    if not a.brand_words and not b.brand_words:
+        return "unbranded"
+    if na and na == nb:
+        return "equal"
+    if a.brand_words and (a.brand_words <= b.text_words or a.brand_joined in b.joined_forms):
+        return "a-in-b"
+    if b.brand_words and (b.brand_words <= a.text_words or b.brand_joined in a.joined_forms):
+        return "b-in-a"
+    return None
+
+
+def _close(x: float, y: float, tolerance: float) -> bool:
+    return are_sizes_compatible({(x, "u")}, {(y, "u")}, tolerance) or \
+        are_sizes_compatible({(y, "u")}, {(x, "u")}, tolerance)
+
+
+def _size_relation(a: Profile, b: Profile, tolerance: float) -> str | None:
+    """"equal", "close", "total", "unknown" or None (conflict)."""
+    if a.counts and b.counts and not (a.counts & b.counts):
+        return None
+    if not a.measures or not b.measures:
+        return "unknown"
+    for va, ua in a.measures:
+        for vb, ub in b.measures:
+            if ua == ub and abs(va - vb) <= 0.005 * max(va, vb):
+                return "equal"
+    if are_sizes_compatible(a.measures, b.measures, tolerance) or \
+            are_sizes_compatible(b.measures, a.measures, tolerance):
+        return "close"
+    if (a.totals or b.totals) and (
+            are_sizes_compatible(a.totals | a.measures, b.totals | b.measures, 0.005)):
+        return "total"
+    return None
+
+
+@dataclass(slots=True)
+class Candidate:
+    """A pair inside one block, with its evidence. ``a`` sorts before ``b`` by company."""
+
+    a: Profile
+    b: Profile
+    brand: str
+    size: str
+    sort_score: float = 0.0
+    set_score: float = 0.0
+    score: float = 0.0
+    guard: str | None = None        # why the pair can never match; None = passed
+    extra_a: tuple[str, ...] = ()   # core words of a missing on b
+    extra_b: tuple[str, ...] = ()
+
+    @property
+    def block(self) -> str:
+        sizes = ",".join(sorted(_render(s) for s in (self.a.measures & self.b.measures)))
+        return f"brand:{self.brand};size:{self.size}" + (f"({sizes})" if sizes else "")
+
+
+def _render(size: tuple[float, str]) -> str:
+    value, unit = size
+    return f"{value:g}{unit}"
+
+
+def _index(profiles: Sequence[Profile]):
+    by_text_word: dict[str, set[int]] = defaultdict(set)
+    by_brand_word: dict[str, set[int]] = defaultdict(set)
+    by_joined: dict[str, set[int]] = defaultdict(set)
+    by_form: dict[str, set[int]] = defaultdict(set)
+    by_norm_brand: dict[str, set[int]] = defaultdict(set)
+    unbranded: set[int] = set()
+    for i, p in enumerate(profiles):
+        for w in p.text_words:
+            by_text_word[w].add(i)
+        for f in p.joined_forms:
+            by_form[f].add(i)
+        if p.brand_words:
+            by_brand_word[min(p.brand_words)].add(i)
+            by_joined[p.brand_joined].add(i)
+        else:
+            unbranded.add(i)
+        if p.product.normalized_brand:
+            by_norm_brand[p.product.normalized_brand].add(i)
+    return by_text_word, by_brand_word, by_joined, by_form, by_norm_brand, unbranded
+
+
+def candidate_pairs(left: Sequence[Profile], right: Sequence[Profile],
+                    config: MatchConfig = MatchConfig()) -> list[Candidate]:
+    """Every (left, right) pair whose brands agree and whose sizes do not conflict."""
+    by_text_word, by_brand_word, by_joined, by_form, by_norm_brand, unbranded = _index(right)
+    out = []
+    for a in left:
+        found: set[int] = set()
+        if a.brand_words:
+            # a's brand inside b's name/brand
+            sets = [by_text_word.get(w, set()) for w in a.brand_words]
+            found |= set.intersection(*sets) if sets else set()
+            found |= by_form.get(a.brand_joined, set())
+        else:
+            found |= unbranded
+        # b's brand inside a's name/brand
+        for w in a.text_words:
+            found |= by_brand_word.get(w, set())
+        for f in a.joined_forms:
+            found |= by_joined.get(f, set())
+        if a.product.normalized_brand:
+            found |= by_norm_brand.get(a.product.normalized_brand, set())
+        for j in sorted(found):
+            b = right[j]
+            if a.product.company == b.product.company:
+                continue
+            brand = _brand_relation(a, b)
+            if brand is None:
+                continue
+            size = _size_relation(a, b, config.size_tolerance)
+            if size is None:
+                continue
+            out.append(Candidate(a, b, brand, size))
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# scoring and guards
+
+
+def _core_pair(c: Candidate) -> tuple[frozenset[str], frozenset[str]]:
+    brands = c.a.brand_words | c.b.brand_words
+    return c.a.core - brands, c.b.core - brands
+
+
+def score_pairs(candidates: list[Candidate], config: MatchConfig = MatchConfig()) -> None:
+    """Fill scores, one-sided words and guards of every candidate (in place)."""
+    if not candidates:
+        return
+    left_strings, right_strings = [], []
+    for c in candidates:
+        ca, cb = _core_pair(c)
+        left_strings.append(" ".join(sorted(ca)))
+        right_strings.append(" ".join(sorted(cb)))
+        c.extra_a = tuple(sorted(ca - cb))
+        c.extra_b = tuple(sorted(cb - ca))
+        c.guard = _guard(c, ca, cb, config)
+    sort_scores = pairwise_scores(left_strings, right_strings, fuzz.ratio)
+    set_scores = pairwise_scores(left_strings, right_strings, fuzz.token_set_ratio)
+    for c, s1, s2 in zip(candidates, sort_scores, set_scores):
+        c.sort_score = round(float(s1), 2)
+        c.set_score = round(float(s2), 2)
+        c.score = round((c.sort_score + c.set_score) / 2, 2)
+
+
+#: From this many pairs on, scoring goes through ``rapidfuzz.process.cpdist`` (needs numpy).
+BULK_SCORING_FROM = 5000
+
+
+def _have_numpy() -> bool:
+    try:
+        import numpy  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def pairwise_scores(left: Sequence[str], right: Sequence[str], scorer) -> list[float]:
+    """``scorer(left[i], right[i])`` for every i (strings are already pre-sorted token strings).
+
+    Large batches use ``rapidfuzz.process.cpdist`` with ``workers=-1`` (all cores) when numpy is
+    installed; otherwise, and for small batches, one C call per pair. Same numbers either way.
+    """
+    if len(left) >= BULK_SCORING_FROM and _have_numpy():
+        return [float(x) for x in process.cpdist(left, right, scorer=scorer, workers=-1)]
+    return [scorer(x, y) for x, y in zip(left, right)]
+
+
+def _guard(c: Candidate, ca: frozenset[str], cb: frozenset[str], config: MatchConfig) -> str | None:
+    if not ca or not cb:
+        return "empty-name"
+    if c.a.numbers != c.b.numbers:
+        return "numbers-differ:" + ",".join(sorted(c.a.numbers ^ c.b.numbers))
+    extra_a, extra_b = ca - cb, cb - ca
+    variants_a = {w for w in extra_a if w in VARIANT_WORDS}
+    variants_b = {w for w in extra_b if w in VARIANT_WORDS}
+    if variants_a and variants_b:
+        return "variants-conflict:" + ",".join(sorted(variants_a)) + "/" + ",".join(sorted(variants_b))
+    one_sided = (variants_a or variants_b) - _CATEGORY_OK_ONE_SIDED
+    if one_sided:
+        return "variant-one-sided:" + ",".join(sorted(one_sided))
+    if len(extra_a) > config.max_one_sided or len(extra_b) > config.max_one_sided:
+        return "too-many-unshared-words"
+    if (len(extra_a) + len(extra_b)) > config.max_unshared_share * len(ca | cb):
+        return "too-many-unshared-words"
+    return None
+
+
+# --------------------------------------------------------------------------------------------
+# decision
+
+
+@dataclass(frozen=True, slots=True)
+class MatchPair:
+    """A suggested pair and why."""
+
+    a: MatchProduct
+    b: MatchProduct
+    score: float
+    sort_score: float
+    set_score: float
+    block: str
+    rule: str
+    margin: float
+
+    def as_row(self) -> dict:
+        return {
+            "company_a": self.a.company, "key_a": self.a.key, "name_a": self.a.name,
+            "brand_a": self.a.brand, "size_a": self.a.size,
+            "company_b": self.b.company, "key_b": self.b.key, "name_b": self.b.name,
+            "brand_b": self.b.brand, "size_b": self.b.size,
+            "score": self.score, "sort_score": self.sort_score, "set_score": self.set_score,
+            "margin": self.margin, "block": self.block, "rule": self.rule,
+        }
+
+
+@dataclass
+class MatchResult:
+    pairs: list[MatchPair]
+    candidates: int
+    rejected: dict[str, int] = field(default_factory=dict)
+
+
+def _duplicates(x: Profile, y: Profile) -> bool:
+    """Two products of one company that look like the same article (unmerged duplicates)."""
+    return (x.product.company == y.product.company and x.measures == y.measures
+            and x.counts == y.counts and x.numbers == y.numbers
+            and (x.core == y.core or fuzz.token_sort_ratio(" ".join(sorted(x.core)),
+                                                           " ".join(sorted(y.core))) >= 95))
+
+
+def decide(candidates: list[Candidate], config: MatchConfig = MatchConfig()) -> MatchResult:
+    """Apply the decision rule to scored candidates."""
+    rejected: dict[str, int] = defaultdict(int)
+    passing: list[Candidate] = []
+    for c in candidates:
+        if c.guard:
+            rejected[c.guard.split(":", 1)[0]] += 1
+            continue
+        if c.score < config.threshold(c.size, c.brand != "unbranded"):
+            rejected["below-threshold"] += 1
+            continue
+        passing.append(c)
+    by_a: dict[str, list[Candidate]] = defaultdict(list)
+    by_b: dict[str, list[Candidate]] = defaultdict(list)
+    for c in passing:
+        by_a[c.a.key].append(c)
+        by_b[c.b.key].append(c)
+    order = lambda c: (-c.score, -c.sort_score, c.a.key, c.b.key)  # noqa: E731
+    for lst in (*by_a.values(), *by_b.values()):
+        lst.sort(key=order)
+
+    def leader(lst: list[Candidate], side: str) -> tuple[set[str], float] | None:
+        """Keys of the winner and its duplicates on the other side, and the margin."""
+        best = lst[0]
+        other = (lambda c: c.b) if side == "a" else (lambda c: c.a)
+        winners = {other(best).key}
+        rival = None
+        for c in lst[1:]:
+            if _duplicates(other(best), other(c)):
+                winners.add(other(c).key)
+            else:
+                rival = c
+                break
+        margin = best.score - rival.score if rival else 100.0
+        if margin < config.margin:
+            return None
+        return winners, margin
+
+    pairs = []
+    for c in passing:
+        la = leader(by_a[c.a.key], "a")
+        lb = leader(by_b[c.b.key], "b")
+        if la is None or lb is None:
+            rejected["ambiguous"] += 1
+            continue
+        if c.b.key not in la[0] or c.a.key not in lb[0]:
+            rejected["not-mutual-best"] += 1
+            continue
+        margin = min(la[1], lb[1])
+        rule = (f"score {c.score:g} >= {config.threshold(c.size, c.brand != 'unbranded'):g} "
+                f"(size {c.size}, brand {c.brand}); mutual best; margin {margin:g} >= "
+                f"{config.margin:g}; guards passed")
+        if len(la[0]) > 1 or len(lb[0]) > 1:
+            rule += "; with same-company duplicates"
+        pairs.append(MatchPair(c.a.product, c.b.product, c.score, c.sort_score, c.set_score,
+                               c.block, rule, round(margin, 2)))
+    pairs.sort(key=lambda p: (p.a.company, p.b.company, p.a.key, p.b.key))
+    return MatchResult(pairs, len(candidates), dict(sorted(rejected.items())))
+
+
+# --------------------------------------------------------------------------------------------
+# driver
+
+
+def match_products(products: Iterable[MatchProduct], config: MatchConfig = MatchConfig(),
+                   companies: Iterable[str] | None = None) -> MatchResult:
+    """Match every pair of companies among ``products`` (or among ``companies``)."""
+    by_company: dict[str, list[Profile]] = defaultdict(list)
+    for p in sorted(products, key=lambda p: (p.company, p.key)):
+        by_company[p.company].append(profile(p))
+    names = sorted(set(companies) if companies else by_company)
+    result = MatchResult([], 0, {})
+    for x, y in combinations(names, 2):
+        candidates = candidate_pairs(by_company.get(x, []), by_company.get(y, []), config)
+        score_pairs(candidates, config)
+        part = decide(candidates, config)
+        result.pairs.extend(part.pairs)
+        result.candidates += part.candidates
+        for reason, n in part.rejected.items():
+            result.rejected[reason] = result.rejected.get(reason, 0) + n
+    result.pairs.sort(key=lambda p: (p.a.company, p.b.company, p.a.key, p.b.key))
+    result.rejected = dict(sorted(result.rejected.items()))
+    return result
+
+
+def group_pairs(pairs: Iterable[MatchPair]) -> list[list[MatchProduct]]:
+    """Connected groups of matched products (each sorted by key), groups sorted by first key."""
+    parent: dict[str, str] = {}
+    products: dict[str, MatchProduct] = {}
+
+    def find(k: str) -> str:
+        while parent[k] != k:
+            parent[k] = parent[parent[k]]
+            k = parent[k]
+        return k
+
+    for p in pairs:
+        for prod in (p.a, p.b):
+            products.setdefault(prod.key, prod)
+            parent.setdefault(prod.key, prod.key)
+        ra, rb = find(p.a.key), find(p.b.key)
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)
+    groups: dict[str, list[MatchProduct]] = defaultdict(list)
+    for k in sorted(products):
+        groups[find(k)].append(products[k])
+    return [groups[k] for k in sorted(groups)]

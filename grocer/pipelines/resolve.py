@@ -1,0 +1,66 @@
+"""ResolvePipeline (300): which product is this? barcode → SKU → key → key variations.
+
+Items wait in a batch (GROCER_BATCH_SIZE, or 0.2 s) and are resolved together with a few IN
+queries and one transaction (grocer.db.resolution). Each item then carries the canonical
+product's id, and its key is rewritten to the canonical product's key, so nothing downstream
+ever looks a product up by the incoming key again (spec §6.1.2).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from itemadapter import ItemAdapter
+from scrapy.exceptions import DropItem
+from sqlalchemy.exc import SQLAlchemyError
+
+from grocer import stats as keys
+from grocer.batching import Batcher
+from grocer.db.engine import get_engine
+from grocer.db.resolution import ProductResolver
+from grocer.db.stores import StoreDirectory
+
+logger = logging.getLogger(__name__)
+
+
+class ResolvePipeline:
+    def __init__(self, database_url: str, batch_size: int = 1000, stats=None):
+        engine = get_engine(database_url)
+        self.stats = stats
+        self.resolver = ProductResolver(engine)
+        self.directory = StoreDirectory(engine, logger)
+        self.batcher = Batcher(self._resolve_batch, batch_size)
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        settings = crawler.settings
+        return cls(settings.get("GROCER_DATABASE_URL"), settings.getint("GROCER_BATCH_SIZE"),
+                   crawler.stats)
+
+    async def process_item(self, item):
+        adapter = ItemAdapter(item)
+        company = adapter["company"]
+        product = adapter["product"]
+        try:
+            resolution = await self.batcher.submit(
+                (product, self.directory.company_id(company), company))
+        except SQLAlchemyError as error:
+            raise DropItem(f"db_error: {error.__class__.__name__}", log_level="DEBUG") from None
+        product["normalized_name_brand_size"] = resolution.key
+        adapter["product_id"] = resolution.product_id
+        if resolution.created and self.stats is not None:
+            self.stats.inc_value("grocer/products/created")
+        return item
+
+    def _resolve_batch(self, payloads):
+        products, company_ids, slugs = zip(*payloads)
+        try:
+            return self.resolver.resolve_batch(list(products), list(company_ids), list(slugs))
+        except SQLAlchemyError:
+            logger.exception("product resolution failed for a batch of %d items", len(payloads))
+            if self.stats is not None:
+                self.stats.inc_value(keys.DB_ERRORS)
+            raise
+
+    def close_spider(self):
+        self.batcher.flush()

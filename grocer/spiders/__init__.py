@@ -1,0 +1,1 @@
+"""grocer's spiders: one module per chain on top of `grocer.spiders.base`."""
