@@ -29,7 +29,6 @@ import json
 import os
 import sys
 import time
-from dataclasses import replace
 from pathlib import Path
 
 from grocer.normalization import ProductNormalizer, clean_barcode
@@ -48,70 +47,57 @@ def default_shared_dir() -> Path:
     return Path(__file__).resolve().parent.parent.parent / "shared"
 
 
-def _record(normalizer, key, name, brand, size, company, barcode) -> MatchProduct:
-    name, brand, size = name or "", brand or "", size or ""
-    derived = normalizer.normalize({"name": name, "brand": brand, "size": size})
-    return MatchProduct(
-        key=key, name=name, company=company, brand=brand, size=size,
-        sizes=tuple(derived["sizes"]), normalized_brand=derived["normalized_brand"],
-        barcode=clean_barcode(barcode),
-    ), derived["normalized_name_brand_size"]
-
-
 def load_corpus(directory: Path):
-    """(products, v1 keys by product key, truth barcodes)."""
+    """``(products, barcodes, v1_keys, truth)``.
+
+    One :class:`MatchProduct` per (company, SKU), as in the database: a Woolworths stockcode
+    found in both files is one product that keeps its first (2020) name and size, as a product
+    created by an older crawl does. ``barcodes`` and
+    ``v1_keys`` map a product key to every barcode / v1 key its records had (a SKU seen with two
+    barcodes over the years is both). Barcodes never reach the matcher.
+    """
     normalizer = ProductNormalizer({}, {})
-    products: list[MatchProduct] = []
-    v1: dict[str, str] = {}
+    products: dict[str, MatchProduct] = {}
+    barcodes: dict[str, set[str]] = {}
+    v1_keys: dict[str, set[str]] = {}
 
-    def add(*args):
-        record, key = _record(normalizer, *args)
-        products.append(record)
-        v1[record.key] = key
+    def add(key, name, brand, size, company, barcode):
+        name, brand, size = name or "", brand or "", size or ""
+        derived = normalizer.normalize({"name": name, "brand": brand, "size": size})
+        if key not in products:
+            products[key] = MatchProduct(
+                key=key, name=name, company=company, brand=brand, size=size,
+                sizes=tuple(derived["sizes"]), normalized_brand=derived["normalized_brand"])
+        v1_keys.setdefault(key, set()).add(derived["normalized_name_brand_size"])
+        barcode = clean_barcode(barcode)
+        barcodes.setdefault(key, set())
+        if barcode:
+            barcodes[key].add(barcode)
 
-    seen = set()
-    with open(directory / WW_2026, encoding="utf-8") as fh:
-        for line in fh:
-            if not line.strip():
-                continue
-            row = json.loads(line)
-            key = f"woolworths:{row['Stockcode']}"
-            if key in seen:
-                continue
-            seen.add(key)
-            add(key, row.get("Name"), row.get("Brand"), row.get("PackageSize"), "woolworths",
-                row.get("Barcode"))
     with open(directory / WW_2020, encoding="utf-8") as fh:
         for row in json.load(fh):
             _, stockcode, barcode = row["id"].split("-", 2)
-            key = f"woolworths:{stockcode}"
-            if key in seen:
-                # the same Woolworths SKU is one product (as in the database): the newer
-                # record's name and size stand; it keeps the older barcode only if it has none
-                index = next(i for i, p in enumerate(products) if p.key == key)
-                if not products[index].barcode and clean_barcode(barcode):
-                    products[index] = replace(products[index], barcode=clean_barcode(barcode))
-                continue
-            seen.add(key)
-            add(key, row.get("name"), row.get("brand"), row.get("packageSize"), "woolworths",
-                barcode)
+            add(f"woolworths:{stockcode}", row.get("name"), row.get("brand"),
+                row.get("packageSize"), "woolworths", barcode)
+    with open(directory / WW_2026, encoding="utf-8") as fh:
+        for line in fh:
+            if line.strip():
+                row = json.loads(line)
+                add(f"woolworths:{row['Stockcode']}", row.get("Name"), row.get("Brand"),
+                    row.get("PackageSize"), "woolworths", row.get("Barcode"))
     with open(directory / IGA, encoding="utf-8") as fh:
         for line in fh:
-            if not line.strip():
-                continue
-            row = json.loads(line)["product"]
-            key = f"iga:{row['sku']}"
-            if key in seen:
-                continue
-            seen.add(key)
-            add(key, row.get("name"), row.get("brand"), row.get("size"), "iga", row.get("barcode"))
+            if line.strip():
+                row = json.loads(line)["product"]
+                add(f"iga:{row['sku']}", row.get("name"), row.get("brand"), row.get("size"),
+                    "iga", row.get("barcode"))
     with open(directory / TRUTH, encoding="utf-8", newline="") as fh:
         truth = {row["barcode"]: row for row in csv.DictReader(fh)}
-    return products, v1, truth
+    return list(products.values()), barcodes, v1_keys, truth
 
 
-def evaluate(products, v1, truth, config: MatchConfig, show_wrong=False, show_missed=False):
-    by_key = {p.key: p for p in products}
+def evaluate(products, barcodes, v1_keys, truth, config: MatchConfig, show_wrong=False,
+             show_missed=False):
     started = time.perf_counter()
     result = match_products(products, config, companies=["iga", "woolworths"])
     seconds = time.perf_counter() - started
@@ -120,22 +106,23 @@ def evaluate(products, v1, truth, config: MatchConfig, show_wrong=False, show_mi
     found: set[str] = set()
     wrong = []
     for pair in result.pairs:
-        if pair.a.barcode and pair.b.barcode:
+        codes_a, codes_b = barcodes[pair.a.key], barcodes[pair.b.key]
+        if codes_a and codes_b:
             judged += 1
-            if pair.a.barcode == pair.b.barcode:
+            if codes_a & codes_b:
                 correct += 1
-                found.add(pair.a.barcode)
+                found |= codes_a & codes_b
             else:
                 wrong.append(pair)
     found &= set(truth)
 
-    # baseline: exact v1 key equality across the two chains
-    keys: dict[str, dict[str, set[str]]] = {}
+    # baseline: exact equality of v1 keys across the two chains
+    by_key: dict[str, dict[str, set[str]]] = {}
     for p in products:
-        if p.barcode:
-            keys.setdefault(v1[p.key], {}).setdefault(p.company, set()).add(p.barcode)
+        for key in v1_keys[p.key]:
+            by_key.setdefault(key, {}).setdefault(p.company, set()).update(barcodes[p.key])
     baseline_found = set()
-    for companies in keys.values():
+    for companies in by_key.values():
         if "iga" in companies and "woolworths" in companies:
             baseline_found |= companies["iga"] & companies["woolworths"]
     baseline_found &= set(truth)
@@ -149,16 +136,16 @@ def evaluate(products, v1, truth, config: MatchConfig, show_wrong=False, show_mi
             if barcode not in found:
                 print(f"MISSED {row['ww_name']} [{row['ww_brand']}|{row['ww_size']}] <> "
                       f"{row['iga_name']} [{row['iga_brand']}|{row['iga_size']}]")
-    _ = by_key
     return {
         "pairs_truth": len(truth),
         "judged_pairs": judged,
-        "proposed_pairs": len(result.pairs),
-        "candidates": result.candidates,
         "baseline_recall": round(len(baseline_found) / len(truth), 4),
         "precision": round(correct / judged, 4) if judged else None,
         "recall": round(len(found) / len(truth), 4),
         "seconds": round(seconds, 2),
+        "proposed_pairs": len(result.pairs),
+        "candidates": result.candidates,
+        "rejected": result.rejected,
     }
 
 
@@ -179,8 +166,9 @@ def main(argv=None) -> int:
     if args.min_score is not None:
         config = config.with_min_score(args.min_score)
     total_started = time.perf_counter()
-    products, v1, truth = load_corpus(directory)
-    report = evaluate(products, v1, truth, config, args.show_wrong, args.show_missed)
+    products, barcodes, v1_keys, truth = load_corpus(directory)
+    report = evaluate(products, barcodes, v1_keys, truth, config, args.show_wrong,
+                      args.show_missed)
     report["seconds"] = round(time.perf_counter() - total_started, 2)
     print(json.dumps(report))
     return 0

@@ -37,7 +37,6 @@ from grocer.normalization.tables import (
 logger = logging.getLogger(__name__)
 
 
-
 def load_tables(directory: str | os.PathLike) -> tuple[dict[str, str], dict[str, str]]:
     """(brand_table, product_table) from `directory`; a missing file is {}; an invalid one
     raises TranslationTableError (validation belongs to grocer.normalization)."""

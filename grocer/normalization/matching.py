@@ -38,7 +38,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import combinations
 from typing import Iterable, Mapping, Sequence
 
@@ -92,47 +92,44 @@ class MatchProduct:
     id: int | None = None
 
 
+#: Size relations that can be suggested (see :func:`_size_relation`); "close" and "one-sided"
+#: pairs are compared (they are rivals for the margin) but never suggested.
+STRONG_SIZES = frozenset({"equal"})
+WEAK_SIZES = frozenset({"equal-count-one-sided", "equal-count", "total", "none"})
+
+
 @dataclass(frozen=True, slots=True)
 class MatchConfig:
     """Thresholds of the decision rule (scores are 0-100)."""
 
-    #: score needed when both sides have a mass/volume and some are equal (within 0.5 %)
-    min_score: float = 84.0
-    #: ... when sizes are only §1.9-compatible (within ``size_tolerance``) or only via a total
-    min_score_close: float = 92.0
-    #: ... when at least one side has no mass/volume (size unknown)
-    min_score_unknown: float = 94.0
-    #: ... extra demanded when neither side has a brand
-    unbranded_penalty: float = 4.0
-    #: the winner must lead the best rival (other than its own duplicates) by this much
-    margin: float = 4.0
+    #: score needed when a mass/volume is equal on both sides
+    min_score: float = 85.0
+    #: extra score needed for weaker size evidence (only a count, a multipack total, no size)
+    weak_size_extra: float = 8.0
+    #: extra score needed when neither side has a brand
+    unbranded_extra: float = 5.0
+    #: the winner must lead each side's runner-up by this much
+    margin: float = 5.0
+    #: §1.9 tolerance used for blocking ("close" sizes are compared, never suggested)
     size_tolerance: float = 0.1
     #: at most this many core words of a side may be missing on the other side ...
     max_one_sided: int = 3
     #: ... and together at most this share of the union of core words
     max_unshared_share: float = 0.5
 
-    def threshold(self, size_relation: str, branded: bool) -> float:
-        base = {
-            "equal": self.min_score,
-            "close": self.min_score_close,
-            "total": self.min_score_close,
-        }.get(size_relation, self.min_score_unknown)
-        return base if branded else base + self.unbranded_penalty
+    def threshold(self, size_relation: str, branded: bool) -> float | None:
+        """The score a pair needs, or None when its size relation is never suggested."""
+        if size_relation in STRONG_SIZES:
+            base = self.min_score
+        elif size_relation in WEAK_SIZES:
+            base = self.min_score + self.weak_size_extra
+        else:
+            return None
+        return base if branded else base + self.unbranded_extra
 
     def with_min_score(self, min_score: float) -> "MatchConfig":
-        """The same rule with ``min_score`` moved; the stricter thresholds move with it."""
-        shift = min_score - self.min_score
-        return MatchConfig(
-            min_score=min_score,
-            min_score_close=min(100.0, self.min_score_close + shift),
-            min_score_unknown=min(100.0, self.min_score_unknown + shift),
-            unbranded_penalty=self.unbranded_penalty,
-            margin=self.margin,
-            size_tolerance=self.size_tolerance,
-            max_one_sided=self.max_one_sided,
-            max_unshared_share=self.max_unshared_share,
-        )
+        """The same rule with ``min_score`` changed (the stricter thresholds move with it)."""
+        return replace(self, min_score=min_score)
 
 
 # --------------------------------------------------------------------------------------------
@@ -307,22 +304,36 @@ def _close(x: float, y: float, tolerance: float) -> bool:
 
 
 def _size_relation(a: Profile, b: Profile, tolerance: float) -> str | None:
-    """"equal", "close", "total", "unknown" or None (conflict)."""
+    """How the sizes relate; None when they conflict (never the same article).
+
+    * ``equal``: a mass/volume of each side is the same (within 0.5 %), counts equal or absent;
+    * ``equal-count-one-sided``: same, but only one side states a pack count;
+    * ``total``: equal only through a multipack total ("125g x 2 pack" vs "250g");
+    * ``close``: only §1.9-compatible (within ``tolerance``, 10 %): a re-sized article is a new
+      article, so such pairs are blocked together but never suggested;
+    * ``one-sided``: only one side states a mass/volume or a count ("Each" vs "6 pack");
+    * ``none``: neither side states any size (loose produce: "Each" vs "each");
+    * None: counts differ, or masses/volumes are not even §1.9-compatible.
+    """
     if a.counts and b.counts and not (a.counts & b.counts):
         return None
-    if not a.measures or not b.measures:
-        return "unknown"
-    for va, ua in a.measures:
-        for vb, ub in b.measures:
-            if ua == ub and abs(va - vb) <= 0.005 * max(va, vb):
-                return "equal"
-    if are_sizes_compatible(a.measures, b.measures, tolerance) or \
-            are_sizes_compatible(b.measures, a.measures, tolerance):
-        return "close"
-    if (a.totals or b.totals) and (
-            are_sizes_compatible(a.totals | a.measures, b.totals | b.measures, 0.005)):
-        return "total"
-    return None
+    if a.measures and b.measures:
+        for va, ua in a.measures:
+            for vb, ub in b.measures:
+                if ua == ub and abs(va - vb) <= 0.005 * max(va, vb):
+                    return "equal" if bool(a.counts) == bool(b.counts) else "equal-count-one-sided"
+        if (a.totals or b.totals) and are_sizes_compatible(
+                a.totals | a.measures, b.totals | b.measures, 0.005):
+            return "total"
+        if are_sizes_compatible(a.measures, b.measures, tolerance) or \
+                are_sizes_compatible(b.measures, a.measures, tolerance):
+            return "close"
+        return None
+    if a.measures or b.measures or a.counts or b.counts:
+        if a.counts and b.counts and not (a.measures or b.measures):
+            return "equal-count"
+        return "one-sided"
+    return "none"
 
 
 @dataclass(slots=True)
@@ -515,70 +526,50 @@ class MatchResult:
     rejected: dict[str, int] = field(default_factory=dict)
 
 
-def _duplicates(x: Profile, y: Profile) -> bool:
-    """Two products of one company that look like the same article (unmerged duplicates)."""
-    return (x.product.company == y.product.company and x.measures == y.measures
-            and x.counts == y.counts and x.numbers == y.numbers
-            and (x.core == y.core or fuzz.token_sort_ratio(" ".join(sorted(x.core)),
-                                                           " ".join(sorted(y.core))) >= 95))
-
-
 def decide(candidates: list[Candidate], config: MatchConfig = MatchConfig()) -> MatchResult:
-    """Apply the decision rule to scored candidates."""
+    """Apply the decision rule to scored candidates.
+
+    A pair is suggested when it passed the guards, its score reaches the threshold of its size
+    relation, and it is the best-scored guard-passing candidate of both its products, ahead of
+    each product's runner-up (any guard-passing candidate, whatever its score) by the margin.
+    """
     rejected: dict[str, int] = defaultdict(int)
-    passing: list[Candidate] = []
+    viable = [c for c in candidates if not c.guard]
     for c in candidates:
         if c.guard:
             rejected[c.guard.split(":", 1)[0]] += 1
-            continue
-        if c.score < config.threshold(c.size, c.brand != "unbranded"):
-            rejected["below-threshold"] += 1
-            continue
-        passing.append(c)
     by_a: dict[str, list[Candidate]] = defaultdict(list)
     by_b: dict[str, list[Candidate]] = defaultdict(list)
-    for c in passing:
+    for c in viable:
         by_a[c.a.key].append(c)
         by_b[c.b.key].append(c)
     order = lambda c: (-c.score, -c.sort_score, c.a.key, c.b.key)  # noqa: E731
     for lst in (*by_a.values(), *by_b.values()):
         lst.sort(key=order)
 
-    def leader(lst: list[Candidate], side: str) -> tuple[set[str], float] | None:
-        """Keys of the winner and its duplicates on the other side, and the margin."""
-        best = lst[0]
-        other = (lambda c: c.b) if side == "a" else (lambda c: c.a)
-        winners = {other(best).key}
-        rival = None
-        for c in lst[1:]:
-            if _duplicates(other(best), other(c)):
-                winners.add(other(c).key)
-            else:
-                rival = c
-                break
-        margin = best.score - rival.score if rival else 100.0
-        if margin < config.margin:
-            return None
-        return winners, margin
+    def lead(lst: list[Candidate]) -> float:
+        return lst[0].score - lst[1].score if len(lst) > 1 else 100.0
 
     pairs = []
-    for c in passing:
-        la = leader(by_a[c.a.key], "a")
-        lb = leader(by_b[c.b.key], "b")
-        if la is None or lb is None:
-            rejected["ambiguous"] += 1
+    for c in viable:
+        threshold = config.threshold(c.size, c.brand != "unbranded")
+        if threshold is None:
+            rejected[f"size-{c.size}"] += 1
             continue
-        if c.b.key not in la[0] or c.a.key not in lb[0]:
+        if c.score < threshold:
+            rejected["below-threshold"] += 1
+            continue
+        if by_a[c.a.key][0] is not c or by_b[c.b.key][0] is not c:
             rejected["not-mutual-best"] += 1
             continue
-        margin = min(la[1], lb[1])
-        rule = (f"score {c.score:g} >= {config.threshold(c.size, c.brand != 'unbranded'):g} "
-                f"(size {c.size}, brand {c.brand}); mutual best; margin {margin:g} >= "
-                f"{config.margin:g}; guards passed")
-        if len(la[0]) > 1 or len(lb[0]) > 1:
-            rule += "; with same-company duplicates"
+        margin = round(min(lead(by_a[c.a.key]), lead(by_b[c.b.key])), 2)
+        if margin < config.margin:
+            rejected["ambiguous"] += 1
+            continue
+        rule = (f"score {c.score:g} >= {threshold:g} (size {c.size}, brand {c.brand}); "
+                f"mutual best; margin {margin:g} >= {config.margin:g}; guards passed")
         pairs.append(MatchPair(c.a.product, c.b.product, c.score, c.sort_score, c.set_score,
-                               c.block, rule, round(margin, 2)))
+                               c.block, rule, margin))
     pairs.sort(key=lambda p: (p.a.company, p.b.company, p.a.key, p.b.key))
     return MatchResult(pairs, len(candidates), dict(sorted(rejected.items())))
 

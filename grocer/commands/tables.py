@@ -1,0 +1,77 @@
+from grocer.command_base import GrocerCommand
+
+
+class Command(GrocerCommand):
+    def syntax(self):
+        return "generate | serve [--host HOST] [--port PORT]"
+
+    def short_desc(self):
+        return "Generate the translation tables, or serve them over HTTP"
+
+    def long_desc(self):
+        return (
+            "generate: write brand_translation_table.json and product_translation_table.json "
+            "into TRANSLATION_TABLES_DIR from the database (atomically; nothing is merged). "
+            "serve: a read-only HTTP server for the two files exactly as they are on disk "
+            "(never regenerated, no database access), with an MD5 ETag and 304 on "
+            "If-None-Match; every request needs the header X-Grocer-Token equal to "
+            "GROCER_TABLES_TOKEN, which must be set."
+        )
+
+    def add_options(self, parser):
+        super().add_options(parser)
+        parser.add_argument("--host", default="127.0.0.1",
+                            help="serve: address to listen on (default 127.0.0.1)")
+        parser.add_argument("--port", type=int, default=8765,
+                            help="serve: port (default 8765; 0 picks a free one)")
+        parser.add_argument("--lock-timeout", type=float, metavar="SECONDS", default=None,
+                            help="generate: wait at most SECONDS for the reconciliation lock")
+
+    def run(self, args, opts):
+        if args == ["generate"]:
+            self.generate(opts)
+        elif args == ["serve"]:
+            self.serve(opts)
+        else:
+            self.fail("usage: scrapy tables generate | scrapy tables serve [--host H] [--port P]")
+
+    def directory(self):
+        return self.settings.get("TRANSLATION_TABLES_DIR") or "translation_tables"
+
+    def generate(self, opts):
+        from grocer.db.locks import DEFAULT_TIMEOUT, LockTimeout, reconcile_lock
+        from grocer.db.tables import generate_tables
+
+        timeout = opts.lock_timeout
+        if timeout is None:
+            timeout = self.settings.getfloat("GROCER_RECONCILE_LOCK_TIMEOUT", DEFAULT_TIMEOUT)
+        engine = self.engine()
+        try:
+            with reconcile_lock(engine, timeout):
+                result = generate_tables(engine, self.directory())
+        except LockTimeout as error:
+            self.fail(f"a reconciliation holds the lock: {error}", exitcode=1)
+        written = ", ".join(result.written) or "unchanged"
+        print(f"tables in {result.directory}: {result.brand_entries:,} brand entries, "
+              f"{result.product_entries:,} product entries ({written})")
+
+    def serve(self, opts):
+        # Deliberately no database: the server only reads the two files.
+        from grocer.tables_server import ServerConfigError, make_server
+
+        try:
+            server = make_server(self.directory(), self.settings.get("GROCER_TABLES_TOKEN"),
+                                 opts.host, opts.port)
+        except ServerConfigError as error:
+            self.fail(str(error))
+        except OSError as error:
+            self.fail(f"cannot listen on {opts.host}:{opts.port}: {error}")
+        host, port = server.server_address[:2]
+        print(f"serving translation tables from {server.directory} on http://{host}:{port}/ "
+              "(Ctrl-C stops)", flush=True)
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            server.server_close()

@@ -1,0 +1,41 @@
+"""Aldi: the public JSON API (spec §4.1, §1.4, §1.6). No cookies, no warm-up."""
+
+from grocer.spiders.base import Page, StoreSpider
+from grocer.spiders.categories import TreeFields
+
+# Root categories that only regroup products found elsewhere (compared lower-cased).
+SKIPPED_ROOTS = frozenset({"christmas", "limited time only", "front of store", "seasonal",
+                           "weekly specials", "special buys"})
+
+
+class AldiSpider(StoreSpider):
+    name = "aldi"
+    base_url_setting = "ALDI_BASE_URL"
+    user_agent_setting = "ALDI_USER_AGENT"
+    handled_statuses = (400,)
+    end_statuses = (400,)  # the API's answer to an offset past the end
+    tree_fields = TreeFields(children="children", names=("name",), slug="urlSlugText", key="key")
+    page_size = 30
+    sku_field = "sku"
+
+    def store_requests(self, store):
+        yield self.site_request(
+            "/v2/product-category-tree", store=store, callback=self.parse_category_tree,
+            params={"serviceType": "walk-in", "servicePoint": store.site_id})
+
+    def category_roots(self, data):
+        return data["data"]
+
+    def skip_category(self, name, slug, key, depth):
+        return depth == 0 and name.lower() in SKIPPED_ROOTS
+
+    def page_request(self, store, category, page, meta):
+        return self.site_request(
+            "/v3/product-search", store=store, callback=self.parse_page, meta=meta,
+            params={"currency": "AUD", "serviceType": "walk-in", "categoryKey": category.key,
+                    "limit": self.page_size, "offset": page * self.page_size,
+                    "sort": "relevance", "testVariant": "A", "servicePoint": store.site_id})
+
+    def read_page(self, data):
+        total = (data.get("meta") or {}).get("pagination", {}).get("totalCount")
+        return Page(data.get("data") or [], total=total if isinstance(total, int) else None)

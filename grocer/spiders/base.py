@@ -1,0 +1,456 @@
+"""The base of grocer's spiders: everything the chain spiders share.
+
+`GrocerSpider` — arguments, the stores to crawl, requests to a chain's site (base URL from
+settings, the chain's headers and cookies), a work loop driven by `spider_idle` (the next unit
+of work starts when every request of the previous one is done), bad responses and failures.
+
+`StoreSpider` — the stores one after another: category tree → categories → pages → items, with
+per-store bookkeeping (crawl state, stats, drift, a summary line, Store.last_crawled_at) and the
+translation-table refresh every TABLES_REFRESH_EVERY_STORES stores.
+
+A chain spider only declares where things are: the requests of a store's start, the category
+tree's fields and skip rules, the request for page N of a category and how to read a page.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections import deque
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any, ClassVar
+from urllib.parse import urlencode
+
+from scrapy import Request, Spider, signals
+from scrapy.downloadermiddlewares.retry import get_retry_request
+from scrapy.exceptions import DontCloseSpider, IgnoreRequest
+from scrapy.spidermiddlewares.httperror import HttpError
+
+from grocer.chains import get_chain
+from grocer.crawlstate import COMPLETED, FAILED, RUNNING, CrawlState, StoreRun
+from grocer.db.engine import engine_from_settings
+from grocer.items import ProductItem
+from grocer.spiders.categories import Category, TreeFields, walk_categories
+from grocer.spiders.stores import StoreTarget, mark_crawled, select_stores
+from grocer.stats import store_key
+from grocer.tables_download import TablesRefresher
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def split_argument(value) -> list[str]:
+    """`-a x=a,b` (scrapyd passes every value as a string); a list is taken as it is."""
+    if value is None:
+        return []
+    parts = value if isinstance(value, (list, tuple)) else str(value).split(",")
+    return [part.strip() for part in parts if str(part).strip()]
+
+
+def positive_int(value, name: str) -> int | None:
+    if value in (None, ""):
+        return None
+    try:
+        number = int(str(value).strip())
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise ValueError(f"-a {name}={value!r}: expected a positive whole number")
+    return number
+
+
+def describe_failure(failure) -> tuple[str, str]:
+    """(stats kind, human reason) of a failed request."""
+    error = failure.value
+    if isinstance(error, HttpError):
+        status = error.response.status
+        return f"http_{status}", f"HTTP {status}"
+    if isinstance(error, IgnoreRequest):
+        return "ignored", str(error) or "request ignored"
+    name = type(error).__name__
+    return name.lower(), f"{name}: {failure.getErrorMessage()}"
+
+
+@dataclass
+class Page:
+    """What a chain spider reads from one page of a category."""
+
+    products: list
+    total: int | None = None  # products in the whole category, when the site says
+    page_size: int | None = None  # the site's page size, when it says
+    store_id: Any = None  # the store the site says it answered for (drift check)
+
+
+class GrocerSpider(Spider):
+    """Shared machinery of every grocer spider; see the module docstring."""
+
+    company: ClassVar[str] = ""  # the chain slug; defaults to the spider name
+    base_url_setting: ClassVar[str]
+    user_agent_setting: ClassVar[str]
+    # Statuses that reach the callbacks instead of the errback (e.g. "no more pages").
+    handled_statuses: ClassVar[tuple[int, ...]] = ()
+
+    @classmethod
+    def update_settings(cls, settings):
+        super().update_settings(settings)
+        user_agent = settings.get(cls.user_agent_setting)
+        if user_agent:  # the chain's User-Agent, also for robots.txt
+            settings.set("USER_AGENT", user_agent, priority="spider")
+
+    def __init__(self, *args, stores=None, limit=None, **kwargs):
+        # Extra keyword arguments (scrapyd's _job, ...) become attributes, as in Scrapy.
+        super().__init__(*args, **kwargs)
+        self.company = self.company or self.name
+        self.chain = get_chain(self.company)
+        self.stores_argument = stores
+        self.limit = positive_int(limit, "limit")
+
+    @classmethod
+    def from_crawler(cls, crawler, *args, **kwargs):
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        spider.base_url = crawler.settings.get(cls.base_url_setting).rstrip("/")
+        spider.db = engine_from_settings(crawler.settings)
+        # Resolved now so that a bad -a stores= stops the crawl before anything is fetched.
+        spider.targets = select_stores(spider.db, spider.chain, spider.stores_argument)
+        crawler.signals.connect(spider.on_idle, signal=signals.spider_idle)
+        return spider
+
+    # --- the work loop ------------------------------------------------------------------------
+
+    def next_work(self) -> Iterable[Request] | None:
+        """The requests of the next unit of work; None when there is none left."""
+        raise NotImplementedError
+
+    def _next_requests(self) -> list[Request]:
+        while (work := self.next_work()) is not None:
+            requests = list(work)
+            if requests:
+                return requests
+        return []
+
+    async def start(self):
+        for request in self._next_requests():
+            yield request
+
+    def on_idle(self):
+        requests = self._next_requests()
+        if requests:
+            for request in requests:
+                self.crawler.engine.crawl(request)
+            raise DontCloseSpider
+
+    # --- requests -----------------------------------------------------------------------------
+
+    def request_headers(self) -> dict[str, str]:
+        return {}
+
+    def store_cookies(self, store: StoreTarget) -> dict[str, str]:
+        return {}
+
+    def site_request(self, path: str, *, callback, store: StoreTarget | None = None,
+                     params: dict | None = None, meta: dict | None = None,
+                     headers: dict | None = None, **kwargs) -> Request:
+        """A request to the chain's site: only scheme and host come from settings."""
+        url = f"{self.base_url}{path}" + (f"?{urlencode(params)}" if params else "")
+        meta = {"handle_httpstatus_list": list(self.handled_statuses), **(meta or {})}
+        cookies = None
+        if store is not None:
+            # One cookie jar per store: a store's cookies never leak into the next store.
+            meta.setdefault("store", store.code)
+            meta.setdefault("cookiejar", store.code)
+            cookies = self.store_cookies(store) or None
+        return Request(url, callback=callback, errback=self.request_failed, meta=meta,
+                       headers={**self.request_headers(), **(headers or {})}, cookies=cookies,
+                       **kwargs)
+
+    # --- bad responses and failures -----------------------------------------------------------
+
+    def count(self, key: str, value: int = 1) -> None:
+        self.crawler.stats.inc_value(key, value)
+
+    def read_json(self, response):
+        """The JSON of a response, or None when it is not JSON (truncated, HTML, empty)."""
+        try:
+            return response.json()
+        except (ValueError, AttributeError, UnicodeDecodeError):
+            return None
+
+    def retry_bad_response(self, response, kind: str) -> Iterator[Request]:
+        """Count an unusable response and retry it while retries last; then give up on it."""
+        self.count(f"grocer/bad_response/{kind}")
+        retry = get_retry_request(response.request, spider=self, reason=f"bad_response/{kind}")
+        if retry is not None:
+            yield retry
+        else:
+            self.record_failure(response.request, f"bad response ({kind}) after retries")
+
+    def request_failed(self, failure):
+        kind, reason = describe_failure(failure)
+        self.count(f"grocer/request_failed/{kind}")
+        self.record_failure(failure.request, reason)
+
+    def record_failure(self, request: Request, reason: str) -> None:
+        self.logger.error("%s: %s", reason, request.url)
+
+
+@dataclass
+class StoreProgress:
+    target: StoreTarget
+    run: StoreRun
+    number: int  # 1-based position in this crawl
+    started: float  # time.monotonic()
+    items: int = 0
+    pages: int = 0
+    failure: str | None = None  # the first failure; a store with one never completes
+
+
+class StoreSpider(GrocerSpider):
+    """Stores one after another, each: start requests → category tree → pages → items."""
+
+    tree_fields: ClassVar[TreeFields]
+    crawl_depth: ClassVar[int | None] = None  # None: page through leaf categories
+    page_size: ClassVar[int]  # products per page the spider asks for
+    sku_field: ClassVar[str]  # the product field naming its SKU (repeated-page guard)
+    end_statuses: ClassVar[tuple[int, ...]] = ()  # a page with this status: no more pages
+    stamp_category_path: ClassVar[bool] = False  # put the category's path into each raw product
+
+    def __init__(self, *args, categories=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.wanted_categories = split_argument(categories)
+        self.crawl_state = CrawlState(self.company,
+                                      partial=bool(self.wanted_categories or self.limit))
+        self.current: StoreProgress | None = None
+        self.stores_finished = 0
+        self.crawled: dict[int, dt.datetime] = {}  # Store.id → finished_at, not yet written
+
+    @classmethod
+    def from_crawler(cls, crawler, *args, **kwargs):
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        spider.pending = deque(spider.targets)
+        spider.tables = TablesRefresher(crawler)
+        return spider
+
+    # --- what a chain spider declares ---------------------------------------------------------
+
+    def store_requests(self, store: StoreTarget) -> Iterable[Request]:
+        """The first requests of a store (warm-up, category tree)."""
+        raise NotImplementedError
+
+    def category_roots(self, data) -> list:
+        """The root nodes of a category tree response."""
+        raise NotImplementedError
+
+    def skip_category(self, name: str, slug: str, key: str, depth: int) -> bool:
+        return False
+
+    def page_request(self, store: StoreTarget, category: Category, page: int,
+                     meta: dict) -> Request:
+        """Page `page` (0-based) of a category; `meta` must go into the request's meta."""
+        raise NotImplementedError
+
+    def read_page(self, data) -> Page:
+        raise NotImplementedError
+
+    def is_product(self, raw) -> bool:
+        return isinstance(raw, dict)
+
+    # --- the store loop -----------------------------------------------------------------------
+
+    def next_work(self):
+        if self.current is not None:
+            self.finish_store()
+        self.tables.end()
+        if not self.pending:
+            self.flush_crawled()
+            return None
+        if self.tables.due(self.stores_finished):
+            self.flush_crawled()
+            requests = self.tables.begin(self.stores_finished, self.parse_table,
+                                         self.table_failed)
+            if requests:
+                return requests
+        return self.start_store(self.pending.popleft())
+
+    def start_store(self, target: StoreTarget) -> list[Request]:
+        run = self.crawl_state.run_for(target.code)
+        run.status, run.started_at = RUNNING, utcnow()
+        self.current = StoreProgress(target, run, self.stores_finished + 1, time.monotonic())
+        self.logger.info("store %s (%d/%d) started", target.code, self.current.number,
+                         len(self.targets))
+        return list(self.store_requests(target))
+
+    def finish_store(self) -> None:
+        progress, self.current = self.current, None
+        run = progress.run
+        run.finished_at = utcnow()
+        if progress.failure:
+            run.status, run.error = FAILED, progress.failure
+            self.count("grocer/stores/failed")
+        else:
+            run.status = COMPLETED
+            self.count("grocer/stores/completed")
+            self.crawled[progress.target.id] = run.finished_at
+        self.stores_finished += 1
+        stats = self.crawler.stats
+        stats.set_value(store_key(progress.target.code, "items"), progress.items)
+        stats.set_value(store_key(progress.target.code, "drift"), run.drift)
+        self.logger.info(
+            "store %s (%d/%d) %s: %d items, %d pages, drift %d, %.1fs",
+            progress.target.code, progress.number, len(self.targets),
+            f"FAILED ({progress.failure})" if progress.failure else "completed",
+            progress.items, progress.pages, run.drift, time.monotonic() - progress.started)
+
+    def flush_crawled(self) -> None:
+        """Store.last_crawled_at of the stores completed since the last flush."""
+        if not self.crawled:
+            return
+        try:
+            mark_crawled(self.db, self.crawled)
+        except Exception:  # a bookkeeping write never stops a crawl
+            self.logger.exception("could not set last_crawled_at of %d stores",
+                                  len(self.crawled))
+        self.crawled = {}
+
+    def closed(self, reason):
+        if self.current is not None:  # closed mid-store: blocked, shut down, ...
+            self.current.failure = self.current.failure or f"crawl closed ({reason})"
+            self.finish_store()
+        self.flush_crawled()
+        runs = self.crawl_state.stores.values()
+        self.logger.info(
+            "%s crawl closed (%s): %d stores completed, %d failed, %d not started",
+            self.name, reason, sum(r.status == COMPLETED for r in runs),
+            sum(r.status == FAILED for r in runs), len(self.pending))
+
+    def record_failure(self, request: Request, reason: str) -> None:
+        progress = self.current
+        if progress is None or request.meta.get("store") != progress.target.code:
+            super().record_failure(request, reason)
+            return
+        if progress.failure is None:
+            progress.failure = reason
+        self.logger.error("store %s: %s: %s", progress.target.code, reason, request.url)
+
+    def store_of(self, response) -> StoreProgress | None:
+        progress = self.current
+        if progress is not None and response.meta.get("store") == progress.target.code:
+            return progress
+        return None
+
+    # --- translation tables -------------------------------------------------------------------
+
+    def parse_table(self, response):
+        self.tables.store(response)
+
+    def table_failed(self, failure):
+        self.tables.failed(failure)
+
+    # --- categories ---------------------------------------------------------------------------
+
+    def parse_category_tree(self, response):
+        progress = self.store_of(response)
+        if progress is None:
+            return
+        data = self.read_json(response)
+        if data is None:
+            yield from self.retry_bad_response(response, "invalid_json")
+            return
+        yield from self.category_requests(progress.target, self.categories_from(data, response))
+
+    def categories_from(self, data, response) -> list[Category]:
+        try:
+            roots = self.category_roots(data)
+        except (KeyError, TypeError, AttributeError, IndexError):
+            roots = None
+        if not isinstance(roots, list):
+            self.count("grocer/bad_response/unexpected_shape")
+            self.record_failure(response.request, "category tree without categories")
+            return []
+        categories, matched = walk_categories(roots, self.tree_fields, self.skip_category,
+                                              self.wanted_categories, self.crawl_depth)
+        missing = sorted({w.lower() for w in self.wanted_categories} - matched)
+        if missing:
+            self.logger.warning("categories not found: %s", ", ".join(missing))
+        if not categories:
+            self.record_failure(response.request, "no categories to crawl")
+        self.count("grocer/categories", len(categories))
+        return categories
+
+    def category_requests(self, store: StoreTarget, categories: Iterable[Category]):
+        for category in categories:
+            yield self.page_request(store, category, 0, {"category": category, "page": 0})
+
+    # --- pages --------------------------------------------------------------------------------
+
+    def decode_page(self, response):
+        """The data of a page response; None when it is unusable."""
+        return self.read_json(response)
+
+    def parse_page(self, response):
+        progress = self.store_of(response)
+        if progress is None or response.status in self.end_statuses:
+            return
+        data = self.decode_page(response)
+        if data is None:
+            yield from self.retry_bad_response(response, "invalid_json")
+            return
+        try:
+            page = self.read_page(data)
+        except (KeyError, TypeError, AttributeError, IndexError, ValueError):
+            page = None
+        if page is None or not isinstance(page.products, list):
+            yield from self.retry_bad_response(response, "unexpected_shape")
+            return
+        progress.pages += 1
+        self.count("grocer/pages")
+        self.check_drift(progress, page.store_id)
+        skus = frozenset(str(p.get(self.sku_field)) for p in page.products if isinstance(p, dict))
+        if skus and skus == response.meta.get("previous_skus"):
+            return  # the site repeats its last page instead of ending
+        yield from self.items(progress, response.meta["category"], page.products)
+        next_request = self.next_page(progress, response, page, skus)
+        if next_request is not None:
+            yield next_request
+
+    def next_page(self, progress: StoreProgress, response, page: Page, skus) -> Request | None:
+        number = response.meta["page"]
+        if not page.products or self.limit_reached(progress):
+            return None
+        size = page.page_size or self.page_size
+        if page.total is not None and (number + 1) * size >= page.total:
+            return None
+        meta = {key: value for key, value in response.meta.items()
+                if key in ("category", "paging")}
+        meta.update(page=number + 1, previous_skus=skus)
+        return self.page_request(progress.target, meta["category"], number + 1, meta)
+
+    def items(self, progress: StoreProgress, category: Category, products: list):
+        for raw in products:
+            if not self.is_product(raw):
+                self.count("grocer/skipped/not_a_product")
+                continue
+            if self.limit_reached(progress):
+                return
+            if self.stamp_category_path:
+                raw["category_path"] = list(category.path)
+            progress.items += 1
+            self.count(store_key(progress.target.code, "items"))
+            yield ProductItem(raw=raw, company=self.company, store_code=progress.target.code,
+                              scraped_at=utcnow())
+
+    def limit_reached(self, progress: StoreProgress) -> bool:
+        return self.limit is not None and progress.items >= self.limit
+
+    def check_drift(self, progress: StoreProgress, reported) -> None:
+        """A response naming another store than the one asked for: counted, items kept."""
+        if reported in (None, ""):
+            return
+        if str(reported).strip().lstrip("0") == str(progress.target.site_id).strip().lstrip("0"):
+            return
+        if not progress.run.drift:
+            self.logger.warning("store %s: the site answered for store %s",
+                                progress.target.code, reported)
+        progress.run.drift += 1
+        self.count(store_key(progress.target.code, "drift"))
