@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
+
 from scrapy.exceptions import NotConfigured
+from scrapy.utils.request import RequestFingerprinter
 
 try:
     from scrapy.utils.asyncio import sleep  # Scrapy >= 2.18: asyncio or Twisted
@@ -51,3 +54,26 @@ class RetryBackoffMiddleware:
                 self.stats.inc_value("grocer/retry/backoff_waits")
             await sleep(delay)  # asyncio or Twisted, whichever runs the crawl
         return None
+
+
+class StoreAwareRequestFingerprinter:
+    """Scrapy's request fingerprint plus the store in `meta["store"]`.
+
+    Coles names the store only in a cookie, so one URL is a different page at another store:
+    without the store, the duplicate filter would drop the second store's pages and an HTTP
+    cache replay would answer every store with the first store's page.
+    """
+
+    def __init__(self, crawler=None):
+        self._default = RequestFingerprinter(crawler)
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(crawler)
+
+    def fingerprint(self, request) -> bytes:
+        fingerprint = self._default.fingerprint(request)
+        store = request.meta.get("store")
+        if not store:
+            return fingerprint
+        return hashlib.sha1(fingerprint + b"|store:" + str(store).encode("utf-8")).digest()

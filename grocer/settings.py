@@ -82,6 +82,12 @@ RETRY_HTTP_CODES = [429, 500, 502, 503, 504, 522, 524, 408]
 # Exponential backoff between retries: base ** attempt seconds, capped.
 RETRY_BACKOFF_BASE = float(_env("RETRY_BACKOFF_BASE", 2.0))
 RETRY_BACKOFF_MAX = float(_env("RETRY_BACKOFF_MAX", 60.0))
+DOWNLOADER_MIDDLEWARES = {
+    # After the HTTP cache (900): replays never wait.
+    "grocer.middlewares.RetryBackoffMiddleware": 950,
+}
+# Requests of different stores are different pages even at the same URL (Coles: cookie).
+REQUEST_FINGERPRINTER_CLASS = "grocer.middlewares.StoreAwareRequestFingerprinter"
 HTTPCACHE_ENABLED = _env("HTTPCACHE_ENABLED", "false").lower() in ("1", "true", "yes")
 HTTPCACHE_DIR = "httpcache"
 HTTPCACHE_POLICY = "scrapy.extensions.httpcache.DummyPolicy"

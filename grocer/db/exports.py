@@ -97,8 +97,6 @@ def iter_barcodes(engine: Engine, company: str, chunk_size: int = CHUNK_SIZE) ->
             session.expunge_all()
             session.rollback()  # no snapshot held open between pages
             yield from rows
-            if len(rows) == 0:  # pragma: no cover - a page always has SKUs
-                return
 
 
 def _price_query(model, fields: Sequence[str], company: str | None, store: str | None,

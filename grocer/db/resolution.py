@@ -186,7 +186,7 @@ class ProductResolver:
             sku_key = (company_id, sku)
             if by_sku is None:
                 plan.new_skus.setdefault(sku_key, target)
-            elif by_sku is not target and by_barcode is target:
+            elif not _same(by_sku, target) and _same(by_barcode, target):
                 # Barcode and SKU disagree: the barcode wins and the SKU follows it.
                 if isinstance(by_sku, int) and isinstance(target, int):
                     plan.repointed_skus[sku_key] = target
@@ -288,6 +288,11 @@ class ProductResolver:
         for pid, name in plan.brand_links.items():
             if pid in self.products and name in self.brands:
                 self.products[pid].brand_id = self.products[pid].brand_id or self.brands[name]
+
+
+def _same(a, b) -> bool:
+    """Product ids compare by value, products staged in this batch by identity."""
+    return a is b or (isinstance(a, int) and a == b)
 
 
 def _id_of(target) -> int:

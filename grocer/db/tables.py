@@ -53,7 +53,8 @@ def resolve_chains(table: Mapping[str, str],
     A cycle (a → b → a) is broken in favour of its best member by `rank` (smallest wins): every
     member maps to it. Without `rank` the entries of (and leading into) a cycle are dropped.
     """
-    final: dict[str, str] = {}
+    table = {key: value for key, value in table.items() if key != value}
+    final: dict[str, str | None] = {}  # None: dropped (in or leading into a cycle)
     for start in sorted(table):
         if start in final:
             continue
@@ -65,17 +66,13 @@ def resolve_chains(table: Mapping[str, str],
             path.append(node)
             node = table[node]
         if node in position:  # a cycle
-            cycle = path[position[node]:]
-            if rank is None:
-                for member in path:
-                    final[member] = member
-                continue
-            end = min(cycle, key=rank)
+            end = None if rank is None else min(path[position[node]:], key=rank)
         else:
-            end = final.get(node, node)
+            end = final[node] if node in final else node
         for member in path:
             final[member] = end
-    return {key: final[key] for key in sorted(table) if final[key] != key}
+    return {key: end for key in sorted(table)
+            if (end := final[key]) is not None and end != key}
 
 
 def generate_product_table(session: Session) -> dict[str, str]:

@@ -328,7 +328,9 @@ def _aldi_was_price(display) -> float | None:
 
 def _cents(value) -> float | None:
     number = _number(value)
-    return None if number is None else number / 100.0
+    if number is None:
+        return None
+    return number / 100 if isinstance(number, Decimal) else number / 100.0
 
 
 class AldiCleaner(Cleaner):

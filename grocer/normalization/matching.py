@@ -110,12 +110,16 @@ class MatchConfig:
     unbranded_extra: float = 5.0
     #: the winner must lead each side's runner-up by this much
     margin: float = 5.0
+    #: runner-ups rejected by a guard still count as rivals for the margin
+    guarded_rivals: bool = True
     #: §1.9 tolerance used for blocking ("close" sizes are compared, never suggested)
     size_tolerance: float = 0.1
     #: at most this many core words of a side may be missing on the other side ...
     max_one_sided: int = 3
     #: ... and together at most this share of the union of core words
     max_unshared_share: float = 0.5
+    #: one-sided words that are not generic descriptors (see DESCRIPTORS) tolerated
+    max_unexplained: int = 0
 
     def threshold(self, size_relation: str, branded: bool) -> float | None:
         """The score a pair needs, or None when its size relation is never suggested."""
@@ -147,11 +151,10 @@ _PER_BASIS = re.compile(r"^\s*(?:per|/)\b", re.I)
 
 #: Words with no identity: articles, connectives.
 STOPWORDS = frozenset("a an and the with of in on for to from by n or".split())
-#: Packaging and presentation words: chains add or omit them freely.
+#: Packaging and presentation words: chains add or omit them freely (removed before scoring).
 PACKAGING = frozenset(
-    "bag bags bar bars block blocks bottle bottles box boxes can cans carton cartons case "
-    "container cup jar jars pack packet packets pouch punnet roll rolls sachet sachets "
-    "share sharepack tin tins tray tub tubs value multipack piece pieces prepack each".split())
+    "bag bar block bottle box can canned carton case container jar packet pouch punnet roll "
+    "sachet tin tray tub piece prepack each".split())
 #: Words of company names that are not brands ("Mondelez Australia Pty Limited").
 CORPORATE = frozenset(
     "pty ltd limited inc co company corporation corp australia aust nz llc sa sau gmbh plc "
@@ -165,22 +168,25 @@ SYNONYMS: Mapping[str, str] = {
     "wholemeal": "wholemeal", "colour": "color", "original": "original", "org": "organic",
     "tomatoe": "tomato", "vanila": "vanilla", "hazelnuts": "hazelnut", "gf": "glutenfree",
     "sf": "sugarfree", "nas": "noaddedsugar", "veg": "vegetable", "bisc": "biscuit",
-    "mayo": "mayonnaise", "crisp": "chip", "wholewheat": "wholemeal",
+    "mayo": "mayonnaise", "crisp": "chip", "cooky": "cookie", "wholewheat": "wholemeal",
 }
 
 #: Variant words: when one side has such a word and the other does not, they are different
-#: articles (the lite milk is not the full-cream milk; the orange chocolate not the plain one).
-#: Words are in stemmed form (see :func:`_stem`).
+#: articles (the lite milk is not the full-cream milk, the orange chocolate not the plain one,
+#: the share pack not the single bar). Words are in stemmed form (see :func:`_stem`).
 VARIANT_WORDS = frozenset(
-    # fat, sugar, salt, caffeine, alcohol and other "less/free/extra" variants
+    # fat, sugar, salt, caffeine, alcohol and other "less / free / more" variants
     "light skim skinny low reduced less lean zero diet free sugarfree glutenfree lactose "
     "unsweetened sweetened unsalted salted decaf decaffeinated caffeine nonalcoholic "
     "noaddedsugar full cream thickened double extra max ultra plus mini maxi jumbo giant "
-    "king family kid junior toddler baby adult senior mild medium hot spicy extra strong "
-    "sensitive whitening natural organic vegan protein high fibre "
-    # forms and cuts
-    "sliced diced crushed whole half grated shredded block spread flaked chunky smooth crunchy "
-    "thin thick mince minced ground roasted raw fresh frozen dried instant "
+    "king family kid junior toddler baby adult senior mild medium hot spicy strong "
+    "sensitive whitening natural organic vegan protein high fibre premium "
+    # multipacks and presentations that are other articles
+    "multipack sharepack share party fun funsize snack treat value bulk "
+    # forms, cuts and preserving media
+    "sliced diced crushed whole half grated shredded spread flaked chunky smooth crunchy "
+    "thin thick mince minced ground roasted raw fresh frozen dried instant brine oil "
+    "springwater water "
     # flavours and colours
     "original classic plain vanilla strawberry raspberry blueberry berry cherry banana mango "
     "apple pear peach apricot orange lemon lime grapefruit pineapple passionfruit coconut "
@@ -194,10 +200,13 @@ VARIANT_WORDS = frozenset(
     "rosemary thyme pesto red green yellow black blue pink purple gold silver brown "
     "rice oat wheat corn quinoa sultana raisin date fig cranberry fruit nut seed".split())
 
-# Words too general to tell variants apart when only one side has them (category words the
-# chains add or drop: "Dairy Milk Peppermint" vs "Dairy Milk Peppermint Chocolate Block").
-_CATEGORY_OK_ONE_SIDED = frozenset("chocolate milk biscuit cookie chip cheese rice".split())
-
+#: Generic descriptors: what kind of article it is, a word chains add or drop ("Dairy Milk
+#: Peppermint" vs "Dairy Milk Peppermint Chocolate Block", "Milk Arrowroot Biscuits"). Only
+#: these may appear on one side alone; any other one-sided word may name another article.
+DESCRIPTORS = frozenset(
+    "chocolate milk biscuit cookie cracker crispbread chip crisp cereal breakfast sauce pasta "
+    "noodle soup dip spread flavour flavoured style coated liquid squeezy sandwich lolly "
+    "candy confectionery chewing gum drink beverage food product dessert dressing".split())
 
 def _ascii_lower(text: str) -> str:
     if not text.isascii():
@@ -471,23 +480,39 @@ def pairwise_scores(left: Sequence[str], right: Sequence[str], scorer) -> list[f
     return [scorer(x, y) for x, y in zip(left, right)]
 
 
+def _pair_typos(extra_a: set[str], extra_b: set[str]) -> tuple[set[str], set[str]]:
+    """Drop one-sided words that are spelling variants of each other ("cripsbread" /
+    "crispbread", "coat" / "coated"): same first letter, ``fuzz.ratio`` >= 80, 4+ letters."""
+    for x in sorted(extra_a):
+        for y in sorted(extra_b):
+            if (len(x) >= 4 and len(y) >= 4 and x[0] == y[0] and not x.isdigit()
+                    and fuzz.ratio(x, y) >= 80):
+                extra_a.discard(x)
+                extra_b.discard(y)
+                break
+    return extra_a, extra_b
+
+
 def _guard(c: Candidate, ca: frozenset[str], cb: frozenset[str], config: MatchConfig) -> str | None:
+    """Why the pair can never be the same article, or None."""
     if not ca or not cb:
         return "empty-name"
     if c.a.numbers != c.b.numbers:
         return "numbers-differ:" + ",".join(sorted(c.a.numbers ^ c.b.numbers))
-    extra_a, extra_b = ca - cb, cb - ca
-    variants_a = {w for w in extra_a if w in VARIANT_WORDS}
-    variants_b = {w for w in extra_b if w in VARIANT_WORDS}
+    extra_a, extra_b = _pair_typos(set(ca - cb), set(cb - ca))
+    variants_a = {w for w in extra_a if w in VARIANT_WORDS and w not in DESCRIPTORS}
+    variants_b = {w for w in extra_b if w in VARIANT_WORDS and w not in DESCRIPTORS}
     if variants_a and variants_b:
-        return "variants-conflict:" + ",".join(sorted(variants_a)) + "/" + ",".join(sorted(variants_b))
-    one_sided = (variants_a or variants_b) - _CATEGORY_OK_ONE_SIDED
-    if one_sided:
-        return "variant-one-sided:" + ",".join(sorted(one_sided))
-    if len(extra_a) > config.max_one_sided or len(extra_b) > config.max_one_sided:
+        return ("variants-conflict:" + ",".join(sorted(variants_a)) + "/"
+                + ",".join(sorted(variants_b)))
+    if variants_a or variants_b:
+        return "variant-one-sided:" + ",".join(sorted(variants_a | variants_b))
+    if len(extra_a) > config.max_one_sided or len(extra_b) > config.max_one_sided or (
+            len(extra_a) + len(extra_b)) > config.max_unshared_share * len(ca | cb):
         return "too-many-unshared-words"
-    if (len(extra_a) + len(extra_b)) > config.max_unshared_share * len(ca | cb):
-        return "too-many-unshared-words"
+    unexplained = {w for w in extra_a | extra_b if w not in DESCRIPTORS}
+    if len(unexplained) > config.max_unexplained:
+        return "unexplained-words:" + ",".join(sorted(unexplained))
     return None
 
 
@@ -534,35 +559,43 @@ def decide(candidates: list[Candidate], config: MatchConfig = MatchConfig()) -> 
     each product's runner-up (any guard-passing candidate, whatever its score) by the margin.
     """
     rejected: dict[str, int] = defaultdict(int)
-    viable = [c for c in candidates if not c.guard]
+    viable = []
+    rivals_a: dict[str, list[Candidate]] = defaultdict(list)
+    rivals_b: dict[str, list[Candidate]] = defaultdict(list)
     for c in candidates:
+        sized = config.threshold(c.size, c.brand != "unbranded") is not None
+        if sized and (config.guarded_rivals or not c.guard):
+            rivals_a[c.a.key].append(c)
+            rivals_b[c.b.key].append(c)
         if c.guard:
             rejected[c.guard.split(":", 1)[0]] += 1
+        elif not sized:
+            rejected[f"size-{c.size}"] += 1
+        else:
+            viable.append(c)
     by_a: dict[str, list[Candidate]] = defaultdict(list)
     by_b: dict[str, list[Candidate]] = defaultdict(list)
     for c in viable:
         by_a[c.a.key].append(c)
         by_b[c.b.key].append(c)
     order = lambda c: (-c.score, -c.sort_score, c.a.key, c.b.key)  # noqa: E731
-    for lst in (*by_a.values(), *by_b.values()):
+    for lst in (*by_a.values(), *by_b.values(), *rivals_a.values(), *rivals_b.values()):
         lst.sort(key=order)
 
-    def lead(lst: list[Candidate]) -> float:
-        return lst[0].score - lst[1].score if len(lst) > 1 else 100.0
+    def lead(c: Candidate, lst: list[Candidate]) -> float:
+        others = [x.score for x in lst if x is not c]
+        return c.score - others[0] if others else 100.0
 
     pairs = []
     for c in viable:
         threshold = config.threshold(c.size, c.brand != "unbranded")
-        if threshold is None:
-            rejected[f"size-{c.size}"] += 1
-            continue
         if c.score < threshold:
             rejected["below-threshold"] += 1
             continue
         if by_a[c.a.key][0] is not c or by_b[c.b.key][0] is not c:
             rejected["not-mutual-best"] += 1
             continue
-        margin = round(min(lead(by_a[c.a.key]), lead(by_b[c.b.key])), 2)
+        margin = round(min(lead(c, rivals_a[c.a.key]), lead(c, rivals_b[c.b.key])), 2)
         if margin < config.margin:
             rejected["ambiguous"] += 1
             continue

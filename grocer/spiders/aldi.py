@@ -1,6 +1,6 @@
 """Aldi: the public JSON API (spec §4.1, §1.4, §1.6). No cookies, no warm-up."""
 
-from grocer.spiders.base import Page, StoreSpider
+from grocer.spiders.base import Page, StoreSpider, as_int, dig
 from grocer.spiders.categories import TreeFields
 
 # Root categories that only regroup products found elsewhere (compared lower-cased).
@@ -26,7 +26,7 @@ class AldiSpider(StoreSpider):
     def category_roots(self, data):
         return data["data"]
 
-    def skip_category(self, name, slug, key, depth):
+    def skip_category(self, node, name, slug, key, depth):
         return depth == 0 and name.lower() in SKIPPED_ROOTS
 
     def page_request(self, store, category, page, meta):
@@ -37,5 +37,4 @@ class AldiSpider(StoreSpider):
                     "sort": "relevance", "testVariant": "A", "servicePoint": store.site_id})
 
     def read_page(self, data):
-        total = (data.get("meta") or {}).get("pagination", {}).get("totalCount")
-        return Page(data.get("data") or [], total=total if isinstance(total, int) else None)
+        return Page(data["data"] or [], total=as_int(dig(data, "meta", "pagination", "totalCount")))

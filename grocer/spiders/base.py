@@ -61,6 +61,22 @@ def positive_int(value, name: str) -> int | None:
     return number
 
 
+def dig(data, *path):
+    """data[path[0]][path[1]]…, or None where the path does not exist."""
+    for step in path:
+        if isinstance(data, dict):
+            data = data.get(step)
+        elif isinstance(data, list) and isinstance(step, int) and -len(data) <= step < len(data):
+            data = data[step]
+        else:
+            return None
+    return data
+
+
+def as_int(value) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
 def describe_failure(failure) -> tuple[str, str]:
     """(stats kind, human reason) of a failed request."""
     error = failure.value
@@ -242,7 +258,8 @@ class StoreSpider(GrocerSpider):
         """The root nodes of a category tree response."""
         raise NotImplementedError
 
-    def skip_category(self, name: str, slug: str, key: str, depth: int) -> bool:
+    def skip_category(self, node: dict, name: str, slug: str, key: str, depth: int) -> bool:
+        """True drops a tree node and everything under it."""
         return False
 
     def page_request(self, store: StoreTarget, category: Category, page: int,
@@ -353,7 +370,7 @@ class StoreSpider(GrocerSpider):
         progress = self.store_of(response)
         if progress is None:
             return
-        data = self.read_json(response)
+        data = self.decode(response)
         if data is None:
             yield from self.retry_bad_response(response, "invalid_json")
             return
@@ -384,15 +401,15 @@ class StoreSpider(GrocerSpider):
 
     # --- pages --------------------------------------------------------------------------------
 
-    def decode_page(self, response):
-        """The data of a page response; None when it is unusable."""
+    def decode(self, response):
+        """The data of a category tree or page response; None when it is unusable."""
         return self.read_json(response)
 
     def parse_page(self, response):
         progress = self.store_of(response)
         if progress is None or response.status in self.end_statuses:
             return
-        data = self.decode_page(response)
+        data = self.decode(response)
         if data is None:
             yield from self.retry_bad_response(response, "invalid_json")
             return

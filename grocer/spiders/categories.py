@@ -28,8 +28,8 @@ class Category:
         return "/".join(self.slugs)
 
 
-# skip(name, slug, key, depth) -> True drops the node and its subtree
-SkipRule = Callable[[str, str, str, int], bool]
+# skip(node, name, slug, key, depth) -> True drops the node and its subtree
+SkipRule = Callable[[dict, str, str, str, int], bool]
 
 
 def _matches(slug: str, wanted: set[str]) -> bool:
@@ -58,7 +58,7 @@ def walk_categories(roots: Iterable, fields: TreeFields, skip: SkipRule,
         slug, key = node.get(fields.slug), node.get(fields.key)
         if not name or not isinstance(slug, str) or not slug or key in (None, ""):
             return  # a node the site cannot be asked about: skipped with its subtree
-        if skip(name.strip(), slug, str(key), depth):
+        if skip(node, name.strip(), slug, str(key), depth):
             return
         category = Category(str(key), slug,
                             (parent.path if parent else ()) + (name.strip(),),

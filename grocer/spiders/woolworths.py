@@ -1,0 +1,99 @@
+"""Woolworths: the JSON UI API behind the website (spec §4.2, §1.4, §1.6).
+
+The API wants a browser: browser-like headers and the cookies of a home-page visit (the
+warm-up, once per store since every store has its own cookie jar). The category tree is the
+same for every store, so it is fetched once per crawl.
+"""
+
+import json
+
+from grocer.spiders.base import Page, StoreSpider, as_int, dig
+from grocer.spiders.categories import TreeFields
+
+SKIPPED_ROOTS = frozenset({"specials", "everyday-market", "big-night-in", "dinner", "lunch-box",
+                           "front-of-store"})
+SKIPPED_LEAVES = frozenset({"everyday-market", "cigarettes-tobacco"})
+
+
+def browse_body(category, page_number: int, store_id: str) -> dict:
+    """The JSON body the website posts to /apis/ui/browse/category."""
+    url = f"/shop/browse/{category.slug}?pageNumber={page_number}&sortBy=PriceAsc"
+    return {
+        "categoryId": category.key, "pageNumber": page_number, "pageSize": 36,
+        "sortType": "PriceAsc", "url": url, "location": f"{url}&filter=SoldBy(Woolworths)",
+        "formatObject": json.dumps({"name": category.slug}, separators=(",", ":")),
+        "isSpecial": False, "isBundle": False, "isMobile": False,
+        "filters": [{"Key": "SoldBy", "Items": [{"Term": "Woolworths"}]}], "token": "",
+        "gpBoost": 0, "isHideUnavailableProducts": False, "isHideEverydayMarketProducts": True,
+        "isRegisteredRewardCardPromotion": False, "categoryVersion": "v2",
+        "enableAdReRanking": False, "groupEdmVariants": False, "activePersonalizedViewType": "",
+        "storeId": store_id,
+    }
+
+
+class WoolworthsSpider(StoreSpider):
+    name = "woolworths"
+    base_url_setting = "WOOLWORTHS_BASE_URL"
+    user_agent_setting = "WOOLWORTHS_USER_AGENT"
+    tree_fields = TreeFields(children="Children", names=("Description", "DisplayName", "Name"),
+                             slug="UrlFriendlyName", key="NodeId")
+    page_size = 36
+    sku_field = "Stockcode"
+    stamp_category_path = True  # the browse API gives no usable path
+
+    categories = None  # the tree, read once per crawl
+
+    def request_headers(self):
+        return {"Accept": "application/json, text/plain, */*",
+                "Accept-Language": "en-AU,en;q=0.9", "Origin": self.base_url,
+                "Referer": f"{self.base_url}/",
+                "sec-ch-ua": '"Chromium";v="142", "Google Chrome";v="142", "Not_A Brand";v="99"',
+                "sec-ch-ua-mobile": "?0", "sec-ch-ua-platform": '"Windows"',
+                "sec-fetch-dest": "empty", "sec-fetch-mode": "cors",
+                "sec-fetch-site": "same-origin"}
+
+    def store_requests(self, store):
+        yield self.site_request("/", store=store, callback=self.after_warm_up,
+                                headers={"Accept": "text/html,application/xhtml+xml,*/*;q=0.8",
+                                         "sec-fetch-dest": "document",
+                                         "sec-fetch-mode": "navigate", "sec-fetch-site": "none"})
+
+    def after_warm_up(self, response):
+        progress = self.store_of(response)
+        if progress is None:
+            return
+        if self.categories is not None:
+            yield from self.category_requests(progress.target, self.categories)
+            return
+        yield self.site_request("/apis/ui/PiesCategoriesWithSpecials", store=progress.target,
+                                callback=self.parse_category_tree)
+
+    def categories_from(self, data, response):
+        categories = super().categories_from(data, response)
+        if categories:
+            self.categories = categories
+        return categories
+
+    def category_roots(self, data):
+        return data["Categories"]
+
+    def skip_category(self, node, name, slug, key, depth):
+        if depth == 0 and slug in SKIPPED_ROOTS:
+            return True
+        return slug.endswith("-specials") or key.endswith("_SPECIALS") or (
+            slug in SKIPPED_LEAVES)
+
+    def page_request(self, store, category, page, meta):
+        return self.site_request(
+            "/apis/ui/browse/category", store=store, callback=self.parse_page, meta=meta,
+            method="POST",
+            body=json.dumps(browse_body(category, page + 1, store.site_id)),
+            headers={"Content-Type": "application/json",
+                     "Referer": f"{self.base_url}/shop/browse/{category.slug}"})
+
+    def read_page(self, data):
+        products = [product for bundle in data.get("Bundles") or []
+                    for product in dig(bundle, "Products") or []]
+        store_id = next((p["FulfilmentStoreId"] for p in products if isinstance(p, dict)
+                         and p.get("FulfilmentStoreId") is not None), None)
+        return Page(products, total=as_int(data.get("TotalRecordCount")), store_id=store_id)
