@@ -33,6 +33,8 @@ TABLES_REFRESH_EVERY_STORES = int(_env("TABLES_REFRESH_EVERY_STORES", 5))
 GROCER_BATCH_SIZE = int(_env("GROCER_BATCH_SIZE", 1000))
 # Crawl health: a crawl dropping more than this share of its items closes as `error_budget`.
 GROCER_MAX_DROP_RATE = float(_env("GROCER_MAX_DROP_RATE", 0.05))
+# ... checked during the crawl once this many items were seen (and at its end on all of them).
+GROCER_MIN_ITEMS_FOR_BUDGET = int(_env("GROCER_MIN_ITEMS_FOR_BUDGET", 50))
 
 # --- chains ---------------------------------------------------------------------------------
 # Only scheme and host come from settings; paths and parameters are the real sites'.
@@ -62,6 +64,8 @@ ITEM_PIPELINES = {
     "grocer.pipelines.prices.PricePipeline": 400,
 }
 EXTENSIONS = {
+    # Before ReconcileOnClose: its health summary goes into the stats the CrawlRun records.
+    "grocer.health.CrawlHealth": 400,
     "grocer.extensions.ReconcileOnClose": 500,
 }
 

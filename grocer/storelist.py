@@ -87,10 +87,12 @@ def _from_simple(records: list, first_row: int) -> StoreList:
             continue
         name = company_display_name(company)
         result.companies.setdefault(name, None)
-        result.rows.append(StoreRow(
-            company=name, store_code=code.strip(),
-            **{column: _text(record.get(column)) or None for column in SIMPLE_COLUMNS[2:]},
-        ))
+        # Names and states are kept exactly as given ('' included); other empty cells are
+        # simply absent.
+        values = {column: _text(record.get(column)) for column in SIMPLE_COLUMNS[2:]}
+        values.update({column: values[column] or None for column in values
+                       if column not in ("name", "state")})
+        result.rows.append(StoreRow(company=name, store_code=code.strip(), **values))
     return result
 
 

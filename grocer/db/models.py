@@ -169,9 +169,13 @@ class Product(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     brand: Mapped[Brand | None] = relationship()
-    skus: Mapped[list[Sku]] = relationship(back_populates="product")
-    key_variations: Mapped[list[ProductKeyVariation]] = relationship(back_populates="product")
-    prices: Mapped[list[Price]] = relationship(back_populates="product")
+    # The database cascades deletes (ON DELETE CASCADE); the ORM only mirrors it.
+    skus: Mapped[list[Sku]] = relationship(
+        back_populates="product", cascade="all, delete-orphan", passive_deletes=True)
+    key_variations: Mapped[list[ProductKeyVariation]] = relationship(
+        back_populates="product", cascade="all, delete-orphan", passive_deletes=True)
+    prices: Mapped[list[Price]] = relationship(
+        back_populates="product", cascade="all, delete-orphan", passive_deletes=True)
 
 
 class ProductKeyVariation(Base):

@@ -83,6 +83,7 @@ class ReconcileResult:
     tables: tables.TablesResult | None = None
     table_error: str | None = None
     seconds: float = 0.0
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per step
 
     def to_dict(self) -> dict:
         return json.loads(json.dumps(asdict(self), default=str))
@@ -452,18 +453,28 @@ def reconcile(engine: Engine, tables_dir: str | os.PathLike, *,
     """
     started = time.monotonic()
     result = ReconcileResult()
+
+    def timed(step, function, *args, **kwargs):
+        step_started = time.monotonic()
+        value = function(*args, **kwargs)
+        result.timings[step] = round(time.monotonic() - step_started, 3)
+        return value
+
     with reconcile_lock(engine, lock_timeout):
+        result.timings["lock"] = round(time.monotonic() - started, 3)
         completed_stores = list(completed_stores)
         if company and completed_stores:
-            result.delisted = delist_unseen(engine, company, completed_stores)
+            result.delisted = timed("delisting", delist_unseen, engine, company,
+                                    completed_stores)
         if merge:
             brand_table, product_table, result.table_error = read_tables(tables_dir)
-            result.brands = reconcile_brands(engine, brand_table)
-            result.products = reconcile_products(engine, product_table)
+            result.brands = timed("brands", reconcile_brands, engine, brand_table)
+            result.products = timed("products", reconcile_products, engine, product_table)
         if clean_orphans:
-            result.orphans_deleted = delete_orphans(engine, created_before=utcnow() - orphan_grace)
+            result.orphans_deleted = timed("orphans", delete_orphans, engine,
+                                           created_before=utcnow() - orphan_grace)
         if generate:
-            result.tables = tables.generate_tables(engine, tables_dir)
+            result.tables = timed("tables", tables.generate_tables, engine, tables_dir)
     result.seconds = round(time.monotonic() - started, 3)
     logger.info("reconciliation done in %.1f s: %s", result.seconds, result.summary())
     return result

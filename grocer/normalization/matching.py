@@ -103,15 +103,13 @@ class MatchConfig:
     """Thresholds of the decision rule (scores are 0-100)."""
 
     #: score needed when a mass/volume is equal on both sides
-    min_score: float = 85.0
+    min_score: float = 80.0
     #: extra score needed for weaker size evidence (only a count, a multipack total, no size)
     weak_size_extra: float = 8.0
     #: extra score needed when neither side has a brand
     unbranded_extra: float = 5.0
     #: the winner must lead each side's runner-up by this much
     margin: float = 5.0
-    #: runner-ups rejected by a guard still count as rivals for the margin
-    guarded_rivals: bool = True
     #: §1.9 tolerance used for blocking ("close" sizes are compared, never suggested)
     size_tolerance: float = 0.1
     #: at most this many core words of a side may be missing on the other side ...
@@ -416,7 +414,7 @@ def candidate_pairs(left: Sequence[Profile], right: Sequence[Profile],
             found |= by_norm_brand.get(a.product.normalized_brand, set())
         for j in sorted(found):
             b = right[j]
-            if a.product.company == b.product.company:
+            if a.product.company == b.product.company or a.key == b.key:
                 continue
             brand = _brand_relation(a, b)
             if brand is None:
@@ -560,13 +558,8 @@ def decide(candidates: list[Candidate], config: MatchConfig = MatchConfig()) -> 
     """
     rejected: dict[str, int] = defaultdict(int)
     viable = []
-    rivals_a: dict[str, list[Candidate]] = defaultdict(list)
-    rivals_b: dict[str, list[Candidate]] = defaultdict(list)
     for c in candidates:
         sized = config.threshold(c.size, c.brand != "unbranded") is not None
-        if sized and (config.guarded_rivals or not c.guard):
-            rivals_a[c.a.key].append(c)
-            rivals_b[c.b.key].append(c)
         if c.guard:
             rejected[c.guard.split(":", 1)[0]] += 1
         elif not sized:
@@ -579,12 +572,11 @@ def decide(candidates: list[Candidate], config: MatchConfig = MatchConfig()) -> 
         by_a[c.a.key].append(c)
         by_b[c.b.key].append(c)
     order = lambda c: (-c.score, -c.sort_score, c.a.key, c.b.key)  # noqa: E731
-    for lst in (*by_a.values(), *by_b.values(), *rivals_a.values(), *rivals_b.values()):
+    for lst in (*by_a.values(), *by_b.values()):
         lst.sort(key=order)
 
-    def lead(c: Candidate, lst: list[Candidate]) -> float:
-        others = [x.score for x in lst if x is not c]
-        return c.score - others[0] if others else 100.0
+    def lead(lst: list[Candidate]) -> float:
+        return lst[0].score - lst[1].score if len(lst) > 1 else 100.0
 
     pairs = []
     for c in viable:
@@ -595,7 +587,7 @@ def decide(candidates: list[Candidate], config: MatchConfig = MatchConfig()) -> 
         if by_a[c.a.key][0] is not c or by_b[c.b.key][0] is not c:
             rejected["not-mutual-best"] += 1
             continue
-        margin = round(min(lead(c, rivals_a[c.a.key]), lead(c, rivals_b[c.b.key])), 2)
+        margin = round(min(lead(by_a[c.a.key]), lead(by_b[c.b.key])), 2)
         if margin < config.margin:
             rejected["ambiguous"] += 1
             continue
@@ -619,11 +611,17 @@ def match_products(products: Iterable[MatchProduct], config: MatchConfig = Match
         by_company[p.company].append(profile(p))
     names = sorted(set(companies) if companies else by_company)
     result = MatchResult([], 0, {})
+    seen: set[tuple[str, str]] = set()
     for x, y in combinations(names, 2):
         candidates = candidate_pairs(by_company.get(x, []), by_company.get(y, []), config)
         score_pairs(candidates, config)
         part = decide(candidates, config)
-        result.pairs.extend(part.pairs)
+        for pair in part.pairs:
+            # a product sold by several chains is read once per chain: report a pair once
+            keys = (min(pair.a.key, pair.b.key), max(pair.a.key, pair.b.key))
+            if keys not in seen:
+                seen.add(keys)
+                result.pairs.append(pair)
         result.candidates += part.candidates
         for reason, n in part.rejected.items():
             result.rejected[reason] = result.rejected.get(reason, 0) + n

@@ -13,6 +13,9 @@ from grocer.spiders.categories import TreeFields
 SKIPPED_ROOTS = frozenset({"specials", "everyday-market", "big-night-in", "dinner", "lunch-box",
                            "front-of-store"})
 SKIPPED_LEAVES = frozenset({"everyday-market", "cigarettes-tobacco"})
+# Campaign departments (e.g. cookware-bonus-credits) regroup products under brand names: their
+# paths would be stamped onto products instead of the real department's.
+CAMPAIGN_MARKER = "bonus-credit"
 
 
 def browse_body(category, page_number: int, store_id: str) -> dict:
@@ -78,7 +81,7 @@ class WoolworthsSpider(StoreSpider):
         return data["Categories"]
 
     def skip_category(self, node, name, slug, key, depth):
-        if depth == 0 and slug in SKIPPED_ROOTS:
+        if depth == 0 and (slug in SKIPPED_ROOTS or CAMPAIGN_MARKER in slug):
             return True
         return slug.endswith("-specials") or key.endswith("_SPECIALS") or (
             slug in SKIPPED_LEAVES)

@@ -53,9 +53,8 @@ def test_complete_store_crawl_delists_unseen_prices(engine, rows):
     assert snapshot(engine) == before
 
 
+@pytest.mark.sqlite_only
 def test_sqlite_lock_file_makes_a_second_reconciliation_wait(engine):
-    if engine.dialect.name != "sqlite":
-        pytest.skip("covered by the MariaDB test")
     entered = threading.Event()
     release = threading.Event()
 

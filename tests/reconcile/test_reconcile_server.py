@@ -36,7 +36,7 @@ def server(tmp_path, no_database):
     (tmp_path / "product_translation_table.json").write_bytes(b'{"2l milk":"milk 2l"}')
     (tmp_path / "secret.txt").write_text("not served")
     server = make_server(tmp_path, TOKEN, "127.0.0.1", 0)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     yield server
     server.shutdown()

@@ -184,40 +184,14 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('price_history', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_price_history_store_id'))
-        batch_op.drop_index(batch_op.f('ix_price_history_scraped_date'))
-        batch_op.drop_index('ix_price_history_product_store_time')
-
+    # Dropping a table drops its indexes (MySQL refuses to drop an index a foreign key uses).
     op.drop_table('price_history')
-    with op.batch_alter_table('price', schema=None) as batch_op:
-        batch_op.drop_index('ix_price_store_id_product_id')
-        batch_op.drop_index(batch_op.f('ix_price_scraped_date'))
-
     op.drop_table('price')
-    with op.batch_alter_table('store', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_store_last_crawled_at'))
-        batch_op.drop_index(batch_op.f('ix_store_division_id'))
-
     op.drop_table('store')
-    with op.batch_alter_table('sku', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_sku_product_id'))
-
     op.drop_table('sku')
-    with op.batch_alter_table('product_key_variation', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_product_key_variation_product_id'))
-
     op.drop_table('product_key_variation')
-    with op.batch_alter_table('product', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_product_name'))
-        batch_op.drop_index(batch_op.f('ix_product_brand_id'))
-
     op.drop_table('product')
     op.drop_table('division')
-    with op.batch_alter_table('crawl_run', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_crawl_run_spider'))
-        batch_op.drop_index(batch_op.f('ix_crawl_run_finished_at'))
-
     op.drop_table('crawl_run')
     op.drop_table('company')
     op.drop_table('brand')

@@ -1,0 +1,438 @@
+"""A local stand-in for the four chains' sites (and the tables endpoint), for spider tests.
+
+`FixtureSite` holds what the sites serve: small invented catalogues from
+tests/fixtures/sites/<chain>/ (in the real response shapes), per-store price changes, store
+drift, injected faults and a log of every request. `serve(site)` runs it on 127.0.0.1 with a
+random port in a thread; the `fixture_site` pytest fixture (tests/spiders/conftest.py) starts
+one per test.
+
+Paths are the real sites' (spec §4):
+  Aldi        GET  /v2/product-category-tree, /v3/product-search
+  Woolworths  GET  / (sets the session cookie the API wants), /apis/ui/PiesCategoriesWithSpecials
+              POST /apis/ui/browse/category
+  Coles       GET  / (buildId), /_next/data/<buildId>/en/browse.json,
+                   /_next/data/<buildId>/en/browse/<slug>.json?page=N, /browse, /browse/<slug>,
+                   /product/<slug>-<id>; the store comes from the fulfillmentStoreId cookie
+  IGA         GET  /, /api/storefront/stores/<rid>/categoryHierarchy,
+                   /api/storefront/stores/<rid>/categories/<id>/search
+  all         GET  /robots.txt;  tables: GET /tables/<file> (token, ETag, 304)
+
+Catalogue conventions: `{"generate": N, "template": {...}}` makes N products from a template
+(`{n}`/`{n:02}` formatted into strings; a "#int:" prefix makes the value an integer);
+`"@<list>:<id>"` reuses a product of another list (Coles subcategories).
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import math
+import threading
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.cookies import SimpleCookie
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlsplit
+
+SITES_DIR = Path(__file__).parent / "fixtures" / "sites"
+
+SKU_FIELDS = {"aldi": "sku", "woolworths": "Stockcode", "coles": "id", "iga": "sku"}
+PRICE_PATHS = {"aldi": ("price", "amount"), "woolworths": ("Price",), "coles": ("pricing", "now"),
+               "iga": ("wholePrice",)}
+COLES_PAGE_SIZE = 2  # small, so that paging shows with a few products (the real site: 48)
+WOOLWORTHS_SESSION_COOKIE = "bm_sz"
+BLOCK_PAGE = (SITES_DIR / "coles" / "block_page.html")
+
+
+def _expand(value, n: int):
+    if isinstance(value, dict):
+        return {key: _expand(item, n) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_expand(item, n) for item in value]
+    if isinstance(value, str):
+        text = value.format(n=n) if "{n" in value else value
+        return int(text[5:]) if text.startswith("#int:") else text
+    return value
+
+
+def load_catalogue(path: Path) -> dict[str, list]:
+    raw = json.loads(path.read_text(encoding="utf-8"))
+    lists = {}
+    for name, products in raw.items():
+        if isinstance(products, dict) and "generate" in products:
+            products = [_expand(products["template"], n) for n in range(1, products["generate"] + 1)]
+        lists[name] = products
+    for name, products in lists.items():  # resolve "@list:id" references
+        resolved = []
+        for product in products:
+            if isinstance(product, str) and product.startswith("@"):
+                source, _, wanted = product[1:].partition(":")
+                product = next(p for p in lists[source] if isinstance(p, dict)
+                               and str(p.get("id")) == wanted)
+            resolved.append(product)
+        lists[name] = resolved
+    return lists
+
+
+@dataclass
+class Fault:
+    path_contains: str
+    actions: list[str]  # consumed one per matching request: 500, 404, 403, truncated, html, ...
+
+
+@dataclass
+class LoggedRequest:
+    method: str
+    path: str
+    query: dict
+    headers: dict
+    body: bytes
+    cookies: dict
+
+
+@dataclass
+class FixtureSite:
+    """What the fixture server serves; tests change it between (or during) crawls."""
+
+    catalogues: dict = field(default_factory=dict)  # chain → {list name: [product, ...]}
+    trees: dict = field(default_factory=dict)  # chain → category tree response
+    coles_product_pages: dict = field(default_factory=dict)
+    coles_build_id: str = "20260812.2-0123456789abcdef0123456789abcdef01234567"
+    coles_required_cookie: str | None = "reese84"  # a browser cookie the site insists on
+    prices: dict = field(default_factory=dict)  # (chain, site store id, sku) → price
+    drift: dict = field(default_factory=dict)  # (chain, site store id) → store id reported
+    faults: list[Fault] = field(default_factory=list)
+    robots_txt: str = "User-agent: *\nDisallow: /tables/\n"  # tables must ignore robots.txt
+    tables_token: str = "secret-token"
+    tables: dict = field(default_factory=dict)  # file name → list of bodies, one per request
+    log: list[LoggedRequest] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @classmethod
+    def from_fixtures(cls) -> FixtureSite:
+        site = cls()
+        for chain, tree_file in [("aldi", "category_tree.json"),
+                                 ("woolworths", "categories.json"),
+                                 ("coles", "categories.json"),
+                                 ("iga", "category_hierarchy.json")]:
+            site.trees[chain] = json.loads((SITES_DIR / chain / tree_file).read_text())
+            site.catalogues[chain] = load_catalogue(SITES_DIR / chain / "products.json")
+        site.coles_product_pages = json.loads(
+            (SITES_DIR / "coles" / "product_pages.json").read_text())
+        return site
+
+    # --- what tests call ----------------------------------------------------------------------
+
+    def set_price(self, chain: str, store_id: str, sku, price) -> None:
+        """The price of one product at one store (in the chain's own unit: Aldi cents)."""
+        self.prices[(chain, str(store_id), str(sku))] = price
+
+    def fault(self, path_contains: str, *actions: str) -> None:
+        self.faults.append(Fault(path_contains, list(actions)))
+
+    def requests_to(self, path_contains: str, method: str | None = None) -> list[LoggedRequest]:
+        return [r for r in self.log if path_contains in r.path
+                and (method is None or r.method == method)]
+
+    def all_products(self, chain: str) -> list[dict]:
+        return [p for products in self.catalogues[chain].values() for p in products]
+
+    # --- serving ------------------------------------------------------------------------------
+
+    def take_fault(self, path: str) -> str | None:
+        with self.lock:
+            for fault in self.faults:
+                if fault.path_contains in path and fault.actions:
+                    return fault.actions.pop(0)
+        return None
+
+    def products(self, chain: str, list_name: str, store_id: str) -> list:
+        products = copy.deepcopy(self.catalogues[chain].get(list_name, []))
+        for product in products:
+            if not isinstance(product, dict):
+                continue
+            sku = str(product.get(SKU_FIELDS[chain]))
+            price = self.prices.get((chain, str(store_id), sku))
+            if price is not None:
+                *parents, last = PRICE_PATHS[chain]
+                target = product
+                for key in parents:
+                    target = target[key]
+                target[last] = price
+        return products
+
+
+class Handler(BaseHTTPRequestHandler):
+    server_version = "FixtureSite/1.0"
+    protocol_version = "HTTP/1.1"
+
+    @property
+    def site(self) -> FixtureSite:
+        return self.server.site
+
+    def log_message(self, *args):  # quiet
+        pass
+
+    # --- plumbing -----------------------------------------------------------------------------
+
+    def do_GET(self):
+        self.handle_any("GET")
+
+    def do_POST(self):
+        self.handle_any("POST")
+
+    def handle_any(self, method: str):
+        parts = urlsplit(self.path)
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        cookies = {key: morsel.value for key, morsel in
+                   SimpleCookie(self.headers.get("Cookie", "")).items()}
+        request = LoggedRequest(method, unquote(parts.path), parse_qs(parts.query),
+                                {k.lower(): v for k, v in self.headers.items()}, body, cookies)
+        with self.site.lock:
+            self.site.log.append(request)
+        if parts.path == "/robots.txt":
+            return self.send(200, self.site.robots_txt, "text/plain")
+        fault = self.site.take_fault(request.path)
+        if fault and self.send_fault(fault):
+            return
+        try:
+            self.route(request)
+        except Exception as error:  # a broken fixture must show in the test, not hang it
+            self.send(500, f"fixture server error: {type(error).__name__}: {error}", "text/plain")
+
+    def send(self, status: int, body, content_type="application/json", headers=None):
+        if not isinstance(body, (bytes, str)):
+            body = json.dumps(body)
+        data = body.encode("utf-8") if isinstance(body, str) else body
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(data)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def send_fault(self, fault: str) -> bool:
+        if fault.isdigit():
+            self.send(int(fault), f"fault {fault}", "text/plain")
+        elif fault == "truncated":
+            self.send(200, '{"data": [{"sku": "0001", "name": "Trunc')
+        elif fault == "html":
+            self.send(200, "<html><body>Service temporarily unavailable</body></html>", "text/html")
+        elif fault == "empty":
+            self.send(200, b"")
+        elif fault == "block":
+            self.send(200, BLOCK_PAGE.read_text(encoding="utf-8"), "text/html")
+        else:
+            return False  # not a fault of this response: served normally
+        return True
+
+    # --- routes -------------------------------------------------------------------------------
+
+    def route(self, request: LoggedRequest):
+        path = request.path
+        if path.startswith("/tables/"):
+            return self.tables(request)
+        host_chain = self.server.chain_of(path, request)
+        handler = getattr(self, f"route_{host_chain}", None)
+        if handler is None:
+            return self.send(404, {"error": "no route"})
+        return handler(request)
+
+    def tables(self, request: LoggedRequest):
+        if request.headers.get("x-grocer-token") != self.site.tables_token:
+            return self.send(403, "bad token", "text/plain")
+        name = request.path.rsplit("/", 1)[-1]
+        bodies = self.site.tables.get(name)
+        if not bodies:
+            return self.send(404, "no such table", "text/plain")
+        body = bodies.pop(0) if len(bodies) > 1 else bodies[0]
+        data = body if isinstance(body, bytes) else json.dumps(body).encode()
+        etag = '"' + hashlib.md5(data).hexdigest() + '"'
+        if request.headers.get("if-none-match") == etag:
+            return self.send(304, b"", headers={"ETag": etag})
+        return self.send(200, data, headers={"ETag": etag})
+
+    # Aldi ---------------------------------------------------------------------------------------
+
+    def route_aldi(self, request: LoggedRequest):
+        query = {key: values[0] for key, values in request.query.items()}
+        if request.path == "/v2/product-category-tree":
+            if query.get("serviceType") != "walk-in" or not query.get("servicePoint"):
+                return self.send(400, {"error": "bad request"})
+            return self.send(200, self.site.trees["aldi"])
+        if request.path == "/v3/product-search":
+            expected = {"currency", "serviceType", "categoryKey", "limit", "offset", "sort",
+                        "testVariant", "servicePoint"}
+            if set(query) != expected:
+                return self.send(400, {"error": f"parameters {sorted(query)}"})
+            products = self.site.products("aldi", query["categoryKey"], query["servicePoint"])
+            offset, limit = int(query["offset"]), int(query["limit"])
+            if offset >= max(len(products), 1):
+                return self.send(400, {"error": "offset out of range"})
+            return self.send(200, {"meta": {"pagination": {"offset": offset, "limit": limit,
+                                                          "totalCount": len(products)}},
+                                   "data": products[offset:offset + limit]})
+        return self.send(404, {"error": "not found"})
+
+    # Woolworths ---------------------------------------------------------------------------------
+
+    def route_woolworths(self, request: LoggedRequest):
+        if request.path == "/":
+            return self.send(200, "<html><body>Woolworths</body></html>", "text/html",
+                             headers={"Set-Cookie": f"{WOOLWORTHS_SESSION_COOKIE}=warm; Path=/"})
+        if WOOLWORTHS_SESSION_COOKIE not in request.cookies:
+            return self.send(403, "<html>Access Denied</html>", "text/html")
+        if request.path == "/apis/ui/PiesCategoriesWithSpecials":
+            return self.send(200, self.site.trees["woolworths"])
+        if request.path == "/apis/ui/browse/category" and request.method == "POST":
+            body = json.loads(request.body)
+            store = body["storeId"]
+            page, size = body["pageNumber"], body["pageSize"]
+            products = self.site.products("woolworths", body["categoryId"], store)
+            reported = self.site.drift.get(("woolworths", store), store)
+            for product in products:
+                product["FulfilmentStoreId"] = int(reported)
+            chunk = products[(page - 1) * size:page * size]
+            return self.send(200, {"Bundles": [{"Products": [p], "Name": p.get("Name")}
+                                               for p in chunk],
+                                   "TotalRecordCount": len(products), "Success": True})
+        return self.send(404, {"error": "not found"})
+
+    # Coles --------------------------------------------------------------------------------------
+
+    def route_coles(self, request: LoggedRequest):
+        required = self.site.coles_required_cookie
+        if required and required not in request.cookies:
+            return self.send(200, BLOCK_PAGE.read_text(encoding="utf-8"), "text/html")
+        store = request.cookies.get("fulfillmentStoreId", "")
+        if request.cookies.get("shopping-method") != "clickAndCollect" or not store:
+            return self.send(400, {"error": "no store chosen"})
+        build = self.site.coles_build_id
+        path = request.path
+        if path == "/":
+            return self.send(200, self.next_page_html("/", {"initStoreId": store}), "text/html")
+        if path == "/browse":
+            return self.send(200, self.next_page_html("/browse", self.coles_tree()), "text/html")
+        if path == f"/_next/data/{build}/en/browse.json":
+            return self.send(200, {"pageProps": self.coles_tree(), "__N_SSP": True})
+        if path.startswith(f"/_next/data/{build}/en/browse/") and path.endswith(".json"):
+            slug = path[len(f"/_next/data/{build}/en/browse/"):-len(".json")]
+            return self.send(200, {"pageProps": self.coles_browse(slug, request, store),
+                                   "__N_SSP": True})
+        if path.startswith("/_next/data/"):
+            return self.send(404, {"notFound": True})
+        if path.startswith("/browse/"):
+            props = self.coles_browse(path[len("/browse/"):], request, store)
+            return self.send(200, self.next_page_html("/browse/[...slug]", props), "text/html")
+        if path.startswith("/product/"):
+            return self.coles_product(path)
+        return self.send(404, self.next_page_html("/_error", {"statusCode": 404}), "text/html")
+
+    def coles_tree(self) -> dict:
+        return self.site.trees["coles"]["pageProps"]
+
+    def coles_browse(self, slug: str, request: LoggedRequest, store: str) -> dict:
+        page = int(request.query.get("page", ["1"])[0])
+        products = self.site.products("coles", slug, store)
+        total = sum(1 for p in products if isinstance(p, dict) and p.get("_type") == "PRODUCT")
+        # Like the real site, a page holds pageSize products plus any ad tiles among them.
+        pages, current = [], []
+        for product in products:
+            current.append(product)
+            if sum(1 for p in current if p.get("_type") == "PRODUCT") == COLES_PAGE_SIZE:
+                pages.append(current)
+                current = []
+        if current:
+            pages.append(current)
+        results = pages[page - 1] if 0 < page <= len(pages) else []
+        reported = self.site.drift.get(("coles", store), store)
+        return {"initStoreId": str(reported).zfill(4),
+                "searchResults": {"noOfResults": total, "start": page - 1,
+                                  "pageSize": COLES_PAGE_SIZE, "results": results,
+                                  "pages": math.ceil(total / COLES_PAGE_SIZE)}}
+
+    def next_page_html(self, page: str, page_props: dict) -> str:
+        data = {"props": {"pageProps": page_props, "__N_SSP": True}, "page": page, "query": {},
+                "buildId": self.site.coles_build_id, "isFallback": False, "gssp": True}
+        return ("<!DOCTYPE html><html><head><title>Coles</title></head><body><div id=\"__next\">"
+                "</div><script id=\"__NEXT_DATA__\" type=\"application/json\">"
+                f"{json.dumps(data)}</script></body></html>")
+
+    def coles_product(self, path: str):
+        product_id = path.rsplit("-", 1)[-1]
+        page = self.site.coles_product_pages.get(product_id)
+        if page is None:
+            return self.send(404, self.next_page_html("/_error", {"statusCode": 404}),
+                             "text/html")
+        ld = {"@context": "https://schema.org", "@type": "Product", "sku": int(product_id),
+              "name": f"Product {product_id}"}
+        if page.get("ldjson_gtin"):
+            ld["gtin"] = page["ldjson_gtin"]
+        props = {"product": {"id": int(product_id), "gtin": page.get("next_data_gtin")}}
+        html = self.next_page_html("/product/[slug]", props).replace(
+            "</head>", f'<script type="application/ld+json">{json.dumps(ld)}</script></head>')
+        return self.send(200, html, "text/html")
+
+    # IGA ----------------------------------------------------------------------------------------
+
+    def route_iga(self, request: LoggedRequest):
+        if request.path == "/":
+            return self.send(200, "<html><body>IGA Shop</body></html>", "text/html")
+        parts = request.path.strip("/").split("/")
+        if parts[:3] != ["api", "storefront", "stores"] or len(parts) < 5:
+            return self.send(404, {"error": "not found"})
+        store = parts[3]
+        if request.cookies.get("iga-shop.retailerStoreId") != store or not request.headers.get(
+                "x-shopping-mode"):
+            return self.send(400, {"error": "store cookie or shopping mode missing"})
+        if parts[4] == "categoryHierarchy":
+            return self.send(200, self.site.trees["iga"])
+        if parts[4] == "categories" and len(parts) == 7 and parts[6] == "search":
+            query = {key: values[0] for key, values in request.query.items()}
+            if not query.get("sessionId"):
+                return self.send(400, {"error": "no session"})
+            products = self.site.products("iga", parts[5], store)
+            if not products:
+                return self.send(404, {"error": "category not found"})
+            skip, take = int(query["skip"]), int(query["take"])
+            chunk = products[skip:skip + take]
+            return self.send(200, {"items": chunk, "count": len(chunk), "total": len(products)})
+        return self.send(404, {"error": "not found"})
+
+
+class FixtureServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, site: FixtureSite):
+        super().__init__(("127.0.0.1", 0), Handler)
+        self.site = site
+        self.chain = None  # set by serve(): which chain this server plays
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+    def chain_of(self, path: str, request) -> str | None:
+        return self.chain
+
+
+@contextmanager
+def serve(site: FixtureSite):
+    """One server per chain (each chain is its own host), plus their URLs:
+    {"aldi": url, "coles": url, "woolworths": url, "iga": url, "tables": url}."""
+    servers = {}
+    try:
+        for chain in ("aldi", "coles", "woolworths", "iga", "tables"):
+            server = FixtureServer(site)
+            server.chain = chain
+            threading.Thread(target=server.serve_forever, daemon=True).start()
+            servers[chain] = server
+        yield {chain: server.url for chain, server in servers.items()}
+    finally:
+        for server in servers.values():
+            server.shutdown()
+            server.server_close()
