@@ -48,7 +48,6 @@ class TablesRefresher:
     def __init__(self, crawler):
         settings = crawler.settings
         self.crawler = crawler
-        self.stats = crawler.stats
         self.directory = Path(settings.get("TRANSLATION_TABLES_DIR") or "translation_tables")
         self.base_url = (settings.get("TRANSLATION_TABLES_URL") or "").rstrip("/")
         self.token = settings.get("GROCER_TABLES_TOKEN") or ""
@@ -56,6 +55,10 @@ class TablesRefresher:
         self._last_boundary: int | None = None
         self._downloading = False
         self._changed: list[str] = []
+
+    @property
+    def stats(self):
+        return self.crawler.stats  # set only once the crawl starts
 
     def due(self, stores_finished: int) -> bool:
         """At the start (URL mode only: the pipeline has just read the directory) and after

@@ -151,12 +151,12 @@ _PER_BASIS = re.compile(r"^\s*(?:per|/)\b", re.I)
 STOPWORDS = frozenset("a an and the with of in on for to from by n or".split())
 #: Packaging and presentation words: chains add or omit them freely (removed before scoring).
 PACKAGING = frozenset(
-    "bag bar block bottle box can canned carton case container jar packet pouch punnet roll "
+    "bag bar block bottle box can canned carton case container jar pack packet pouch punnet roll "
     "sachet tin tray tub piece prepack each".split())
 #: Words of company names that are not brands ("Mondelez Australia Pty Limited").
 CORPORATE = frozenset(
     "pty ltd limited inc co company corporation corp australia aust nz llc sa sau gmbh plc "
-    "group holdings unit trust international intl foods products brands".split())
+    "group holdings unit trust international intl food product brand".split())
 
 #: Spellings that mean the same (applied to single words after stemming).
 SYNONYMS: Mapping[str, str] = {

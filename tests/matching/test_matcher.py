@@ -1,0 +1,343 @@
+"""Cross-chain matcher (pure): blocking, scoring, guards, decision rule. Invented fixtures."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from grocer.normalization import ProductNormalizer
+from grocer.normalization import matching as m
+from grocer.normalization.matching import (
+    MatchConfig,
+    MatchProduct,
+    candidate_pairs,
+    decide,
+    group_pairs,
+    match_products,
+    profile,
+    score_pairs,
+)
+
+NORMALIZER = ProductNormalizer({}, {})
+
+
+def product(key, name, company, brand="", size="", **fields) -> MatchProduct:
+    derived = NORMALIZER.normalize({"name": name, "brand": brand, "size": size})
+    return MatchProduct(key=key, name=name, company=company, brand=brand, size=size,
+                        sizes=tuple(derived["sizes"]),
+                        normalized_brand=fields.pop("normalized_brand",
+                                                    derived["normalized_brand"]),
+                        **fields)
+
+
+def ww(key, name, brand="", size="", **fields):
+    return product(key, name, "woolworths", brand, size, **fields)
+
+
+def iga(key, name, brand="", size="", **fields):
+    return product(key, name, "iga", brand, size, **fields)
+
+
+def candidates_of(a, b, config=MatchConfig()):
+    cands = candidate_pairs([profile(a)], [profile(b)], config)
+    score_pairs(cands, config)
+    return cands
+
+
+def suggested(products, config=MatchConfig()):
+    return {(p.a.key, p.b.key) for p in match_products(products, config).pairs}
+
+
+# --- profiles ---------------------------------------------------------------------------------
+
+def test_profile_sizes_ignore_bare_each_and_unit_price_basis():
+    assert profile(iga("k", "Kale Bunch", size="Each")).measures == frozenset()
+    assert profile(iga("k", "Kale Bunch", size="Each")).counts == frozenset()
+    assert profile(ww("k", "Ham Shaved", size="per 100g")).measures == frozenset()
+    assert profile(iga("k", "Choc Block", size="180g Each")).measures == {(180.0, "g")}
+    assert profile(ww("k", "Cola", size="1.25L")).measures == {(1250.0, "ml")}
+
+
+def test_profile_sizes_from_the_name_and_multipack_totals():
+    p = profile(ww("k", "Rice Cups 125g x 2 pack", size=""))
+    assert p.measures == {(125.0, "g")}
+    assert p.counts == {2.0}
+    assert p.totals == {(250.0, "g")}
+    assert profile(iga("k", "Bean Sprouts 250 grams", size="Each")).measures == {(250.0, "g")}
+
+
+def test_profile_core_drops_brand_sizes_packaging_and_keeps_numbers_apart():
+    p = profile(ww("k", "Zedco Dark Chocolate 70% Cocoa Block 100g", "Zedco", "100g"))
+    assert p.core == {"dark", "chocolate", "cocoa"}
+    assert p.numbers == {"70"}
+    assert p.brand_words == {"zedco"}
+
+
+def test_profile_brand_drops_corporate_words_and_non_ascii_placeholders():
+    assert profile(iga("k", "X", "Quokka Foods Australia Pty Ltd")).brand_words == {"quokka"}
+    assert profile(iga("k", "Loose Carrots", "\u8212\u9002(\u5e7f\u5dde)")).brand_words == set()
+
+
+def test_stemming_and_synonyms_fold_spelling_variants():
+    assert m._words("Berries Cookies Chips Lite Choc Yogurt") == [
+        "berry", "cookie", "chip", "light", "chocolate", "yoghurt"]
+    assert m._words("Glass Hummus") == ["glass", "hummus"]
+
+
+# --- blocking ---------------------------------------------------------------------------------
+
+def test_blocking_needs_brand_agreement():
+    a = iga("i1", "Wombat Crunch Oat Biscuits", "Wombat", "250g Each")
+    b = ww("w1", "Koala Crunch Oat Biscuits", "Koala", "250g")
+    assert candidates_of(a, b) == []
+    assert suggested([a, b]) == set()
+
+
+def test_blocking_brand_tokens_found_in_the_other_name():
+    # IGA names the maker as brand and puts the brand in the name
+    a = iga("i1", "Wombat Crunch Oat Biscuits", "Marsupial Snacks Pty Ltd", "250g Each")
+    b = ww("w1", "Wombat Crunch Oat Biscuits", "Wombat", "250g")
+    [c] = candidates_of(a, b)
+    assert c.brand == "b-in-a"
+    assert suggested([a, b]) == {("i1", "w1")}
+
+
+def test_blocking_brand_joined_spelling():
+    a = iga("i1", "Sun Rice Jasmine Rice", "Sun Rice", "1kg Each")
+    b = ww("w1", "SunRice Jasmine Rice", "Sunrice", "1kg")
+    assert candidates_of(a, b), "equal normalized brands agree"
+    a2 = iga("i2", "Sun Rice Jasmine Rice", "Grain Co", "1kg Each")
+    b2 = ww("w2", "Jasmine Rice", "SunRice", "1kg")
+    assert candidates_of(a2, b2)[0].brand == "b-in-a"
+
+
+def test_blocking_rejects_incompatible_sizes():
+    a = iga("i1", "Wombat Crunch Oat Biscuits", "Wombat", "250g Each")
+    b = ww("w1", "Wombat Crunch Oat Biscuits", "Wombat", "500g")
+    assert candidates_of(a, b) == []
+    assert suggested([a, b]) == set()
+
+
+def test_blocking_rejects_different_pack_counts():
+    a = iga("i1", "Wombat Muesli Bars 6 Pack", "Wombat", "Each")
+    b = ww("w1", "Wombat Muesli Bars", "Wombat", "8 pack")
+    assert candidates_of(a, b) == []
+
+
+def test_blocking_keeps_close_sizes_but_never_suggests_them():
+    a = iga("i1", "Wombat Choc Block", "Wombat", "180g Each")
+    b = ww("w1", "Wombat Choc Block", "Wombat", "170g")  # within §1.9's 10 %
+    [c] = candidates_of(a, b)
+    assert c.size == "close"
+    result = match_products([a, b])
+    assert result.pairs == []
+    assert result.rejected.get("size-close") == 1
+
+
+def test_each_is_no_size_and_a_one_sided_size_is_not_suggested():
+    a = iga("i1", "Wombat Muesli Bars Honey", "Wombat", "Each")
+    b = ww("w1", "Wombat Muesli Bars Honey", "Wombat", "6 pack")
+    [c] = candidates_of(a, b)
+    assert c.size == "one-sided"
+    assert suggested([a, b]) == set()
+
+
+def test_loose_produce_without_sizes_or_brands_matches_with_a_stricter_score():
+    a = iga("i1", "Iceberg Lettuce", "\u8212\u9002", "Each")
+    b = ww("w1", "Iceberg Lettuce", "", "each")
+    [c] = candidates_of(a, b)
+    assert (c.brand, c.size) == ("unbranded", "none")
+    assert MatchConfig().threshold("none", branded=False) > MatchConfig().threshold("equal", True)
+    assert suggested([a, b]) == {("i1", "w1")}
+
+
+def test_multipack_total_blocks_with_the_single_size():
+    a = iga("i1", "Quokka Microwave Jasmine Rice", "Quokka", "250g Each")
+    b = ww("w1", "Quokka Microwave Jasmine Rice 125g x 2 pack", "Quokka", "125g x 2 pack")
+    [c] = candidates_of(a, b)
+    assert c.size == "total"
+    assert suggested([a, b]) == {("i1", "w1")}
+
+
+def test_same_company_is_never_paired():
+    a = ww("w1", "Wombat Crunch Oat Biscuits", "Wombat", "250g")
+    b = ww("w2", "Wombat Crunch Oat Biscuits", "Wombat", "250g")
+    assert suggested([a, b]) == set()
+
+
+# --- scoring and guards -----------------------------------------------------------------------
+
+def test_scores_ignore_word_order_brand_sizes_and_packaging():
+    a = iga("i1", "Wombat Mustard Dijon Jar 215g", "Wombat", "215g Each")
+    b = ww("w1", "Wombat Dijon Mustard", "Wombat", "215g")
+    [c] = candidates_of(a, b)
+    assert (c.sort_score, c.set_score, c.score) == (100.0, 100.0, 100.0)
+    assert c.guard is None
+
+
+@pytest.mark.parametrize("name_a, name_b, guard", [
+    ("Moo Farm Lite Milk", "Moo Farm Full Cream Milk", "variants-conflict"),
+    ("Moo Farm Skim Milk", "Moo Farm Milk", "variant-one-sided"),
+    ("Fizzco Cola Zero Sugar", "Fizzco Cola", "variant-one-sided"),
+    ("Fizzco Diet Cola", "Fizzco Cola Classic", "variants-conflict"),
+    ("Zedco Dark Chocolate Orange", "Zedco Dark Chocolate Mint", "variants-conflict"),
+    ("Zedco Dark Chocolate Orange", "Zedco Dark Chocolate", "variant-one-sided"),
+    ("Zedco Dark Chocolate 70% Cocoa", "Zedco Dark Chocolate 85% Cocoa", "numbers-differ"),
+    ("Nappy Pants Size 4", "Nappy Pants Size 5", "numbers-differ"),
+    ("Zedco Choc Bar Sharepack", "Zedco Choc Bar", "variant-one-sided"),
+    ("Zedco Caramel Swirl Deluxe", "Zedco Caramel Swirl", "unexplained-words"),
+    ("Zedco", "Zedco Bar", "empty-name"),
+])
+def test_guards_reject_pairs_that_must_never_match(name_a, name_b, guard):
+    brand = name_a.split()[0] if name_a.split()[0] in ("Zedco", "Fizzco") else "Moo Farm"
+    if name_a.startswith("Nappy"):
+        brand = ""
+    a = iga("i1", name_a, brand, "1l Each")
+    b = ww("w1", name_b, brand, "1L")
+    [c] = candidates_of(a, b)
+    assert c.guard is not None and c.guard.split(":")[0] == guard
+    assert suggested([a, b]) == set()
+
+
+def test_descriptor_and_typo_words_may_be_one_sided():
+    a = iga("i1", "Kookaburra Milk Arrowroot", "Kookaburra", "250g Each")
+    b = ww("w1", "Kookaburra Milk Arrowroot Biscuits", "Kookaburra", "250g")
+    [c] = candidates_of(a, b)
+    assert c.guard is None and c.extra_b == ("biscuit",)
+    a2 = iga("i2", "Kookaburra Cruskits Cripsbread Original", "Kookaburra", "125g Each")
+    b2 = ww("w2", "Kookaburra Cruskits Original Crispbreads", "Kookaburra", "125g")
+    [c2] = candidates_of(a2, b2)
+    assert c2.guard is None
+    assert suggested([a, b, a2, b2]) == {("i1", "w1"), ("i2", "w2")}
+
+
+def test_lite_versus_full_cream_never_matches_even_as_the_only_candidate():
+    products = [
+        iga("i1", "Moo Farm Full Cream Milk 2L", "Moo Farm", "2l Each"),
+        ww("w1", "Moo Farm Lite Milk", "Moo Farm", "2L"),
+    ]
+    assert suggested(products) == set()
+
+
+# --- decision ---------------------------------------------------------------------------------
+
+def test_mutual_best_picks_the_right_variant_among_several():
+    products = [
+        iga("i1", "Moo Farm Full Cream Milk", "Moo Farm", "2l Each"),
+        iga("i2", "Moo Farm Lite Milk", "Moo Farm", "2l Each"),
+        iga("i3", "Moo Farm Skim Milk", "Moo Farm", "2l Each"),
+        ww("w1", "Moo Farm Milk Full Cream 2L", "Moo Farm", "2L"),
+        ww("w2", "Moo Farm Light Milk 2L", "Moo Farm", "2L"),
+    ]
+    assert suggested(products) == {("i1", "w1"), ("i2", "w2")}
+
+
+def test_ambiguous_rivals_are_not_suggested():
+    # two IGA products the Woolworths one fits equally well: no decision
+    products = [
+        iga("i1", "Wombat Crunch Oat Biscuits", "Wombat", "250g Each"),
+        iga("i2", "Wombat Oat Crunch Biscuits", "Wombat", "250g Each"),
+        ww("w1", "Wombat Crunch Oat Biscuits", "Wombat", "250g"),
+    ]
+    result = match_products(products)
+    assert result.pairs == []
+    assert result.rejected.get("ambiguous", 0) + result.rejected.get("not-mutual-best", 0) >= 1
+
+
+def test_below_threshold_is_not_suggested_and_min_score_moves_it():
+    a = iga("i1", "Wombat Hokkien Golden", "Wombat", "440g Each")
+    b = ww("w1", "Wombat Golden Hokkien Noodles", "Wombat", "440g")
+    [c] = candidates_of(a, b)
+    assert c.guard is None and c.score < 100
+    assert suggested([a, b], MatchConfig().with_min_score(c.score + 1)) == set()
+    assert suggested([a, b], MatchConfig().with_min_score(c.score - 1)) == {("i1", "w1")}
+
+
+def test_pair_carries_block_scores_and_rule():
+    a = iga("i1", "Wombat Dijon Mustard", "Wombat", "215g Each")
+    b = ww("w1", "Wombat Mustard Dijon", "Wombat", "215g")
+    [pair] = match_products([a, b]).pairs
+    assert pair.block == "brand:equal;size:equal(215g)"
+    assert pair.score == 100.0 and pair.margin == 100.0
+    assert "mutual best" in pair.rule and "guards passed" in pair.rule
+    row = pair.as_row()
+    assert row["key_a"] == "i1" and row["key_b"] == "w1" and row["rule"] == pair.rule
+
+
+def test_barcodes_are_never_used():
+    a = iga("i1", "Wombat Dijon Mustard", "Wombat", "215g Each", barcode="9300000000001")
+    b = ww("w1", "Wombat Dijon Mustard", "Wombat", "215g", barcode="9300000000002")
+    c = iga("i2", "Wombat Honey Mustard", "Wombat", "215g Each", barcode="9300000000002")
+    assert suggested([a, b, c]) == {("i1", "w1")}
+
+
+def test_output_is_deterministic_whatever_the_input_order():
+    products = [
+        iga("i1", "Moo Farm Full Cream Milk", "Moo Farm", "2l Each"),
+        iga("i2", "Moo Farm Lite Milk", "Moo Farm", "2l Each"),
+        iga("i3", "Wombat Dijon Mustard", "Wombat", "215g Each"),
+        ww("w1", "Moo Farm Milk Full Cream 2L", "Moo Farm", "2L"),
+        ww("w2", "Moo Farm Light Milk 2L", "Moo Farm", "2L"),
+        ww("w3", "Wombat Mustard Dijon", "Wombat", "215g"),
+        product("c1", "Wombat Dijon Mustard", "coles", "Wombat", "215g"),
+    ]
+    first = [p.as_row() for p in match_products(products).pairs]
+    for seed in range(3):
+        shuffled = products[:]
+        random.Random(seed).shuffle(shuffled)
+        assert [p.as_row() for p in match_products(shuffled).pairs] == first
+    assert {(r["company_a"], r["company_b"]) for r in first} == {
+        ("coles", "iga"), ("coles", "woolworths"), ("iga", "woolworths")}
+
+
+def test_companies_restrict_the_chains_compared():
+    products = [
+        iga("i3", "Wombat Dijon Mustard", "Wombat", "215g Each"),
+        ww("w3", "Wombat Mustard Dijon", "Wombat", "215g"),
+        product("c1", "Wombat Dijon Mustard", "coles", "Wombat", "215g"),
+    ]
+    pairs = match_products(products, companies=["coles", "iga"]).pairs
+    assert [(p.a.key, p.b.key) for p in pairs] == [("c1", "i3")]
+
+
+def test_a_product_of_two_chains_is_not_paired_with_itself():
+    shared = dict(key="k1", name="Wombat Dijon Mustard", brand="Wombat", size="215g")
+    products = [MatchProduct(company="iga", **shared), MatchProduct(company="woolworths", **shared),
+                ww("w9", "Wombat Mustard Dijon", "Wombat", "215g")]
+    pairs = match_products(products).pairs
+    assert [(p.a.key, p.b.key) for p in pairs] == [("k1", "w9")]
+
+
+def test_group_pairs_joins_chains():
+    products = [
+        iga("i3", "Wombat Dijon Mustard", "Wombat", "215g Each"),
+        ww("w3", "Wombat Mustard Dijon", "Wombat", "215g"),
+        product("c1", "Wombat Dijon Mustard", "coles", "Wombat", "215g"),
+    ]
+    groups = group_pairs(match_products(products).pairs)
+    assert [[p.key for p in g] for g in groups] == [["c1", "i3", "w3"]]
+
+
+def test_bulk_scoring_gives_the_same_numbers(monkeypatch):
+    left = ["chocolate dark", "milk", "caramel salt sea"]
+    right = ["chocolate dark orange", "milk", "caramel sea"]
+    direct = m.pairwise_scores(left, right, m.fuzz.ratio)
+    monkeypatch.setattr(m, "BULK_SCORING_FROM", 1)
+    assert m.pairwise_scores(left, right, m.fuzz.ratio) == pytest.approx(direct)
+
+
+def test_scoring_many_pairs_is_fast_enough_and_ordered():
+    # a synthetic block of 300 x 300 same-brand, same-size products
+    flavours = ["apple", "pear", "mango", "lime", "plum", "kiwi", "fig", "date", "guava", "yuzu"]
+    words = ["crunch", "crisp", "bites", "rounds", "squares", "thins", "puffs", "twists", "rings",
+             "drops"]
+    products = []
+    for i in range(300):
+        name = f"Wombat {words[i % 10]} {flavours[i // 10 % 10]} {words[i // 100]} Snack"
+        products.append(iga(f"i{i:03d}", name, "Wombat", "100g Each"))
+        products.append(ww(f"w{i:03d}", name, "Wombat", "100g"))
+    result = match_products(products)
+    keys = [(p.a.key, p.b.key) for p in result.pairs]
+    assert keys == sorted(keys)
+    assert all(a[1:] == b[1:] for a, b in keys)
