@@ -31,7 +31,7 @@ import sys
 import time
 from pathlib import Path
 
-from grocer.normalization import ProductNormalizer, clean_barcode
+from grocer.normalization import ProductNormalizer, clean_barcode, clean_value
 from grocer.normalization.matching import MatchConfig, MatchProduct, match_products
 
 WW_2026 = "woolworths_products_2026-07__DERIVED_from_edward20-grocery-scraper_raw_pages.jsonl"
@@ -127,6 +127,9 @@ def evaluate(products, barcodes, v1_keys, truth, config: MatchConfig, show_wrong
             baseline_found |= companies["iga"] & companies["woolworths"]
     baseline_found &= set(truth)
 
+    # "wrong" pairs whose two names have the same words: the same article under another
+    # barcode (re-coded between the 2020 and 2025 tables), which no name matcher can tell
+    identical = sum(1 for pair in wrong if clean_value(pair.a.name) == clean_value(pair.b.name))
     if show_wrong:
         for pair in wrong:
             print(f"WRONG {pair.score:5.1f} {pair.block} | {pair.a.name} [{pair.a.brand}|"
@@ -143,6 +146,8 @@ def evaluate(products, barcodes, v1_keys, truth, config: MatchConfig, show_wrong
         "precision": round(correct / judged, 4) if judged else None,
         "recall": round(len(found) / len(truth), 4),
         "seconds": round(seconds, 2),
+        "wrong_pairs": len(wrong),
+        "wrong_pairs_with_identical_names": identical,
         "proposed_pairs": len(result.pairs),
         "candidates": result.candidates,
         "rejected": result.rejected,

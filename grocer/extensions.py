@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from scrapy import signals
 from twisted.internet import threads
 
-from grocer.db.crawlruns import json_safe, record_crawl_run
+from grocer.db.crawlruns import record_crawl_run
 from grocer.db.delisting import CompletedStore
 from grocer.db.engine import engine_from_settings
 from grocer.db.locks import DEFAULT_TIMEOUT, LockTimeout
@@ -35,6 +35,7 @@ from grocer.db.reconcile import ReconcileResult, reconcile
 logger = logging.getLogger(__name__)
 
 DB_ERRORS_STAT = "grocer/db_errors"
+STORE_STATS_PREFIX = "grocer/store/"
 DEFAULT_ORPHAN_GRACE_SECONDS = 3600
 
 
@@ -44,6 +45,10 @@ class CloseOutcome:
     skipped: str | None = None  # why reconciliation did not run (None: it ran)
     result: ReconcileResult | None = None
     crawl_run_id: int | None = None
+
+
+def _aware(value):
+    return value if isinstance(value, dt.datetime) and value.tzinfo is not None else None
 
 
 class ReconcileOnClose:
@@ -124,15 +129,21 @@ class ReconcileOnClose:
     def record(self, spider, state, reason: str, outcome: CloseOutcome) -> int | None:
         stores = list(getattr(state, "stores", {}) or {})
         completed = [run.store_code for run in state.completed()] if state is not None else []
-        store_stats = {code: dataclasses.asdict(run)
-                       for code, run in (getattr(state, "stores", {}) or {}).items()}
+        stats = self._stats()
+        store_stats = {}
+        for code, run in (getattr(state, "stores", {}) or {}).items():
+            # the StoreRun, plus the counters kept in grocer/store/<code>/<name>
+            prefix = f"{STORE_STATS_PREFIX}{code}/"
+            store_stats[code] = {**dataclasses.asdict(run),
+                                 **{key[len(prefix):]: value for key, value in stats.items()
+                                    if key.startswith(prefix)}}
         try:
             return record_crawl_run(
                 engine_from_settings(self.settings),
                 spider=spider.name, stores=stores, stores_completed=completed,
-                started_at=self.started_at or self._stats().get("start_time"),
+                started_at=self.started_at or _aware(stats.get("start_time")),
                 finished_at=utcnow(), close_reason=reason, reconciled=outcome.reconciled,
-                stats=json_safe(self._stats()), store_stats=store_stats)
+                stats=stats, store_stats=store_stats)
         except Exception:
             logger.exception("could not record the crawl run", extra={"spider": spider})
             return None

@@ -122,11 +122,18 @@ class CrawlHealth:
         import grocer
 
         # Under scrapyd this names the egg the crawl runs from (and its version).
-        logger.info("grocer from %s%s; error budget: %s", os.path.dirname(grocer.__file__),
+        origin = os.path.dirname(grocer.__file__)
+        logger.info("grocer from %s%s; error budget: %s", origin,
                     f" (scrapyd egg version {os.environ['SCRAPYD_EGG_VERSION']})"
                     if os.environ.get("SCRAPYD_EGG_VERSION") else "",
                     f"drop rate <= {self.max_drop_rate:.1%}" if self.budget_enabled else "off",
                     extra={"spider": spider})
+        if os.environ.get("SCRAPY_PROJECT") and ".egg" not in origin:
+            # scrapyd appends the egg to sys.path: an installed grocer comes first.
+            logger.warning("scrapyd job runs grocer from %s, not from the deployed egg: a grocer "
+                           "installed in scrapyd's environment (or on PYTHONPATH, or in its "
+                           "working directory) shadows every deployed egg", origin,
+                           extra={"spider": spider})
 
     def item_scraped(self, item, spider, response=None):
         adapter = ItemAdapter(item)
@@ -157,6 +164,7 @@ class CrawlHealth:
             raise CloseSpider(ERROR_BUDGET)
 
     def spider_closed(self, spider, reason):
+        self._stop_nudging()
         if reason == ERROR_BUDGET and not self.closing:
             self._log_breach(spider)  # found at the end of the crawl
         summary = self.summary()
@@ -198,6 +206,31 @@ class CrawlHealth:
             _schedule_coro(coroutine)
         else:  # pragma: no cover - older Scrapy
             engine.close_spider(spider, reason)
+        self._start_nudging()
+
+    def _start_nudging(self) -> None:
+        """Work around a Scrapy 2.19 hang: a spider closed while items yielded by start() (not by
+        a response) are in the pipelines never closes — the scraper only re-checks whether it
+        can close after a response, not after such an item (`scrapy ingest`; the built-in
+        CLOSESPIDER_ITEMCOUNT hangs the same way). Until the crawl is closed, check for it."""
+        try:
+            from scrapy.utils.asyncio import create_looping_call
+        except ImportError:  # pragma: no cover
+            from twisted.internet.task import LoopingCall as create_looping_call
+        self._nudge = create_looping_call(self._nudge_scraper)
+        self._nudge.start(0.2, now=False)
+
+    def _nudge_scraper(self) -> None:
+        scraper = getattr(getattr(self.crawler, "engine", None), "scraper", None)
+        slot = getattr(scraper, "slot", None)
+        closing = getattr(slot, "closing", None)
+        if closing is not None and not closing.called and slot.is_idle():
+            scraper._check_if_closing()
+
+    def _stop_nudging(self) -> None:
+        nudge, self._nudge = getattr(self, "_nudge", None), None
+        if nudge is not None and nudge.running:
+            nudge.stop()
 
     # --- the summary --------------------------------------------------------------------------
 

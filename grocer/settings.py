@@ -68,6 +68,13 @@ EXTENSIONS = {
     "grocer.health.CrawlHealth": 400,
     "grocer.extensions.ReconcileOnClose": 500,
 }
+# Reconciliation when a crawl closes `finished` without database errors (DESIGN §5).
+GROCER_RECONCILE_ON_CLOSE = _env("GROCER_RECONCILE_ON_CLOSE", "true").lower() not in (
+    "0", "false", "no")
+# Seconds to wait for another reconciliation (same database) before giving up on this one.
+GROCER_RECONCILE_LOCK_TIMEOUT = float(_env("GROCER_RECONCILE_LOCK_TIMEOUT", 600))
+# Products younger than this are never orphans (a running crawl may not have priced them yet).
+GROCER_ORPHAN_GRACE_SECONDS = float(_env("GROCER_ORPHAN_GRACE_SECONDS", 3600))
 
 # --- politeness and robustness --------------------------------------------------------------
 ROBOTSTXT_OBEY = _env("ROBOTSTXT_OBEY", "true").lower() not in ("0", "false", "no")

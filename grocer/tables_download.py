@@ -93,10 +93,9 @@ class TablesRefresher:
         headers = {}
         if self.token:
             headers["X-Grocer-Token"] = self.token
-        path = self.directory / name
-        sidecar = etag_path(path)
-        if path.exists() and sidecar.exists():
-            headers["If-None-Match"] = sidecar.read_text(encoding="utf-8").strip()
+        etag = self._etag_of_local_file(self.directory / name)
+        if etag:
+            headers["If-None-Match"] = etag
         return Request(
             f"{self.base_url}/{name}", headers=headers, callback=callback, errback=errback,
             dont_filter=True, priority=100,
@@ -135,6 +134,19 @@ class TablesRefresher:
         self.stats.inc_value(f"{STATS}/failed")
         logger.error("translation table %s not downloaded, keeping the local file: %s",
                      name, failure.getErrorMessage())
+
+    @staticmethod
+    def _etag_of_local_file(path: Path) -> str | None:
+        """The ETag of the download the local file still is. The sidecar is written after the
+        table, so a table rewritten since (by reconciliation, by hand) is newer than its sidecar
+        and is downloaded again in full."""
+        sidecar = etag_path(path)
+        try:
+            if sidecar.stat().st_mtime_ns < path.stat().st_mtime_ns:
+                return None
+            return sidecar.read_text(encoding="utf-8").strip() or None
+        except FileNotFoundError:
+            return None
 
     @staticmethod
     def _has_entries(path: Path) -> bool:

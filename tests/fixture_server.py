@@ -78,7 +78,7 @@ def load_catalogue(path: Path) -> dict[str, list]:
 
 @dataclass
 class Fault:
-    path_contains: str
+    match: tuple[str, ...]  # every one must be in the request's path?query
     actions: list[str]  # consumed one per matching request: 500, 404, 403, truncated, html, ...
 
 
@@ -109,6 +109,7 @@ class FixtureSite:
     tables: dict = field(default_factory=dict)  # file name → list of bodies, one per request
     log: list[LoggedRequest] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    urls: dict = field(default_factory=dict)  # chain → base URL, while served
 
     @classmethod
     def from_fixtures(cls) -> FixtureSite:
@@ -129,8 +130,12 @@ class FixtureSite:
         """The price of one product at one store (in the chain's own unit: Aldi cents)."""
         self.prices[(chain, str(store_id), str(sku))] = price
 
-    def fault(self, path_contains: str, *actions: str) -> None:
-        self.faults.append(Fault(path_contains, list(actions)))
+    def fault(self, match: str | tuple[str, ...], *actions: str) -> None:
+        """The next requests whose path?query contains `match` (all of a tuple) get `actions`,
+        one each: an HTTP status ("500"), "truncated" JSON, "html" instead of JSON, an "empty"
+        body or the "block" page; then the normal response again."""
+        self.faults.append(Fault((match,) if isinstance(match, str) else tuple(match),
+                                 list(actions)))
 
     def requests_to(self, path_contains: str, method: str | None = None) -> list[LoggedRequest]:
         return [r for r in self.log if path_contains in r.path
@@ -141,10 +146,10 @@ class FixtureSite:
 
     # --- serving ------------------------------------------------------------------------------
 
-    def take_fault(self, path: str) -> str | None:
+    def take_fault(self, raw_path: str) -> str | None:
         with self.lock:
             for fault in self.faults:
-                if fault.path_contains in path and fault.actions:
+                if fault.actions and all(part in raw_path for part in fault.match):
                     return fault.actions.pop(0)
         return None
 
@@ -195,7 +200,7 @@ class Handler(BaseHTTPRequestHandler):
             self.site.log.append(request)
         if parts.path == "/robots.txt":
             return self.send(200, self.site.robots_txt, "text/plain")
-        fault = self.site.take_fault(request.path)
+        fault = self.site.take_fault(unquote(self.path))
         if fault and self.send_fault(fault):
             return
         try:
@@ -421,6 +426,15 @@ class FixtureServer(ThreadingHTTPServer):
 
 
 @contextmanager
+def running_site():
+    """A fresh FixtureSite from the fixture files, served; `site.urls` names each server."""
+    site = FixtureSite.from_fixtures()
+    with serve(site) as urls:
+        site.urls = urls
+        yield site
+
+
+@contextmanager
 def serve(site: FixtureSite):
     """One server per chain (each chain is its own host), plus their URLs:
     {"aldi": url, "coles": url, "woolworths": url, "iga": url, "tables": url}."""
@@ -429,7 +443,8 @@ def serve(site: FixtureSite):
         for chain in ("aldi", "coles", "woolworths", "iga", "tables"):
             server = FixtureServer(site)
             server.chain = chain
-            threading.Thread(target=server.serve_forever, daemon=True).start()
+            threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+                             daemon=True).start()
             servers[chain] = server
         yield {chain: server.url for chain, server in servers.items()}
     finally:

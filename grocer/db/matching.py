@@ -236,9 +236,10 @@ def run_match(engine: Engine, companies: Sequence[str] | None = None,
     result = match_products(products, config)
     run = MatchRun(result.pairs, len(products), result.candidates, result.rejected)
     chains = sorted({p.company for p in products})
-    run.lines.append(f"{len(products):,} products of {len(chains)} chains "
-                     f"({', '.join(chains) or 'none'}); {result.candidates:,} candidate pairs; "
-                     f"{len(result.pairs):,} suggested")
+    distinct = len({p.key for p in products})
+    run.lines.append(f"{distinct:,} products ({len(products):,} chain listings) of "
+                     f"{len(chains)} chains ({', '.join(chains) or 'none'}); "
+                     f"{result.candidates:,} candidate pairs; {len(result.pairs):,} suggested")
     if output is not None:
         write_report(result.pairs, output)
         run.lines.append(f"report written to {output}")

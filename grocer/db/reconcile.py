@@ -25,7 +25,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from sqlalchemy import and_, bindparam, case, delete, exists, insert, select, update
+from sqlalchemy import and_, bindparam, delete, exists, insert, select, text, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -114,14 +114,22 @@ class ReconcileResult:
 # --- helpers --------------------------------------------------------------------------------
 
 def _repoint(session: Session, table, column_name: str, mapping: Mapping[int, int]) -> int:
-    """UPDATE table SET column = CASE column WHEN old THEN new … END WHERE column IN (old…)."""
+    """UPDATE table SET column = CASE column WHEN old THEN new … END WHERE column IN (old…).
+
+    The ids are inlined as integer literals (int() on every one: nothing else can get in):
+    building a 1000-branch CASE as an expression tree and compiling it cost more than running
+    it, and the statement is never reused anyway.
+    """
+    preparer = session.get_bind().dialect.identifier_preparer
+    name, column = preparer.quote(table.name), preparer.quote(column_name)
     total = 0
-    items = sorted(mapping.items())
-    for chunk in in_chunks(items, CHUNK_SIZE):
-        column = table.c[column_name]
-        result = session.execute(
-            update(table).where(column.in_([old for old, _ in chunk]))
-            .values({column_name: case(dict(chunk), value=column)}))
+    for chunk in in_chunks(sorted(mapping.items()), CHUNK_SIZE):
+        pairs = [(int(old), int(new)) for old, new in chunk]
+        whens = " ".join(f"WHEN {old} THEN {new}" for old, new in pairs)
+        olds = ", ".join(str(old) for old, _ in pairs)
+        result = session.execute(text(
+            f"UPDATE {name} SET {column} = CASE {column} {whens} END "  # noqa: S608 - ints only
+            f"WHERE {column} IN ({olds})"))
         total += result.rowcount or 0
     return total
 

@@ -15,7 +15,16 @@ Common rules (clean and :func:`validate_cleaned`):
 * A barcode that does not clean (§1.8.6) becomes None and the raw value is kept, as a string,
   under ``invalid_barcode`` (absence markers like "null"/"notfound" are not counted).
 * Whitespace-only strings become None; ``name``, ``brand`` and ``size`` are stripped (neither
-  changes a key nor a hash).
+  changes a key nor a hash). Over-long optional texts (brand/size > 255, URLs > 2048) become None.
+* A name containing "donation" is rejected (SplitCart's sanity check removed those lines).
+
+Chain notes: Aldi prices are cents / 100.0 (floats); Coles ``was == 0`` means no was-price and
+``_type != "PRODUCT"`` tiles are not products; Woolworths ``category_path`` is stamped on the raw
+product by the spider. IGA (historic storefront API): the price is ``wholePrice`` (the TPR price
+when ``wasWholePrice`` is set), i.e. per ``unitOfPrice`` (per kg for weighed "EachUnit" produce);
+``price_was`` = ``wasWholePrice``; the size string is ``<unitOfSize.size><abbr>`` (+ " <sellBy>"
+unless "Each") or ``"<n> each"``; the per-unit price is computed with unit conversion
+(:func:`iga_unit_price`), not SplitCart's same-unit assumption (§6.1.8).
 """
 
 from __future__ import annotations
@@ -23,7 +32,7 @@ from __future__ import annotations
 import math
 import re
 from decimal import Decimal
-from typing import Any, Callable, Mapping
+from typing import Any, Mapping
 
 from .barcode import ABSENT_BARCODE_MARKERS, clean_barcode
 from .prices import calculate_price_info
@@ -62,6 +71,7 @@ REJECTION_REASONS = {
     "bad_sku": "SKU of a wrong type (bool, list, dict) or longer than 100 characters",
     "no_name": "name missing, not a string, or without any ASCII letter/digit",
     "name_too_long": "name longer than 255 characters",
+    "donation": "a charity donation item (name contains \"donation\"), not a grocery product",
     "no_price": "no current price (often an unavailable product)",
     "bad_price": "current price not numeric, <= 0, NaN/inf, or > 100000",
     "malformed": "raw product of an unexpected structure",
@@ -198,6 +208,8 @@ def _validate_name(product: dict) -> None:
         raise ProductRejected("name_too_long", f"{len(name)} chars")
     if _ALNUM.search(name) is None and _ALNUM.search(to_ascii(name)) is None:
         raise ProductRejected("no_name")  # nothing would be left of it in the key
+    if "donation" in name.lower():
+        raise ProductRejected("donation")  # charity tiles, removed by SplitCart's sanity check
     product["name"] = name
 
 

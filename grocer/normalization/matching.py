@@ -5,30 +5,35 @@ Pure: no Scrapy, no database. The database side is :mod:`grocer.db.matching`, th
 ``scrapy match``. Barcodes are never used here (a product with a barcode is merged by barcode
 anyway); :attr:`MatchProduct.barcode` only travels into reports and the evaluation.
 
-Three stages, each recorded on every suggested pair:
+Three stages, each recorded on every suggested pair (``block``, scores, ``rule``):
 
 1. **Blocking** (:func:`candidate_pairs`). Two products of different companies are compared only
-   when their *brands agree* -- equal normalized brands (after the brand table), or every token
-   of one side's brand found in the other side's name or brand (IGA often names the maker,
-   "Mondelez Australia Pty Limited", and puts "Cadbury" in the name) -- and their *sizes do not
-   conflict*. Sizes are the product's own ones (name and size field, spec §1.8.3) as canonical
-   tuples (§1.9): a bare ``ea`` ("Each", IGA's selling unit) or ``pk`` carries no number and is
-   no size; a size field "per 100g" is a unit-price basis, not a size; a multipack "N x S" also
-   offers its total N*S. Masses/volumes must be §1.9-compatible (10 %) when both sides have one;
-   counts (packs) must be equal when both sides have one. A side without any measure does not
-   block on size (relation ``unknown``), it is only held to a stricter score.
-2. **Scoring** (:func:`score_pairs`). Each side's name becomes a bag of words without size
-   mentions, without both sides' brand words and without packaging words; the sorted token
-   strings are compared with ``rapidfuzz`` (``process.cpdist`` over all candidate pairs at once,
-   ``workers=-1``): ``ratio`` of the sorted strings (token-sort) and ``token_set_ratio``; the
-   pair's score is their mean.
-3. **Decision** (:func:`decide`), tuned for precision (a wrong merge mixes two products'
-   prices; a missed one only costs a comparison): the guards must pass (no conflicting variant
-   words such as lite/light/skim vs full cream, zero/diet, sugar free, flavours, no differing
-   numbers, no large one-sided rest), the score must reach the threshold of the size relation,
-   the pair must be the best match both ways and lead the runner-up on both sides by a margin.
-   Runner-ups that are duplicates of the winner within its own company (same sizes, same
-   words) do not count as rivals, and are suggested too.
+   when their *brands agree* -- equal normalized brands (after the brand table), or every word
+   of one side's brand (company words such as "Pty Ltd" dropped) found in the other side's name
+   or brand: IGA often names the maker, "Mondelez Australia Pty Limited", and puts "Cadbury" in
+   the name -- and their *sizes do not conflict*. Sizes are taken from name and size field
+   (spec §1.8.3) as canonical tuples (§1.9): a bare ``ea`` ("Each", IGA's selling unit) or
+   ``pk`` has no number and is no size; a size field "per 100g" is a unit-price basis, not a
+   size; a multipack "N x S" also offers its total N*S. Masses/volumes must be §1.9-compatible
+   (10 %) when both sides have one, pack counts equal when both sides have one.
+2. **Scoring** (:func:`score_pairs`). Each side's name becomes a set of words (ASCII, lower,
+   light plural folding, a few synonyms) without size mentions, without both sides' brand words
+   and without packaging words; the pre-sorted word strings are compared with rapidfuzz
+   (``ratio`` = token-sort, and ``token_set_ratio``; ``process.cpdist`` with ``workers=-1`` for
+   large batches); the score is their mean.
+3. **Decision** (:func:`decide`), tuned for precision -- a wrong merge mixes two products'
+   prices, a missed one only costs a comparison:
+
+   * guards: no differing numbers ("70% cocoa" vs "85%", "size 4" vs "size 5"); no variant word
+     on one side only or conflicting ones (lite/skim vs full cream, zero/diet, sugar free,
+     flavours, colours, share packs ...); every word only one side has must be a generic
+     descriptor ("biscuits", "chocolate", "sauce") or a spelling variant of a word of the other;
+   * sizes: a mass/volume equal on both sides (within 0.5 %); weaker evidence (only equal
+     counts, a multipack total, one side's count missing, no size on either side) needs a
+     higher score; "close" (re-sized article) or one-sided sizes ("Each" vs "6 pack") are
+     never suggested;
+   * score >= threshold; mutual best (the best guard-passing candidate of both products); a
+     margin over each product's runner-up.
 
 Output is deterministic: products are processed in key order, ties broken by key.
 """
@@ -93,7 +98,7 @@ class MatchProduct:
 
 
 #: Size relations that can be suggested (see :func:`_size_relation`); "close" and "one-sided"
-#: pairs are compared (they are rivals for the margin) but never suggested.
+#: pairs are blocked together (and reported as rejected) but never suggested.
 STRONG_SIZES = frozenset({"equal"})
 WEAK_SIZES = frozenset({"equal-count-one-sided", "equal-count", "total", "none"})
 
@@ -162,9 +167,8 @@ CORPORATE = frozenset(
 SYNONYMS: Mapping[str, str] = {
     "lite": "light", "choc": "chocolate", "chocolatey": "chocolate", "chocolaty": "chocolate",
     "yogurt": "yoghurt", "chili": "chilli", "barbecue": "bbq", "bbqs": "bbq", "flavor": "flavour",
-    "flavored": "flavoured", "favourite": "favorite", "wholegrain": "wholegrain",
-    "wholemeal": "wholemeal", "colour": "color", "original": "original", "org": "organic",
-    "tomatoe": "tomato", "vanila": "vanilla", "hazelnuts": "hazelnut", "gf": "glutenfree",
+    "flavored": "flavoured", "favourite": "favorite", "colour": "color", "org": "organic",
+    "tomatoe": "tomato", "vanila": "vanilla", "gf": "glutenfree",
     "sf": "sugarfree", "nas": "noaddedsugar", "veg": "vegetable", "bisc": "biscuit",
     "mayo": "mayonnaise", "crisp": "chip", "cooky": "cookie", "wholewheat": "wholemeal",
 }
@@ -202,9 +206,10 @@ VARIANT_WORDS = frozenset(
 #: Peppermint" vs "Dairy Milk Peppermint Chocolate Block", "Milk Arrowroot Biscuits"). Only
 #: these may appear on one side alone; any other one-sided word may name another article.
 DESCRIPTORS = frozenset(
-    "chocolate milk biscuit cookie cracker crispbread chip crisp cereal breakfast sauce pasta "
+    "chocolate milk biscuit cookie cracker crispbread chip cereal breakfast sauce pasta "
     "noodle soup dip spread flavour flavoured style coated liquid squeezy sandwich lolly "
     "candy confectionery chewing gum drink beverage food product dessert dressing".split())
+
 
 def _ascii_lower(text: str) -> str:
     if not text.isascii():
@@ -239,6 +244,8 @@ def _words(text: str, strip_sizes: bool = True) -> list[str]:
 
 @dataclass(frozen=True, slots=True)
 class Profile:
+    """The features of one product that blocking, scoring and guards use."""
+
     product: MatchProduct
     words: tuple[str, ...]            # name words in order
     brand_words: frozenset[str]       # brand words without corporate words
@@ -279,7 +286,8 @@ def profile(product: MatchProduct) -> Profile:
     sizes = _product_sizes(product)
     measures = frozenset(s for s in sizes if s[1] in ("g", "ml"))
     counts = frozenset(v for v, u in sizes if u in ("pk", "ea") and v > 1)
-    totals = frozenset((v * n, u) for v, u in measures for n in counts) if len(counts) == 1 else frozenset()
+    totals = frozenset((v * n, u) for v, u in measures for n in counts
+                       ) if len(counts) == 1 else frozenset()
     name_words = set(words)
     core = frozenset(w for w in name_words - brand_words - STOPWORDS - PACKAGING if not w.isdigit())
     numbers = frozenset(w for w in name_words if w.isdigit())
@@ -303,11 +311,6 @@ def _brand_relation(a: Profile, b: Profile) -> str | None:
     if b.brand_words and (b.brand_words <= a.text_words or b.brand_joined in a.joined_forms):
         return "b-in-a"
     return None
-
-
-def _close(x: float, y: float, tolerance: float) -> bool:
-    return are_sizes_compatible({(x, "u")}, {(y, "u")}, tolerance) or \
-        are_sizes_compatible({(y, "u")}, {(x, "u")}, tolerance)
 
 
 def _size_relation(a: Profile, b: Profile, tolerance: float) -> str | None:

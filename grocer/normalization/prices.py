@@ -32,7 +32,7 @@ _DOLLAR_AMOUNT = re.compile(r"\$\d+(?:\.\d+)?")
 # Number required, optional spaces and "/", then a unit; case-insensitive and with no word
 # boundary after the unit (quirk: "1 gallon" -> g). Longest spellings first.
 _MEASURE = re.compile(
-    r"(\d+(?:\.\d+)?)\s*/?\s*"
+    r"(?<!\d)(\d+(?:\.\d+)?)\s*/?\s*"  # (?<!\d): same result, linear scan (see sizes.py)
     r"(kilograms|millilitres|kilogram|millilitre|grams|litres|gram|litre|each|kg|ml|ea|g|l)",
     re.IGNORECASE,
 )
@@ -107,10 +107,10 @@ def standardize_unit_price(cleaned: Mapping) -> tuple[float | None, str | None]:
     if value is None or measure is None or value == 0.0:
         return None, None
     unit, qty = measure
+    if qty == 0.0:
+        return None, None
     if unit == "each":
         result, label = value, f"{qty}each"
-    elif qty == 0.0:
-        return None, None
     elif unit == "g":
         result, label = value / qty * 1000, "1kg"
     elif unit == "ml":
@@ -187,7 +187,16 @@ def _hash_text_slow(cleaned: Mapping) -> str:
     try:
         return _ENCODER.encode(d)
     except Exception:  # e.g. an int too long to print: still a stable, distinct text
-        return repr(sorted((k, repr(v)) for k, v in d.items()))
+        return repr(sorted((k, _safe_repr(v)) for k, v in d.items()))
+
+
+def _safe_repr(value) -> str:
+    try:
+        return repr(value)
+    except Exception:
+        if isinstance(value, int):
+            return "int:0x" + format(value, "x")  # not limited like decimal conversion
+        return type(value).__name__
 
 
 def price_hash(cleaned: Mapping) -> str:
@@ -197,15 +206,17 @@ def price_hash(cleaned: Mapping) -> str:
     its ``str``. The hash holds no product identity (compare it per product only). Never raises.
     """
     get = cleaned.get
-    # HASH_FIELDS in sorted order, with json.dumps' default separators
-    parts = (
-        _encode_scalar(get("is_on_special")),
-        _encode_scalar(get("per_unit_price_string")),
-        _encode_scalar(get("price_current")),
-        _encode_scalar(get("price_was")),
-        _encode_scalar(get("unit_of_measure")),
-        _encode_scalar(get("unit_price")),
-    )
+    try:  # HASH_FIELDS in sorted order, with json.dumps' default separators
+        parts = (
+            _encode_scalar(get("is_on_special")),
+            _encode_scalar(get("per_unit_price_string")),
+            _encode_scalar(get("price_current")),
+            _encode_scalar(get("price_was")),
+            _encode_scalar(get("unit_of_measure")),
+            _encode_scalar(get("unit_price")),
+        )
+    except ValueError:  # an int too long to print
+        parts = (None,)
     if None in parts:
         text = _hash_text_slow(cleaned)
     else:

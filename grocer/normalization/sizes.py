@@ -44,16 +44,20 @@ _ALL_SPELLINGS = sorted(_STANDARD_UNIT, key=lambda s: (-len(s), s))
 _UNIT = "(" + "|".join(_ALL_SPELLINGS) + ")"
 _WORD_UNIT = "(" + "|".join(s for s in _ALL_SPELLINGS if len(s) > 1) + ")"
 _NUM = r"(\d+(?:\.\d+)?)"
+# A match can only start where a digit run starts. This never changes a result (the number is
+# greedy and nothing after it may begin with a digit, so a match found inside a run would have
+# been found at the run's start) but keeps the scan linear on long digit runs.
+_AT_RUN_START = r"(?<!\d)"
 _SEP = r"\s*/?\s*"
 
 # (a) range "A-B<unit>" -> A<unit>, B<unit>
-_RANGE = re.compile(_NUM + r"\s*-\s*" + _NUM + _SEP + _UNIT + r"\b")
+_RANGE = re.compile(_AT_RUN_START + _NUM + r"\s*-\s*" + _NUM + _SEP + _UNIT + r"\b")
 # (b) multipack "N x S<unit>" -> Npk, S<unit>
-_MULTI_COUNT_FIRST = re.compile(r"(\d+)\s*x\s*" + _NUM + _SEP + _UNIT)
+_MULTI_COUNT_FIRST = re.compile(_AT_RUN_START + r"(\d+)\s*x\s*" + _NUM + _SEP + _UNIT)
 # (c) multipack "S<unit> x N" -> S<unit>, Npk
-_MULTI_SIZE_FIRST = re.compile(_NUM + _SEP + _UNIT + r"\s*x\s*(\d+)")
+_MULTI_SIZE_FIRST = re.compile(_AT_RUN_START + _NUM + _SEP + _UNIT + r"\s*x\s*(\d+)")
 # (d) plain "S<unit>"
-_PLAIN = re.compile(_NUM + _SEP + _UNIT + r"\b")
+_PLAIN = re.compile(_AT_RUN_START + _NUM + _SEP + _UNIT + r"\b")
 # (e) standalone unit words (not bare "g"/"l") -> the unit alone
 _WORD = re.compile(r"\b" + _WORD_UNIT + r"\b")
 

@@ -131,6 +131,7 @@ class GrocerSpider(Spider):
         # Resolved now so that a bad -a stores= stops the crawl before anything is fetched.
         spider.targets = select_stores(spider.db, spider.chain, spider.stores_argument)
         crawler.signals.connect(spider.on_idle, signal=signals.spider_idle)
+        crawler.signals.connect(spider.on_spider_error, signal=signals.spider_error)
         return spider
 
     # --- the work loop ------------------------------------------------------------------------
@@ -206,6 +207,13 @@ class GrocerSpider(Spider):
         kind, reason = describe_failure(failure)
         self.count(f"grocer/request_failed/{kind}")
         self.record_failure(failure.request, reason)
+
+    def on_spider_error(self, failure, response, spider):
+        """A callback that raised lost (part of) a page: its unit of work is not complete."""
+        self.count("grocer/spider_errors")
+        if response is not None and response.request is not None:
+            self.record_failure(response.request,
+                                f"error parsing a page: {type(failure.value).__name__}")
 
     def record_failure(self, request: Request, reason: str) -> None:
         self.logger.error("%s: %s", reason, request.url)
@@ -300,6 +308,10 @@ class StoreSpider(GrocerSpider):
 
     def finish_store(self) -> None:
         progress, self.current = self.current, None
+        if not progress.items and not progress.failure:
+            # A store "crawled" to no product at all is a site problem, not an empty store;
+            # as completed it would have all its prices delisted.
+            progress.failure = "no products found"
         run = progress.run
         run.finished_at = utcnow()
         if progress.failure:
@@ -376,17 +388,22 @@ class StoreSpider(GrocerSpider):
             return
         yield from self.category_requests(progress.target, self.categories_from(data, response))
 
+    def categories_in(self, data) -> tuple[list[Category], set[str]]:
+        """The categories of a tree response to crawl, and the wanted slugs found (pure; raises
+        KeyError/TypeError/... on a response of another shape)."""
+        roots = self.category_roots(data)
+        if not isinstance(roots, list):
+            raise TypeError(f"category roots are a {type(roots).__name__}, not a list")
+        return walk_categories(roots, self.tree_fields, self.skip_category,
+                               self.wanted_categories, self.crawl_depth)
+
     def categories_from(self, data, response) -> list[Category]:
         try:
-            roots = self.category_roots(data)
+            categories, matched = self.categories_in(data)
         except (KeyError, TypeError, AttributeError, IndexError):
-            roots = None
-        if not isinstance(roots, list):
             self.count("grocer/bad_response/unexpected_shape")
             self.record_failure(response.request, "category tree without categories")
             return []
-        categories, matched = walk_categories(roots, self.tree_fields, self.skip_category,
-                                              self.wanted_categories, self.crawl_depth)
         missing = sorted({w.lower() for w in self.wanted_categories} - matched)
         if missing:
             self.logger.warning("categories not found: %s", ", ".join(missing))

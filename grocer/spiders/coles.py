@@ -24,8 +24,10 @@ from scrapy.exceptions import CloseSpider
 from grocer.spiders.base import Page, StoreSpider, as_int, dig
 from grocer.spiders.categories import TreeFields
 
-BLOCK_MARKERS = ("Pardon Our Interruption", "_Incapsula_Resource", "Incapsula incident",
-                 "isImpervaSpaSupport")
+# Texts of Imperva/Incapsula block and challenge pages. (Normal pages load
+# /_Incapsula_Resource too, so that is no sign of a block.)
+BLOCK_MARKERS = ("Pardon Our Interruption", "Incapsula incident", "isImpervaSpaSupport",
+                 "onProtectionInitialized")
 NEXT_DATA = re.compile(r'<script[^>]*id="__NEXT_DATA__"[^>]*>(.*?)</script>', re.S)
 BUILD_ID_PATTERNS = (re.compile(r'"buildId"\s*:\s*"([^"]+)"'),
                      re.compile(r'/_next/static/([^/"\s]+)/_buildManifest'))
@@ -41,6 +43,8 @@ def body_text(response) -> str:
 
 
 def is_block_page(text: str) -> bool:
+    if text.lstrip().startswith("{") or 'id="__NEXT_DATA__"' in text:
+        return False  # JSON or a real page
     return any(marker in text for marker in BLOCK_MARKERS)
 
 

@@ -44,7 +44,7 @@ class WoolworthsSpider(StoreSpider):
     sku_field = "Stockcode"
     stamp_category_path = True  # the browse API gives no usable path
 
-    categories = None  # the tree, read once per crawl
+    category_cache = None  # the categories of the tree, read once per crawl
 
     def request_headers(self):
         return {"Accept": "application/json, text/plain, */*",
@@ -65,8 +65,8 @@ class WoolworthsSpider(StoreSpider):
         progress = self.store_of(response)
         if progress is None:
             return
-        if self.categories is not None:
-            yield from self.category_requests(progress.target, self.categories)
+        if self.category_cache is not None:
+            yield from self.category_requests(progress.target, self.category_cache)
             return
         yield self.site_request("/apis/ui/PiesCategoriesWithSpecials", store=progress.target,
                                 callback=self.parse_category_tree)
@@ -74,7 +74,7 @@ class WoolworthsSpider(StoreSpider):
     def categories_from(self, data, response):
         categories = super().categories_from(data, response)
         if categories:
-            self.categories = categories
+            self.category_cache = categories
         return categories
 
     def category_roots(self, data):

@@ -110,7 +110,7 @@ def test_a_finished_crawl_reconciles_with_the_configured_tables(
     for decoy in (decoy_cwd, decoy_cwd / "translation_tables", decoy_cwd / "pipeline" / "data"):
         write_tables(decoy, product={"milk 2l": "2l milk"})
     monkeypatch.chdir(decoy_cwd)
-    stats = Stats(**{"grocer/db_errors": 0})
+    stats = Stats(**{"grocer/db_errors": 0, "grocer/store/G1/written": 7})
     outcome = extension(db_url, tables_dir, stats).close(Spider(crawl_state()), "finished")
     assert outcome.reconciled and outcome.skipped is None
     assert rows.one(Product, world["dupe"]) is None  # merged as the configured table says
@@ -123,7 +123,9 @@ def test_a_finished_crawl_reconciles_with_the_configured_tables(
     assert json.loads((decoy_cwd / "translation_tables" /
                        "product_translation_table.json").read_text()) == {"milk 2l": "2l milk"}
     run = rows.one(CrawlRun, outcome.crawl_run_id)
-    assert run["reconciled"] is True and run["store_stats"]["G1"]["status"] == COMPLETED
+    assert run["reconciled"] is True
+    assert run["store_stats"]["G1"]["status"] == COMPLETED
+    assert run["store_stats"]["G1"]["written"] == 7
     assert stats.get_value("grocer/reconcile/products_merged") == 1
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from grocer.db.stores import load_stores
 from grocer.storelist import read_store_list
-from tests.fixture_server import SITES_DIR, FixtureSite, serve
+from tests.fixture_server import SITES_DIR, running_site
 from tests.spiders.crawling import Crawler
 
 STORES_FILE = SITES_DIR / "stores.json"
@@ -17,9 +17,7 @@ STORES_FILE = SITES_DIR / "stores.json"
 @pytest.fixture
 def site():
     """The fixture sites, fresh for each test; `site.urls` names each chain's server."""
-    fixture_site = FixtureSite.from_fixtures()
-    with serve(fixture_site) as urls:
-        fixture_site.urls = urls
+    with running_site() as fixture_site:
         yield fixture_site
 
 

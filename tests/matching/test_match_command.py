@@ -1,0 +1,204 @@
+"""`scrapy match`: reading products from the database, the report, --apply (functions called
+directly on the migrated test database)."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import insert
+
+from grocer.db.matching import (
+    REPORT_COLUMNS,
+    apply_pairs,
+    canonical_of,
+    load_match_products,
+    plan_translations,
+    run_match,
+    write_report,
+)
+from grocer.db.models import Brand, Company, Price, Product, Sku, Store
+from grocer.normalization import PRODUCT_TABLE_FILE, ProductNormalizer
+from grocer.normalization.matching import MatchPair, MatchProduct
+
+NOW = dt.datetime(2026, 7, 1, 8, 0, tzinfo=dt.timezone.utc)
+NORMALIZER = ProductNormalizer({}, {})
+
+
+class Db:
+    def __init__(self, engine):
+        self.engine = engine
+        self.companies: dict[str, int] = {}
+        self.stores: dict[str, list[int]] = {}
+        self.brands: dict[str, int] = {}
+
+    def _insert(self, model, **values) -> int:
+        with self.engine.begin() as connection:
+            return connection.execute(insert(model).values(**values)).inserted_primary_key[0]
+
+    def company(self, slug: str, stores: int = 3) -> None:
+        self.companies[slug] = self._insert(Company, name=slug.title(), slug=slug)
+        self.stores[slug] = [
+            self._insert(Store, company_id=self.companies[slug], store_code=f"{slug}-{i}")
+            for i in range(stores)]
+
+    def product(self, company: str, sku: str, name: str, brand: str, size: str,
+                prices: int = 1) -> str:
+        derived = NORMALIZER.normalize({"name": name, "brand": brand, "size": size})
+        nb = derived["normalized_brand"]
+        if nb not in self.brands:
+            self.brands[nb] = self._insert(Brand, name=brand, normalized_name=nb,
+                                           name_variations=[], normalized_name_variations=[])
+        key = derived["normalized_name_brand_size"]
+        pid = self._insert(Product, name=name, brand_id=self.brands[nb], size=size,
+                           sizes=derived["sizes"], normalized_name_brand_size=key,
+                           brand_name_company_pairs=[], category_paths=[],
+                           has_no_coles_barcode=False, key_version=1, created_at=NOW)
+        self._insert(Sku, company_id=self.companies[company], sku=sku, product_id=pid)
+        for store_id in self.stores[company][:prices]:
+            self._insert(Price, product_id=pid, store_id=store_id, price=Decimal("4.50"),
+                         price_hash=f"h{pid}-{store_id}", scraped_at=NOW,
+                         scraped_date=NOW.date(), last_seen=NOW, is_on_special=False,
+                         is_available=True)
+        return key
+
+
+@pytest.fixture
+def db(engine):
+    db = Db(engine)
+    db.company("iga")
+    db.company("woolworths")
+    db.company("coles")
+    db.keys = {
+        "iga_mustard": db.product("iga", "101", "Wombat Dijon Mustard", "Wombat Foods Pty Ltd",
+                                  "215g Each", prices=1),
+        "ww_mustard": db.product("woolworths", "201", "Wombat Mustard Dijon", "Wombat", "215g",
+                                 prices=3),
+        "iga_full": db.product("iga", "102", "Moo Farm Full Cream Milk", "Moo Farm", "2L Each"),
+        "ww_lite": db.product("woolworths", "202", "Moo Farm Lite Milk", "Moo Farm", "2L"),
+        "iga_big": db.product("iga", "103", "Wombat Crunch Oat Biscuits", "Wombat", "500g Each"),
+        "ww_small": db.product("woolworths", "203", "Wombat Crunch Oat Biscuits", "Wombat",
+                               "250g"),
+        "coles_lettuce": db.product("coles", "301", "Iceberg Lettuce", "", "each", prices=2),
+        "ww_lettuce": db.product("woolworths", "204", "Iceberg Lettuces", "", "Each", prices=2),
+    }
+    return db
+
+
+def test_load_match_products_reads_companies_brands_and_price_counts(db):
+    products = {(p.company, p.key): p for p in load_match_products(db.engine)}
+    assert len(products) == 8
+    mustard = products[("woolworths", db.keys["ww_mustard"])]
+    assert (mustard.name, mustard.brand, mustard.size, mustard.weight) == (
+        "Wombat Mustard Dijon", "Wombat", "215g", 3)
+    assert mustard.normalized_brand == "wombat" and mustard.sizes == ("215g",)
+    only = load_match_products(db.engine, ["IGA", "coles"])
+    assert {p.company for p in only} == {"iga", "coles"}
+
+
+def test_report_lists_only_safe_pairs_with_keys_scores_rule_and_block(db, tmp_path):
+    out = tmp_path / "report.csv"
+    run = run_match(db.engine, output=out, tables_dir=tmp_path / "tables")
+    rows = list(csv.DictReader(out.open(encoding="utf-8")))
+    assert list(rows[0]) == list(REPORT_COLUMNS)
+    pairs = {(r["key_a"], r["key_b"]) for r in rows}
+    assert pairs == {
+        (db.keys["iga_mustard"], db.keys["ww_mustard"]),
+        (db.keys["coles_lettuce"], db.keys["ww_lettuce"]),
+    }
+    mustard = next(r for r in rows if r["company_a"] == "iga")
+    assert mustard["block"].startswith("brand:") and "size:equal(215g)" in mustard["block"]
+    assert "mutual best" in mustard["rule"] and float(mustard["score"]) >= 80
+    assert mustard["canonical_key"] == db.keys["ww_mustard"]  # more prices
+    # the report never touches the tables
+    assert not (tmp_path / "tables").exists()
+    assert run.applied is None and any("--apply" in line for line in run.lines)
+
+
+def test_json_report_and_min_score(db, tmp_path):
+    out = tmp_path / "report.json"
+    run_match(db.engine, output=out, companies=["iga", "woolworths"])
+    rows = json.loads(out.read_text(encoding="utf-8"))
+    assert [(r["company_a"], r["company_b"]) for r in rows] == [("iga", "woolworths")]
+    assert rows[0]["name_a"] == "Wombat Dijon Mustard"
+    strict = run_match(db.engine, companies=["iga", "woolworths"], min_score=100.0)
+    assert len(strict.pairs) == 1  # identical words score 100
+    with pytest.raises(ValueError):
+        write_report(strict.pairs, fmt="xml")
+
+
+def test_apply_adds_variation_to_canonical_without_overwriting(db, tmp_path):
+    tables = tmp_path / "tables"
+    tables.mkdir()
+    existing = {"older variation": "older canonical", db.keys["coles_lettuce"]: "kept target"}
+    (tables / PRODUCT_TABLE_FILE).write_text(json.dumps(existing), encoding="utf-8")
+    run = run_match(db.engine, apply=True, tables_dir=tables)
+    table = json.loads((tables / PRODUCT_TABLE_FILE).read_text(encoding="utf-8"))
+    # mustard: IGA (1 price) -> Woolworths (3 prices)
+    assert table[db.keys["iga_mustard"]] == db.keys["ww_mustard"]
+    # lettuce: tie on prices -> the smaller key (Coles') is canonical; it is already a
+    # variation in the table, so Woolworths' key follows it to its final target
+    assert db.keys["coles_lettuce"] < db.keys["ww_lettuce"]
+    assert table[db.keys["coles_lettuce"]] == "kept target"
+    assert table[db.keys["ww_lettuce"]] == "kept target"
+    assert table["older variation"] == "older canonical"
+    assert db.keys["ww_lite"] not in table and db.keys["iga_full"] not in table
+    assert db.keys["ww_small"] not in table and db.keys["iga_big"] not in table
+    # applying again changes nothing
+    again = run_match(db.engine, apply=True, tables_dir=tables)
+    assert again.applied.added == {} and not again.applied.written
+    assert json.loads((tables / PRODUCT_TABLE_FILE).read_text(encoding="utf-8")) == table
+
+
+def test_apply_creates_the_table_when_missing(db, tmp_path):
+    tables = tmp_path / "new-tables"
+    run = run_match(db.engine, apply=True, tables_dir=tables, companies=["iga", "woolworths"])
+    assert run.applied.written
+    assert json.loads((tables / PRODUCT_TABLE_FILE).read_text(encoding="utf-8")) == {
+        db.keys["iga_mustard"]: db.keys["ww_mustard"]}
+
+
+def test_invalid_table_is_an_error_and_is_left_alone(db, tmp_path):
+    tables = tmp_path / "tables"
+    tables.mkdir()
+    (tables / PRODUCT_TABLE_FILE).write_text("[1, 2]", encoding="utf-8")
+    with pytest.raises(ValueError):
+        run_match(db.engine, apply=True, tables_dir=tables)
+    assert (tables / PRODUCT_TABLE_FILE).read_text(encoding="utf-8") == "[1, 2]"
+
+
+def _pair(a: MatchProduct, b: MatchProduct) -> MatchPair:
+    return MatchPair(a, b, 100.0, 100.0, 100.0, "brand:equal;size:equal(1g)", "test", 100.0)
+
+
+def test_plan_translations_groups_canonical_and_cycles():
+    a = MatchProduct(key="a", name="A", company="iga", weight=1)
+    b = MatchProduct(key="b", name="B", company="woolworths", weight=5)
+    c = MatchProduct(key="c", name="C", company="coles", weight=5)
+    assert canonical_of([a, b, c]).key == "b"  # most prices, then smaller key
+    added, kept, groups = plan_translations([_pair(a, b), _pair(c, b)], {})
+    assert (added, kept, groups) == ({"a": "b", "c": "b"}, [], 1)
+    # the canonical is itself a variation already: follow the table
+    added, kept, _ = plan_translations([_pair(a, b)], {"b": "z"})
+    assert added == {"a": "z"} and kept == []
+    # a variation already in the table keeps its entry
+    added, kept, _ = plan_translations([_pair(a, b)], {"a": "q"})
+    assert added == {} and kept == ["a"]
+    # already mapped the other way round: nothing to add, no cycle
+    added, kept, _ = plan_translations([_pair(a, b)], {"b": "a"})
+    assert added == {} and kept == []
+    # a chain that would lead back to the variation is skipped
+    added, kept, _ = plan_translations([_pair(a, b)], {"b": "y", "y": "a"})
+    assert added == {} and kept == []
+
+
+def test_apply_pairs_writes_atomically(tmp_path):
+    a = MatchProduct(key="a", name="A", company="iga", weight=1)
+    b = MatchProduct(key="b", name="B", company="woolworths", weight=2)
+    result = apply_pairs([_pair(a, b)], tmp_path)
+    assert result.written and result.added == {"a": "b"}
+    assert json.loads((tmp_path / PRODUCT_TABLE_FILE).read_text()) == {"a": "b"}
+    assert [p.name for p in tmp_path.iterdir()] == [PRODUCT_TABLE_FILE]

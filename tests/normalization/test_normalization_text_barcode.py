@@ -1,0 +1,71 @@
+"""Bag of words (§1.8.1) and barcode cleaning (§1.8.6), incl. the §5.1 checklist items."""
+
+import pytest
+
+from grocer.normalization import clean_barcode, clean_value
+from grocer.normalization.text import slugify
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Hello, World!", "hello world"),
+    ("Banana Apple", "apple banana"),
+    ("Apple apple", "apple"),
+    ("café", "cafe"),
+    ("Coca-Cola", "cocacola"),
+    ("4.8g", "48g"),
+    ("READY, SET\u2026COOK!", "ready setcook"),
+    ("Bird's", "birds"),
+    ("b 10 a 2", "10 2 a b"),  # plain string order: digits before letters, "10" < "2"
+    ("  spaced\tout\nwords  ", "out spaced words"),
+    ("", ""),
+    ("!!!", ""),
+    ("\u9999\u8549", ""),  # non-ASCII only -> nothing left
+])
+def test_clean_value(text, expected):
+    assert clean_value(text) == expected
+
+
+@pytest.mark.parametrize("value", [None, 123, 1.5, ["a"], {"a": 1}, b"bytes"])
+def test_clean_value_non_strings_give_empty(value):
+    assert clean_value(value) == ""
+
+
+@pytest.mark.parametrize("name, slug", [
+    ("Graze Lamb Extra Trim Cutlets", "graze-lamb-extra-trim-cutlets"),
+    ("Full Cream Milk", "full-cream-milk"),
+    ("M&M's  Minis -- 200g", "mms-minis-200g"),
+    ("Crème brûlée", "creme-brulee"),
+])
+def test_slugify_like_django(name, slug):
+    assert slugify(name) == slug
+
+
+@pytest.mark.parametrize("raw, expected", [
+    ("9300633007713", "9300633007713"),
+    (" 9300633007713 ", "9300633007713"),
+    (9300633007713, "9300633007713"),
+    ("123456789012", "0123456789012"),  # UPC-A padded
+    ("0265178000003", "0265178000003"),  # Woolworths in-store variable-measure code kept
+    ("123456789012,1234567890123", "1234567890123"),  # a 13-digit token wins over an earlier 12
+    ("abc, 123456789012", "0123456789012"),
+    ("7500464254412, 07500464254412", "7500464254412"),
+    ("notfound", None),
+    ("NULL", None),
+    ("null", None),
+    ("", None),
+    (None, None),
+    (0, None),
+    ("12345", None),
+    ("12345678", None),  # EAN-8 rejected
+    ("12345678901", None),  # 11 digits
+    ("12345678901234", None),  # GTIN-14 rejected
+    ("930063300771X", None),
+    ("ABCD1234", None),
+    ("\uff19\uff13\uff10\uff10\uff16\uff13\uff13\uff10\uff10\uff17\uff17\uff11\uff13", None),  # full-width digits
+    (["9300633007713"], None),
+    ({"gtin": "9300633007713"}, None),
+    (True, None),
+    ("1" * 5000, None),
+])
+def test_clean_barcode(raw, expected):
+    assert clean_barcode(raw) == expected

@@ -1,0 +1,200 @@
+"""Real-data tier: each chain's cleaner on the captured raw responses in shared/samples.
+
+Many products are cleaned; every rejection has an explained reason that the raw item shows
+(ad tiles, Coles items without pricing, Woolworths items without a price); SKUs are strings.
+"""
+
+import json
+import re
+from collections import Counter
+
+import pytest
+
+from grocer.normalization import ProductNormalizer, ProductRejected, derive, get_cleaner
+from grocer.normalization.prices import unit_price_measure, unit_price_value
+
+NORMALIZER = ProductNormalizer({}, {})
+NEXT_DATA = re.compile(r'<script id="__NEXT_DATA__"[^>]*>(.*?)</script>', re.S)
+
+
+def load_json(path):
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def run(company, raws):
+    """(derived products, Counter of rejection reasons, [(raw, reason)])."""
+    cleaner = get_cleaner(company)
+    out, reasons, rejected = [], Counter(), []
+    for raw in raws:
+        try:
+            out.append(derive(cleaner.clean(raw), NORMALIZER))
+        except ProductRejected as exc:
+            reasons[exc.reason] += 1
+            rejected.append((raw, exc.reason))
+    for product in out:
+        assert isinstance(product["sku"], str) and product["sku"], product
+        assert product["normalized_name_brand_size"], product
+        assert len(product["price_hash"]) == 32
+    return out, reasons, rejected
+
+
+# -- Aldi ---------------------------------------------------------------------------------------
+
+def test_aldi_v3_product_search(shared_dir):
+    (path,) = sorted((shared_dir / "samples/aldi").glob("product_search_v3*.json"))
+    raws = load_json(path)["data"]
+    products, reasons, _ = run("aldi", raws)
+    assert len(products) == len(raws) == 30 and not reasons
+    for p in products:
+        assert re.fullmatch(r"\d{18}", p["sku"])
+        assert type(p["price_current"]) is float
+        assert p["is_available"] is False  # walk-in data: notForSale everywhere
+        assert p["url"].startswith("https://www.aldi.com.au/product/") and p["url"].endswith(p["sku"])
+        assert p["category_path"] == ["Fruits & Vegetables", "Fresh Fruits"]
+        assert "{width}" not in (p["aldi_image_url"] or "")
+    assert sum(p["unit_price"] is not None for p in products) == 30
+
+
+# -- Coles --------------------------------------------------------------------------------------
+
+def coles_results(path):
+    if path.suffix == ".html":
+        match = NEXT_DATA.search(path.read_text(encoding="utf-8"))
+        if match is None:
+            return None
+        data = json.loads(match.group(1)).get("props", {}).get("pageProps", {})
+    else:
+        data = load_json(path)
+        data = data.get("pageProps", data)
+    results = (data.get("searchResults") or data).get("results") if isinstance(data, dict) else None
+    return results
+
+
+def coles_sources(shared_dir):
+    samples = shared_dir / "samples"
+    paths = sorted((samples / "coles").glob("next_data_browse_*.json"))
+    paths += sorted((samples / "coles").glob("*.html"))
+    paths += sorted(samples.glob("multi-chain_*/coles.json"))
+    sources = {p.name: coles_results(p) for p in paths}
+    return {name: results for name, results in sources.items() if results}
+
+
+def test_coles_browse_json_and_next_data_in_html(shared_dir):
+    sources = coles_sources(shared_dir)
+    assert len(sources) >= 9, sorted(sources)
+    assert any(name.endswith(".html") for name in sources)
+    total = Counter()
+    for name, raws in sources.items():
+        products, reasons, rejected = run("coles", raws)
+        total["cleaned"] += len(products)
+        total.update(reasons)
+        for raw, reason in rejected:
+            if reason == "not_a_product":
+                assert raw.get("_type") != "PRODUCT", (name, raw.get("id"))
+            else:
+                assert reason == "no_price" and raw.get("pricing") is None, (name, reason, raw.get("id"))
+        for p in products:
+            assert p["sku"].isdigit()
+            assert p["url"] == f"https://www.coles.com.au/product/{p['url'].rsplit('/', 1)[1]}"
+            assert p["url"].endswith("-" + p["sku"])
+            assert p["category_path"] and len(p["category_path"]) == 3
+            if p["price_was"] is not None:
+                assert p["price_was"] > 0
+    assert total["cleaned"] >= 400, total
+    assert set(total) <= {"cleaned", "not_a_product", "no_price"}, total
+
+
+def test_coles_ad_tiles_are_dropped(shared_dir):
+    raws = coles_results(next((shared_dir / "samples/coles").glob("next_data_browse_pantry-0__*.json")))
+    _, reasons, rejected = run("coles", raws)
+    assert reasons["not_a_product"] >= 1
+    assert {raw["_type"] for raw, _ in rejected} == {"SINGLE_TILE"}
+
+
+# -- Woolworths ---------------------------------------------------------------------------------
+
+def woolworths_sources(shared_dir):
+    samples = shared_dir / "samples"
+    paths = sorted((samples / "woolworths").glob("browse_category_*.json"))
+    paths += sorted((samples / "woolworths").glob("search_products_*.json"))
+    paths += sorted(samples.glob("multi-chain_*/woolworths.json"))
+    sources = {}
+    for path in paths:
+        data = load_json(path)
+        bundles = data.get("Bundles") or data.get("Products") or []
+        sources[path.name] = [p for bundle in bundles for p in (bundle.get("Products") or [])]
+    return sources
+
+
+def test_woolworths_browse_bundles_incl_older_formats(shared_dir):
+    sources = woolworths_sources(shared_dir)
+    assert any("2023" in name for name in sources) and any("2024" in name for name in sources)
+    total = Counter()
+    for name, raws in sources.items():
+        stamped = [dict(raw, category_path=["Stamped Dept", "Stamped Leaf"]) for raw in raws]
+        products, reasons, rejected = run("woolworths", stamped)
+        total["cleaned"] += len(products)
+        total.update(reasons)
+        for raw, reason in rejected:
+            assert reason == "no_price" and raw.get("Price") is None, (name, reason, raw.get("Stockcode"))
+        for p in products:
+            assert p["sku"].isdigit()
+            assert p["category_path"] == ["Stamped Dept", "Stamped Leaf"]
+            assert p["url"].startswith(f"https://www.woolworths.com.au/shop/productdetails/{p['sku']}/")
+            assert p["barcode"] is None or re.fullmatch(r"\d{13}", p["barcode"])
+            assert p.get("invalid_barcode") is None or p["barcode"] is None
+            if p["unit_price"] is not None:
+                assert p["unit_of_measure"] in ("1kg", "1l") or p["unit_of_measure"].endswith("each")
+    assert total["cleaned"] >= 230, total
+    assert set(total) <= {"cleaned", "no_price"}, total
+
+
+# -- IGA ----------------------------------------------------------------------------------------
+
+def iga_sources(shared_dir):
+    samples = shared_dir / "samples"
+    paths = sorted((samples / "iga").glob("*search*.json")) + sorted(samples.glob("multi-chain_*/iga.json"))
+    return {path.name: load_json(path)["items"] for path in paths}
+
+
+def test_iga_search_items(shared_dir):
+    sources = iga_sources(shared_dir)
+    assert len(sources) == 3
+    total = Counter()
+    for name, raws in sources.items():
+        products, reasons, _ = run("iga", raws)
+        assert not reasons, (name, reasons)
+        total["cleaned"] += len(products)
+        for raw, p in zip(raws, products):
+            assert p["sku"] == str(raw["productId"])
+            assert p["sizes"], (p["name"], p["size"])
+            if p.get("invalid_barcode"):  # produce PLUs like "60092", an 11-digit code
+                tokens = [t.strip() for t in p["invalid_barcode"].split(",")]
+                assert not any(re.fullmatch(r"\d{12,13}", t) for t in tokens), p["invalid_barcode"]
+            assert p["unit_price"] is not None, (p["name"], raw.get("unitOfMeasure"), raw.get("unitOfSize"))
+    assert total["cleaned"] == 99
+
+
+def test_iga_unit_price_agrees_with_igas_own_string(shared_dir):
+    """IGA's pricePerUnit ("$3.52/100g", "$5.99/kg", "$0.21 each") vs the computed unit price."""
+    checked = 0
+    for raws in iga_sources(shared_dir).values():
+        for raw in raws:
+            p = derive(get_cleaner("iga").clean(raw), NORMALIZER)
+            text = p["per_unit_price_string"]
+            if not text:
+                continue
+            shown = unit_price_value({"per_unit_price_string": text})
+            measure = unit_price_measure({"per_unit_price_string": text})
+            if measure is None:  # "$5.99/kg": a price per 1 unit
+                unit = "1kg" if text.endswith("/kg") else "1l" if text.endswith("/l") else (
+                    "1.0each" if text.endswith(" each") else None)
+                assert p["unit_of_measure"] == unit, (p["name"], text)
+                assert p["unit_price"] == pytest.approx(shown, abs=0.011), (p["name"], text)
+            else:
+                kind, qty = measure
+                factor = {"g": 1000 / qty, "ml": 1000 / qty, "kg": 1 / qty, "l": 1 / qty, "each": 1}[kind]
+                # IGA rounds the per-100g price to cents; allow that rounding times the factor
+                assert p["unit_price"] == pytest.approx(shown * factor, abs=0.006 * factor + 0.01), (p["name"], text)
+            checked += 1
+    assert checked >= 60

@@ -1,0 +1,240 @@
+"""Fast in-process tests of the spiders' parts: no crawl, no reactor."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+from scrapy import Request
+from scrapy.http import TextResponse
+from scrapy.utils.test import get_crawler
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+import grocer.settings
+from grocer.chains import CHAINS
+from grocer.db.barcodes import coles_products_needing_barcode, write_coles_barcodes
+from grocer.db.models import Company, Product, Sku, Store
+from grocer.middlewares import RetryBackoffMiddleware, StoreAwareRequestFingerprinter
+from grocer.spiders.aldi import AldiSpider
+from grocer.spiders.base import positive_int, split_argument
+from grocer.spiders.coles import (
+    ColesSpider,
+    build_id_from_html,
+    gtin_from_product_page,
+    is_block_page,
+    page_data,
+    read_cookies_file,
+)
+from grocer.spiders.coles_barcodes import product_path
+from grocer.spiders.iga import IgaSpider
+from grocer.spiders.stores import StoreSelectionError, select_stores
+from grocer.spiders.woolworths import WoolworthsSpider
+from tests.fixture_server import SITES_DIR
+
+
+def tree(chain: str, name: str):
+    return json.loads((SITES_DIR / chain / name).read_text())
+
+
+# --- category trees ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("spider_class, tree_file, keys", [
+    (AldiSpider, "category_tree.json", ["5101", "5102", "5201"]),
+    (WoolworthsSpider, "categories.json", ["1_FRUIT1", "1_VEG01", "1_BISC01"]),
+    (ColesSpider, "categories.json", ["7238", "1300"]),
+    (IgaSpider, "category_hierarchy.json", ["Fruit", "Biscuits_and_Crackers", "Tea & Coffee"]),
+])
+def test_category_trees_follow_the_skip_rules(spider_class, tree_file, keys):
+    spider = spider_class()
+    chain = spider_class.name
+    categories, _ = spider.categories_in(tree(chain, tree_file))
+    assert [category.key for category in categories] == keys
+
+
+def test_woolworths_paths_and_wanted_categories_at_any_depth():
+    data = tree("woolworths", "categories.json")
+    spider = WoolworthsSpider(categories="pantry, fruit, nowhere")
+    categories, matched = spider.categories_in(data)
+    assert [(c.slug, c.path) for c in categories] == [
+        ("fruit", ("Fruit & Veg", "Fruit")), ("biscuits-crackers", ("Pantry", "Biscuits & Crackers"))]
+    assert matched == {"pantry", "fruit"}
+
+
+def test_coles_crawls_departments_or_the_wanted_subcategory():
+    data = tree("coles", "categories.json")
+    categories, _ = ColesSpider(categories="beef-veal").categories_in(data)
+    assert [c.slug_path for c in categories] == ["meat-seafood/beef-veal"]
+
+
+# --- Coles pages, cookies and blocks --------------------------------------------------------
+
+
+def next_html(data: dict, head: str = "") -> str:
+    return (f"<html><head>{head}</head><body><script id=\"__NEXT_DATA__\" "
+            f"type=\"application/json\">{json.dumps(data)}</script></body></html>")
+
+
+def test_coles_build_id_in_old_and_new_format():
+    assert build_id_from_html(next_html({"buildId": "20240827.02_v4.7.7"})) == "20240827.02_v4.7.7"
+    new = "20260812.2-bb7ba0d5c9ea46ad61a08d677a91d58d0e18ba03"
+    assert build_id_from_html(f'<script src="/_next/static/{new}/_buildManifest.js">') == new
+    assert build_id_from_html("<html>nothing</html>") is None
+
+
+def test_coles_page_data_from_json_and_html():
+    props = {"searchResults": {"results": [], "noOfResults": 0}}
+    assert page_data(json.dumps({"pageProps": props})) == {"pageProps": props}
+    assert page_data(next_html({"props": {"pageProps": props}})) == {"pageProps": props}
+    assert page_data('{"pageProps": ') is None
+    assert page_data("<html>Service unavailable</html>") is None
+
+
+def test_block_page_and_gtin():
+    assert is_block_page((SITES_DIR / "coles" / "block_page.html").read_text())
+    assert not is_block_page(next_html({"props": {}}))
+    ld = '<script type="application/ld+json">{"@type": "Product", "gtin13": "9300000000019"}</script>'
+    assert gtin_from_product_page(next_html({}, ld)) == "9300000000019"
+    data = {"props": {"pageProps": {"product": {"gtin": "9300000000026"}}}}
+    assert gtin_from_product_page(next_html(data)) == "9300000000026"
+    assert gtin_from_product_page(next_html({"props": {}})) is None
+
+
+def test_cookies_file_json_and_netscape(tmp_path):
+    exported = tmp_path / "cookies.json"
+    exported.write_text(json.dumps({"cookies": [
+        {"name": "reese84", "value": "abc", "domain": ".coles.com.au"},
+        {"name": "visid_incap_1", "value": "def", "domain": "www.coles.com.au"},
+        {"name": "_ga", "value": "zzz", "domain": ".google.com"}]}))
+    assert read_cookies_file(exported) == {"reese84": "abc", "visid_incap_1": "def"}
+    netscape = tmp_path / "cookies.txt"
+    netscape.write_text("# Netscape HTTP Cookie File\n"
+                        ".coles.com.au\tTRUE\t/\tTRUE\t1999999999\treese84\tabc\n"
+                        "#HttpOnly_www.coles.com.au\tFALSE\t/\tTRUE\t0\tincap_ses_1\tghi\n"
+                        ".other.com\tTRUE\t/\tFALSE\t0\tx\ty\n")
+    assert read_cookies_file(netscape) == {"reese84": "abc", "incap_ses_1": "ghi"}
+
+
+def test_product_path_of_a_barcode_lookup():
+    assert product_path("https://www.coles.com.au/product/coles-milk-3l-123", "Milk", "123") == (
+        "/product/coles-milk-3l-123")
+    assert product_path(None, "Full Cream Milk 3L", "123") == "/product/full-cream-milk-3l-123"
+
+
+# --- arguments, stores and requests ---------------------------------------------------------
+
+
+def test_arguments():
+    assert split_argument(" a, b ,,c") == ["a", "b", "c"]
+    assert positive_int("5", "limit") == 5 and positive_int(None, "limit") is None
+    with pytest.raises(ValueError, match="limit"):
+        positive_int("0", "limit")
+    spider = AldiSpider(stores="G102", limit="2", _job="abc123", categories="pantry")
+    assert spider._job == "abc123" and spider.crawl_state.partial
+
+
+def test_store_selection(stores):
+    engine = stores
+    codes = lambda chain, spec: [t.code for t in select_stores(engine, CHAINS[chain], spec)]
+    assert codes("aldi", None) == ["G102"]
+    assert codes("coles", "") == ["COL:401"]
+    assert codes("iga", None) == ["19587"]  # the first IGA store with a site id
+    assert codes("woolworths", "all") == ["1147", "1148"]  # supermarkets only
+    assert codes("coles", "all") == ["COL:401", "COL:402"]
+    assert codes("iga", "all") == ["19587", "19588"]
+    assert [t.site_id for t in select_stores(engine, CHAINS["coles"], "COL:402")] == ["402"]
+    with Session(engine) as session, session.begin():
+        session.execute(update(Store).where(Store.store_code == "G102").values(
+            last_crawled_at=dt.datetime(2026, 1, 2, tzinfo=dt.timezone.utc)))
+        session.execute(update(Store).where(Store.store_code.in_(["G105", "G110", "G111"]))
+                        .values(last_crawled_at=dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)))
+    assert codes("aldi", "stalest:3") == ["G112", "G113", "G105"]  # never crawled first
+    assert codes("iga", "19600,19588") == ["19588"]  # no site id: skipped with a warning
+    with pytest.raises(StoreSelectionError, match="G999"):
+        codes("aldi", "G102,G999")
+    with pytest.raises(StoreSelectionError, match="stalest"):
+        codes("aldi", "stalest:none")
+
+
+def make_spider(spider_class, db_url, **kwargs):
+    settings = {name: getattr(grocer.settings, name) for name in dir(grocer.settings)
+                if name.isupper()}
+    crawler = get_crawler(spider_class, {**settings, "GROCER_DATABASE_URL": db_url})
+    return spider_class.from_crawler(crawler, **kwargs)
+
+
+def test_page_requests_carry_their_store(stores, db_url):
+    spider = make_spider(IgaSpider, db_url, stores="19588")
+    store = spider.targets[0]
+    category = spider.categories_in(tree("iga", "category_hierarchy.json"))[0][2]
+    request = spider.page_request(store, category, 1, {"category": category, "page": 1})
+    assert request.url.endswith("/api/storefront/stores/83253/categories/Tea%20%26%20Coffee/"
+                                "search?take=36&skip=36&sessionId="
+                                + request.meta["paging"]["session_id"])
+    assert request.meta["store"] == "19588" and request.meta["cookiejar"] == "19588"
+    assert request.cookies == {"iga-shop.retailerStoreId": "83253"}
+    assert spider.settings.get("USER_AGENT") == spider.settings.get("IGA_USER_AGENT")
+
+
+def test_requests_of_two_stores_at_one_url_are_different_pages():
+    fingerprinter = StoreAwareRequestFingerprinter()
+    url = "https://www.coles.com.au/browse/pantry?page=1"
+    one, two = Request(url, meta={"store": "COL:401"}), Request(url, meta={"store": "COL:402"})
+    assert fingerprinter.fingerprint(one) != fingerprinter.fingerprint(two)
+    assert fingerprinter.fingerprint(Request(url)) != fingerprinter.fingerprint(one)
+
+
+def test_retry_backoff_grows_and_is_capped():
+    middleware = RetryBackoffMiddleware(base=2.0, cap=10.0)
+    assert [middleware.delay_for(n) for n in range(5)] == [0.0, 2.0, 4.0, 8.0, 10.0]
+
+
+# --- Coles barcodes in the database ---------------------------------------------------------
+
+
+def test_barcode_writes_skip_taken_barcodes_and_flag_missing_ones(engine):
+    with Session(engine) as session, session.begin():
+        coles = Company(name="Coles", slug="coles")
+        session.add(coles)
+        products = [Product(name=f"P{i}", normalized_name_brand_size=f"p{i}") for i in range(4)]
+        products.append(Product(name="Other", normalized_name_brand_size="other",
+                                barcode="9300000000057"))
+        session.add_all(products)
+        session.flush()
+        session.add_all([Sku(company_id=coles.id, sku=str(100 + i), product_id=p.id)
+                         for i, p in enumerate(products[:4])])
+        ids = [p.id for p in products]
+    candidates = coles_products_needing_barcode(engine, 0, 10)
+    assert [c.product_id for c in candidates] == ids[:4] and candidates[0].sku == "100"
+    result = write_coles_barcodes(engine, {ids[0]: "9300000000040", ids[1]: "9300000000040",
+                                           ids[2]: "9300000000057"}, {ids[3]})
+    assert (result.written, result.marked_missing) == (1, 1)
+    assert sorted(result.conflicts) == [(ids[1], "9300000000040", ids[0]),
+                                        (ids[2], "9300000000057", ids[4])]
+    with Session(engine) as session:
+        rows = dict(session.execute(select(Product.id, Product.barcode)).all())
+        flagged = session.scalars(select(Product.id).where(Product.has_no_coles_barcode)).all()
+    assert rows[ids[0]] == "9300000000040" and rows[ids[1]] is None and flagged == [ids[3]]
+    assert [c.product_id for c in coles_products_needing_barcode(engine, 0, 10)] == ids[1:3]
+
+
+def test_paging_stops_when_the_site_repeats_its_last_page(stores, db_url):
+    spider = make_spider(IgaSpider, db_url, stores="19587")
+    spider.start_store(spider.pending.popleft())
+    category = spider.categories_in(tree("iga", "category_hierarchy.json"))[0][0]
+    body = json.dumps({"items": [{"sku": "1", "name": "A"}, {"sku": "2", "name": "B"}],
+                       "total": 500}).encode()
+
+    def page(previous_skus):
+        meta = {"category": category, "page": 3, "previous_skus": frozenset(previous_skus)}
+        request = spider.page_request(spider.current.target, category, 3, meta)
+        return list(spider.parse_page(TextResponse(request.url, body=body, request=request)))
+
+    assert page({"1", "2"}) == []  # the same SKUs as the page before: the end
+    *items, next_page = page({"7", "8"})
+    assert [item["raw"]["sku"] for item in items] == ["1", "2"]
+    assert items[0]["store_code"] == "19587" and items[0]["scraped_at"].tzinfo is not None
+    assert next_page.meta["page"] == 4 and next_page.meta["previous_skus"] == {"1", "2"}
+    assert "skip=144" in next_page.url and next_page.meta["store"] == "19587"
