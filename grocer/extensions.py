@@ -23,6 +23,7 @@ import logging
 from dataclasses import dataclass
 
 from scrapy import signals
+from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet import threads
 
 from grocer.db.crawlruns import record_crawl_run
@@ -70,10 +71,10 @@ class ReconcileOnClose:
     def spider_opened(self, spider):
         self.started_at = utcnow()
 
-    def spider_closed(self, spider, reason):
+    async def spider_closed(self, spider, reason):
         """Runs after the item pipelines were closed (their buffers flushed). The work goes to a
         thread so that waiting for the lock never blocks the reactor."""
-        return threads.deferToThread(self.close, spider, reason)
+        return await maybe_deferred_to_future(threads.deferToThread(self.close, spider, reason))
 
     # --- the work -----------------------------------------------------------------------------
 

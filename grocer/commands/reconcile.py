@@ -18,8 +18,8 @@ class Command(GrocerCommand):
             "crawl): the brand and product reconcilers read the translation tables from "
             "TRANSLATION_TABLES_DIR, products without any current price or price history are "
             "deleted, and both tables are regenerated from the database into the same "
-            "directory. Takes the same database lock as crawls closing, so it never runs "
-            "beside one. Idempotent: a second run changes nothing."
+            "directory. Takes the same database lock as the reconciliation of a closing crawl, "
+            "so the two take turns. Idempotent: a second run changes nothing."
         )
 
     def add_options(self, parser):
@@ -32,10 +32,10 @@ class Command(GrocerCommand):
                             help="do not regenerate the translation tables")
         parser.add_argument("--orphan-grace", type=float, metavar="SECONDS", default=None,
                             help="spare products created less than SECONDS ago "
-                                 "(default: GROCER_ORPHAN_GRACE_SECONDS, 3600)")
+                                 "(default GROCER_ORPHAN_GRACE_SECONDS, 3600)")
         parser.add_argument("--lock-timeout", type=float, metavar="SECONDS", default=None,
                             help="wait at most SECONDS for the lock "
-                                 "(default: GROCER_RECONCILE_LOCK_TIMEOUT, 600)")
+                                 "(default GROCER_RECONCILE_LOCK_TIMEOUT, 600)")
 
     def run(self, args, opts):
         from grocer.db.locks import DEFAULT_TIMEOUT, LockTimeout
