@@ -10,12 +10,19 @@ Reads, at run time and in place, from ``$GROCER_SHARED_DIR/corpus/matching`` (de
 * the IGA table (SplitCart-processed JSONL, ``{"product": {...}}``);
 * the 353 Woolworths<->IGA pairs joined by barcode (the truth).
 
-Barcodes are hidden from the matcher (they only judge it). Scores:
+Barcodes are hidden from the matcher (they only judge it). The judge reads them as GTIN-13, the
+form of the truth file: the Woolworths files drop leading zeros ("9542005955" is
+0009542005955, "89686170924" is 0089686170924), so an all-digit code of 8 to 12 digits is
+left-padded with zeros (:func:`judge_barcode`) -- read with :func:`clean_barcode` alone, 12 truth
+pairs could never be found and their products' pairs were never judged. Scores:
 
 * precision: over the proposed pairs whose two products both carry a barcode (equal = correct);
 * recall: truth pairs found (a proposed pair with that barcode on both sides) / all truth pairs;
 * baseline_recall: the same recall for exact equality of the v1 keys (ProductNormalizer with
-  empty tables).
+  empty tables);
+* diagnostics: ``truth_pairs_unreachable`` (truth pairs whose barcode no loaded record of one
+  chain carries -- the truth was derived from records these files lack), and precision by the
+  age of the Woolworths record (a stockcode seen only in the 2020 specials vs one seen in 2026).
 
 The last line printed is one JSON object. ``--show-wrong`` / ``--show-missed`` print details for
 tuning.
@@ -47,6 +54,19 @@ def default_shared_dir() -> Path:
     return Path(__file__).resolve().parent.parent.parent / "shared"
 
 
+def judge_barcode(value) -> str | None:
+    """A barcode as the judge compares it: :func:`clean_barcode`, or an all-digit GTIN-8 to
+    GTIN-12 whose leading zeros a source dropped, left-padded to 13 digits (GS1 GTIN-13 form,
+    as in the truth file)."""
+    code = clean_barcode(value)
+    if code:
+        return code
+    text = str(value or "").strip()
+    if text.isascii() and text.isdigit() and 8 <= len(text) <= 12:
+        return text.zfill(13)
+    return None
+
+
 def load_corpus(directory: Path):
     """``(products, barcodes, v1_keys, truth)``.
 
@@ -69,7 +89,7 @@ def load_corpus(directory: Path):
                 key=key, name=name, company=company, brand=brand, size=size,
                 sizes=tuple(derived["sizes"]), normalized_brand=derived["normalized_brand"])
         v1_keys.setdefault(key, set()).add(derived["normalized_name_brand_size"])
-        barcode = clean_barcode(barcode)
+        barcode = judge_barcode(barcode)
         barcodes.setdefault(key, set())
         if barcode:
             barcodes[key].add(barcode)
@@ -96,8 +116,20 @@ def load_corpus(directory: Path):
     return list(products.values()), barcodes, v1_keys, truth
 
 
+def woolworths_2026_keys(directory: Path) -> set[str]:
+    """Keys of the Woolworths products seen in the 2026 file (the others only in 2020)."""
+    keys = set()
+    with open(directory / WW_2026, encoding="utf-8") as fh:
+        for line in fh:
+            if line.strip():
+                keys.add(f"woolworths:{json.loads(line)['Stockcode']}")
+    return keys
+
+
 def evaluate(products, barcodes, v1_keys, truth, config: MatchConfig, show_wrong=False,
-             show_missed=False):
+             show_missed=False, recent_keys: set[str] | None = None):
+    """The scores (see the module doc). ``recent_keys``: Woolworths keys seen in 2026 (see
+    :func:`woolworths_2026_keys`), for the precision by record age; None: not reported."""
     started = time.perf_counter()
     result = match_products(products, config, companies=["iga", "woolworths"])
     seconds = time.perf_counter() - started
@@ -115,6 +147,11 @@ def evaluate(products, barcodes, v1_keys, truth, config: MatchConfig, show_wrong
             else:
                 wrong.append(pair)
     found &= set(truth)
+    carried: dict[str, set[str]] = {}
+    for p in products:
+        for code in barcodes[p.key]:
+            carried.setdefault(code, set()).add(p.company)
+    unreachable = sum(1 for code in truth if carried.get(code, set()) != {"iga", "woolworths"})
 
     # baseline: exact equality of v1 keys across the two chains
     by_key: dict[str, dict[str, set[str]]] = {}
@@ -139,7 +176,14 @@ def evaluate(products, barcodes, v1_keys, truth, config: MatchConfig, show_wrong
             if barcode not in found:
                 print(f"MISSED {row['ww_name']} [{row['ww_brand']}|{row['ww_size']}] <> "
                       f"{row['iga_name']} [{row['iga_brand']}|{row['iga_size']}]")
-    return {
+    by_age = {}
+    if recent_keys is not None:
+        for age in ("2026", "2020-only"):
+            rows = [pair for pair in result.pairs if barcodes[pair.a.key] and barcodes[pair.b.key]
+                    and (_ww_key(pair) in recent_keys) == (age == "2026")]
+            good = sum(1 for pair in rows if barcodes[pair.a.key] & barcodes[pair.b.key])
+            by_age[age] = {"judged": len(rows), "correct": good}
+    report = {
         "pairs_truth": len(truth),
         "judged_pairs": judged,
         "baseline_recall": round(len(baseline_found) / len(truth), 4),
@@ -148,10 +192,18 @@ def evaluate(products, barcodes, v1_keys, truth, config: MatchConfig, show_wrong
         "seconds": round(seconds, 2),
         "wrong_pairs": len(wrong),
         "wrong_pairs_with_identical_names": identical,
+        "truth_pairs_unreachable": unreachable,
         "proposed_pairs": len(result.pairs),
         "candidates": result.candidates,
         "rejected": result.rejected,
     }
+    if by_age:
+        report["judged_by_woolworths_record_age"] = by_age
+    return report
+
+
+def _ww_key(pair) -> str:
+    return pair.a.key if pair.a.company == "woolworths" else pair.b.key
 
 
 def main(argv=None) -> int:
@@ -173,7 +225,7 @@ def main(argv=None) -> int:
     total_started = time.perf_counter()
     products, barcodes, v1_keys, truth = load_corpus(directory)
     report = evaluate(products, barcodes, v1_keys, truth, config, args.show_wrong,
-                      args.show_missed)
+                      args.show_missed, recent_keys=woolworths_2026_keys(directory))
     report["seconds"] = round(time.perf_counter() - total_started, 2)
     print(json.dumps(report))
     return 0

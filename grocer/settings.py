@@ -35,6 +35,8 @@ GROCER_BATCH_SIZE = int(_env("GROCER_BATCH_SIZE", 1000))
 GROCER_MAX_DROP_RATE = float(_env("GROCER_MAX_DROP_RATE", 0.05))
 # ... checked during the crawl once this many items were seen (and at its end on all of them).
 GROCER_MIN_ITEMS_FOR_BUDGET = int(_env("GROCER_MIN_ITEMS_FOR_BUDGET", 50))
+# Drop reasons counted but left out of the budget (comma-separated): ad/banner tiles.
+GROCER_BUDGET_IGNORED_REASONS = _env("GROCER_BUDGET_IGNORED_REASONS", "not_a_product")
 
 # --- chains ---------------------------------------------------------------------------------
 # Only scheme and host come from settings; paths and parameters are the real sites'.
@@ -100,7 +102,8 @@ DOWNLOADER_MIDDLEWARES = {
 # Requests of different stores are different pages even at the same URL (Coles: cookie).
 REQUEST_FINGERPRINTER_CLASS = "grocer.middlewares.StoreAwareRequestFingerprinter"
 HTTPCACHE_ENABLED = _env("HTTPCACHE_ENABLED", "false").lower() in ("1", "true", "yes")
-HTTPCACHE_DIR = "httpcache"
+# Relative: under the project's .scrapy/ (needs scrapy.cfg); scrapyd jobs need an absolute path.
+HTTPCACHE_DIR = _env("HTTPCACHE_DIR", "httpcache")
 HTTPCACHE_POLICY = "scrapy.extensions.httpcache.DummyPolicy"
 HTTPCACHE_IGNORE_HTTP_CODES = [301, 302, 403, 429, 500, 502, 503, 504]
 

@@ -56,5 +56,5 @@ class Command(ScrapyCommand):
             f"{stats.get('grocer/history_rows', 0):,} history rows; "
             f"close reason {stats.get('finish_reason')}"
         )
-        if stats.get("grocer/db_errors"):
+        if stats.get("grocer/db_errors") or stats.get("finish_reason") != "finished":
             self.exitcode = 1

@@ -53,7 +53,8 @@ def format_report(reports, *, days: float, now: dt.datetime, list_all: bool = Fa
                 success = store.last_success
                 run = ("-" if success is None else f"#{success.id}" if success.id is not None
                        else "no rec")
-                status = "ok" if store.fresh else "STALE"
+                # Only supermarkets are expected to be crawled (`stores=all`, coverage).
+                status = "ok" if store.fresh else "STALE" if store.supermarket else "-"
                 notes = []
                 failed = store.failed_since
                 if failed is not None:
@@ -67,8 +68,11 @@ def format_report(reports, *, days: float, now: dt.datetime, list_all: bool = Fa
                     + " ".join(f"{_count(store.counts, name):>9}" for name in COLUMNS)
                     + f"  {status}" + (f"  ({'; '.join(notes)})" if notes else ""))
         if hidden:
-            lines.append(f"  + {len(hidden):,} stores never crawled, all STALE "
-                         "(--all lists them)")
+            stale = sum(store.supermarket for store in hidden)
+            others = len(hidden) - stale
+            lines.append(f"  + {stale:,} supermarket stores never crawled (STALE)"
+                         + (f" and {others:,} other stores never crawled" if others else "")
+                         + "; --all lists them")
         lines.append("")
     return "\n".join(lines).rstrip() + "\n"
 

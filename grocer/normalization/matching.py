@@ -27,13 +27,26 @@ Three stages, each recorded on every suggested pair (``block``, scores, ``rule``
    * guards: no differing numbers ("70% cocoa" vs "85%", "size 4" vs "size 5"); no variant word
      on one side only or conflicting ones (lite/skim vs full cream, zero/diet, sugar free,
      flavours, colours, share packs ...); every word only one side has must be a generic
-     descriptor ("biscuits", "chocolate", "sauce") or a spelling variant of a word of the other;
+     descriptor ("biscuits", "chocolate", "sauce") or a spelling variant of a word of the other
+     (swapped, dropped or added letters, an ending -- not another letter in a short word:
+     liver / lover); no conflicting containers (cans vs bottles, jar vs pouch);
    * sizes: a mass/volume equal on both sides (within 0.5 %); weaker evidence (only equal
      counts, a multipack total, one side's count missing, no size on either side) needs a
      higher score; "close" (re-sized article) or one-sided sizes ("Each" vs "6 pack") are
      never suggested;
    * score >= threshold; mutual best (the best guard-passing candidate of both products); a
-     margin over each product's runner-up.
+     margin over each product's runner-up;
+   * the pair's *block* (the other products of that brand and size relation, whatever their
+     guards said) must leave no doubt: no *rival listing* -- a product differing from the
+     pair's product only by generic descriptors or by another brand's name ("Cadbury Pascall
+     Caramels" beside "Cadbury Caramels": either may be the article) -- and no *duplicate
+     listing* (:func:`duplicate_listings`): when a chain lists two products of one brand and
+     one mass/volume that the matcher would pair with each other (an old and a re-coded
+     listing of one article, or names too poor to tell two articles apart), names no longer
+     identify one barcode in that block, and no pair into it is suggested.
+
+   What no rule on names can see: one article under two barcodes over the years (re-coded,
+   re-sized with a stale size field, imported), when each chain lists only one of them.
 
 Output is deterministic: products are processed in key order, ties broken by key.
 """
@@ -48,6 +61,7 @@ from itertools import combinations
 from typing import Iterable, Mapping, Sequence
 
 from rapidfuzz import fuzz, process
+from rapidfuzz.distance import DamerauLevenshtein, Levenshtein
 
 from grocer.normalization import (
     are_sizes_compatible,
@@ -65,6 +79,8 @@ __all__ = [
     "profile",
     "candidate_pairs",
     "score_pairs",
+    "duplicate_listings",
+    "brand_vocabulary",
     "decide",
     "match_products",
     "group_pairs",
@@ -158,6 +174,16 @@ STOPWORDS = frozenset("a an and the with of in on for to from by n or".split())
 PACKAGING = frozenset(
     "bag bar block bottle box can canned carton case container jar pack packet pouch punnet roll "
     "sachet tin tray tub piece prepack each".split())
+#: Kinds of container: a name stating one kind and the other name another kind are other
+#: articles (beer in cans vs in bottles, honey in a jar vs a squeeze pouch). Words of one set
+#: are the same kind. Only these packaging words conflict -- "pack", "box", "bag" are
+#: presentation words chains use freely.
+CONTAINERS: tuple[frozenset[str], ...] = (
+    frozenset({"can", "canned", "tin"}), frozenset({"bottle"}), frozenset({"carton"}),
+    frozenset({"jar"}), frozenset({"pouch", "sachet"}))
+
+_CONTAINER_WORDS = frozenset().union(*CONTAINERS)
+
 #: Words of company names that are not brands ("Mondelez Australia Pty Limited").
 CORPORATE = frozenset(
     "pty ltd limited inc co company corporation corp australia aust nz llc sa sau gmbh plc "
@@ -171,6 +197,7 @@ SYNONYMS: Mapping[str, str] = {
     "tomatoe": "tomato", "vanila": "vanilla", "gf": "glutenfree",
     "sf": "sugarfree", "nas": "noaddedsugar", "veg": "vegetable", "bisc": "biscuit",
     "mayo": "mayonnaise", "crisp": "chip", "cooky": "cookie", "wholewheat": "wholemeal",
+    "creme": "cream",
 }
 
 #: Variant words: when one side has such a word and the other does not, they are different
@@ -395,8 +422,13 @@ def _index(profiles: Sequence[Profile]):
 
 
 def candidate_pairs(left: Sequence[Profile], right: Sequence[Profile],
-                    config: MatchConfig = MatchConfig()) -> list[Candidate]:
-    """Every (left, right) pair whose brands agree and whose sizes do not conflict."""
+                    config: MatchConfig = MatchConfig(), *,
+                    same_company: bool = False) -> list[Candidate]:
+    """Every (left, right) pair whose brands agree and whose sizes do not conflict.
+
+    Pairs are of different companies; with ``same_company`` only pairs of one company (each
+    unordered pair once, ``a.key < b.key``), to find a chain's duplicate listings.
+    """
     by_text_word, by_brand_word, by_joined, by_form, by_norm_brand, unbranded = _index(right)
     out = []
     for a in left:
@@ -417,7 +449,9 @@ def candidate_pairs(left: Sequence[Profile], right: Sequence[Profile],
             found |= by_norm_brand.get(a.product.normalized_brand, set())
         for j in sorted(found):
             b = right[j]
-            if a.product.company == b.product.company or a.key == b.key:
+            if (a.product.company == b.product.company) != same_company or a.key == b.key:
+                continue
+            if same_company and a.key > b.key:
                 continue
             brand = _brand_relation(a, b)
             if brand is None:
@@ -481,17 +515,44 @@ def pairwise_scores(left: Sequence[str], right: Sequence[str], scorer) -> list[f
     return [scorer(x, y) for x, y in zip(left, right)]
 
 
+def _spelling_variants(x: str, y: str) -> bool:
+    """True if ``x`` and ``y`` are one word spelt two ways ("cripsbread" / "crispbread",
+    "brasied" / "braised", "coat" / "coated", "chocolat" / "chocolate").
+
+    Both 4+ letters, same first letter, ``fuzz.ratio`` >= 80, and the difference is an ending
+    (one word begins with the other), one inserted or dropped letter, or two swapped adjacent
+    letters; one replaced letter only in words of 7+ letters. A replaced letter in a short
+    word is another word as often as a typo: liver / lover, paste / pasta, trail / train; and
+    caramel / caramilk (two edits) are two articles.
+    """
+    if len(x) < 4 or len(y) < 4 or x[0] != y[0] or x.isdigit() or y.isdigit():
+        return False
+    if fuzz.ratio(x, y) < 80:
+        return False
+    if x.startswith(y) or y.startswith(x):
+        return True
+    if len(x) != len(y):
+        return Levenshtein.distance(x, y) == 1
+    if DamerauLevenshtein.distance(x, y) != 1:
+        return False
+    return Levenshtein.distance(x, y) == 2 or min(len(x), len(y)) >= 7
+
+
 def _pair_typos(extra_a: set[str], extra_b: set[str]) -> tuple[set[str], set[str]]:
-    """Drop one-sided words that are spelling variants of each other ("cripsbread" /
-    "crispbread", "coat" / "coated"): same first letter, ``fuzz.ratio`` >= 80, 4+ letters."""
+    """Drop one-sided words that are spelling variants of each other (see
+    :func:`_spelling_variants`)."""
     for x in sorted(extra_a):
         for y in sorted(extra_b):
-            if (len(x) >= 4 and len(y) >= 4 and x[0] == y[0] and not x.isdigit()
-                    and fuzz.ratio(x, y) >= 80):
+            if _spelling_variants(x, y):
                 extra_a.discard(x)
                 extra_b.discard(y)
                 break
     return extra_a, extra_b
+
+
+def _containers(p: Profile) -> set[int]:
+    words = set(p.words)
+    return {i for i, kind in enumerate(CONTAINERS) if words & kind}
 
 
 def _guard(c: Candidate, ca: frozenset[str], cb: frozenset[str], config: MatchConfig) -> str | None:
@@ -500,6 +561,11 @@ def _guard(c: Candidate, ca: frozenset[str], cb: frozenset[str], config: MatchCo
         return "empty-name"
     if c.a.numbers != c.b.numbers:
         return "numbers-differ:" + ",".join(sorted(c.a.numbers ^ c.b.numbers))
+    kinds_a, kinds_b = _containers(c.a), _containers(c.b)
+    if kinds_a and kinds_b and not kinds_a & kinds_b:
+        only_a = (set(c.a.words) - set(c.b.words)) & _CONTAINER_WORDS
+        only_b = (set(c.b.words) - set(c.a.words)) & _CONTAINER_WORDS
+        return "containers-conflict:" + ",".join(sorted(only_a)) + "/" + ",".join(sorted(only_b))
     extra_a, extra_b = _pair_typos(set(ca - cb), set(cb - ca))
     variants_a = {w for w in extra_a if w in VARIANT_WORDS and w not in DESCRIPTORS}
     variants_b = {w for w in extra_b if w in VARIANT_WORDS and w not in DESCRIPTORS}
@@ -515,6 +581,47 @@ def _guard(c: Candidate, ca: frozenset[str], cb: frozenset[str], config: MatchCo
     if len(unexplained) > config.max_unexplained:
         return "unexplained-words:" + ",".join(sorted(unexplained))
     return None
+
+
+def duplicate_listings(profiles: Sequence[Profile], config: MatchConfig = MatchConfig(),
+                       ) -> dict[tuple[str, str], tuple[str, ...]]:
+    """Products a chain lists twice: ``(company, key) -> keys of its doubles`` (same company).
+
+    Two products of one company are doubles when the matcher would pair them if they were of
+    two chains: brands agree, a mass/volume is equal (size relation ``equal``), the guards pass
+    and the score reaches the threshold (mutual best and margin are not asked). A chain holds
+    such doubles when it keeps an old and a re-coded listing of one article (a new barcode
+    for a new recipe, pack or owner; the names stay) or when two of its articles have names
+    too poor to tell apart. Either way the names of that brand and size no longer point to
+    one barcode: :func:`decide` suggests no pair into such a block.
+    """
+    by_company: dict[str, list[Profile]] = defaultdict(list)
+    for p in profiles:
+        by_company[p.product.company].append(p)
+    doubles: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for company in sorted(by_company):
+        group = by_company[company]
+        candidates = [c for c in candidate_pairs(group, group, config, same_company=True)
+                      if c.size in STRONG_SIZES]
+        score_pairs(candidates, config)
+        for c in candidates:
+            threshold = config.threshold(c.size, c.brand != "unbranded")
+            if c.guard is None and threshold is not None and c.score >= threshold:
+                doubles[(company, c.a.key)].add(c.b.key)
+                doubles[(company, c.b.key)].add(c.a.key)
+    return {k: tuple(sorted(v)) for k, v in sorted(doubles.items())}
+
+
+def brand_vocabulary(profiles: Iterable[Profile]) -> frozenset[str]:
+    """Words that name a brand somewhere: the brand words of all ``profiles`` (company words
+    dropped) that are not variant, descriptor, packaging or connective words. A name holding
+    such a word besides the brand ("Cadbury Pascall Caramels") names a co-brand or the maker's
+    line, not necessarily another article."""
+    words: set[str] = set()
+    for p in profiles:
+        words |= p.brand_words
+    return frozenset(w for w in words if not w.isdigit()) - VARIANT_WORDS - DESCRIPTORS \
+        - PACKAGING - STOPWORDS
 
 
 # --------------------------------------------------------------------------------------------
@@ -552,14 +659,58 @@ class MatchResult:
     rejected: dict[str, int] = field(default_factory=dict)
 
 
-def decide(candidates: list[Candidate], config: MatchConfig = MatchConfig()) -> MatchResult:
+def decide(candidates: list[Candidate], config: MatchConfig = MatchConfig(),
+           duplicates: Mapping[tuple[str, str], Sequence[str]] | None = None,
+           brand_words: frozenset[str] = frozenset()) -> MatchResult:
     """Apply the decision rule to scored candidates.
 
     A pair is suggested when it passed the guards, its score reaches the threshold of its size
     relation, and it is the best-scored guard-passing candidate of both its products, ahead of
     each product's runner-up (any guard-passing candidate, whatever its score) by the margin.
+    Two more checks look at the pair's *block*: the candidates of either product in the same
+    size relation as the pair (same brand, same size), whatever their guards said.
+
+    * rival listing: no other product of the block differs from the pair's product only by
+      generic descriptors or by words of ``brand_words`` (see :func:`brand_vocabulary`) --
+      "Cadbury Caramels" for a chain that also lists "Cadbury Pascall Caramels" of that size:
+      either may be the article, the exact name is no evidence which (the guards keep the
+      unexplained word "pascall" from matching, but it may be the maker's line, not another
+      article);
+    * duplicate listing: no product of the block, the pair's own included, is listed twice by
+      its chain (``duplicates``, see :func:`duplicate_listings`; None: not checked) -- unless
+      the double is the pair's other product itself (a product both chains sell).
     """
     rejected: dict[str, int] = defaultdict(int)
+    duplicates = duplicates or {}
+    tolerated = DESCRIPTORS | brand_words
+    block_of: dict[str, list[Candidate]] = defaultdict(list)
+    for c in candidates:
+        block_of[c.a.key].append(c)
+        block_of[c.b.key].append(c)
+
+    def block(c: Candidate):
+        """``(product of the pair, other product, candidate)`` of the pair's block."""
+        for mine in (c.a, c.b):
+            for o in block_of[mine.key]:
+                if o.size == c.size:
+                    yield mine, (o.b if o.a is mine else o.a), o
+
+    def rival(c: Candidate) -> Candidate | None:
+        for _, _, o in block(c):
+            if o is c or (o.guard and not o.guard.startswith("unexplained-words")):
+                continue
+            if set(o.extra_a) | set(o.extra_b) <= tolerated:
+                return o
+        return None
+
+    def duplicate(c: Candidate) -> str | None:
+        for _, other, _ in block(c):
+            # a double that is the pair's own other product (a product sold by both chains,
+            # read once per chain) is what the pair asserts, not a second candidate
+            if set(duplicates.get((other.product.company, other.key), ())) - {c.a.key, c.b.key}:
+                return other.key
+        return None
+
     viable = []
     for c in candidates:
         sized = config.threshold(c.size, c.brand != "unbranded") is not None
@@ -594,8 +745,15 @@ def decide(candidates: list[Candidate], config: MatchConfig = MatchConfig()) -> 
         if margin < config.margin:
             rejected["ambiguous"] += 1
             continue
+        if rival(c) is not None:
+            rejected["rival-listing"] += 1
+            continue
+        if duplicate(c) is not None:
+            rejected["duplicate-listing"] += 1
+            continue
         rule = (f"score {c.score:g} >= {threshold:g} (size {c.size}, brand {c.brand}); "
-                f"mutual best; margin {margin:g} >= {config.margin:g}; guards passed")
+                f"mutual best; margin {margin:g} >= {config.margin:g}; guards passed; "
+                f"no rival or duplicate listing in the block")
         pairs.append(MatchPair(c.a.product, c.b.product, c.score, c.sort_score, c.set_score,
                                c.block, rule, margin))
     pairs.sort(key=lambda p: (p.a.company, p.b.company, p.a.key, p.b.key))
@@ -613,12 +771,15 @@ def match_products(products: Iterable[MatchProduct], config: MatchConfig = Match
     for p in sorted(products, key=lambda p: (p.company, p.key)):
         by_company[p.company].append(profile(p))
     names = sorted(set(companies) if companies else by_company)
+    chosen = [p for name in names for p in by_company.get(name, [])]
+    duplicates = duplicate_listings(chosen, config)
+    brand_words = brand_vocabulary(chosen)
     result = MatchResult([], 0, {})
     seen: set[tuple[str, str]] = set()
     for x, y in combinations(names, 2):
         candidates = candidate_pairs(by_company.get(x, []), by_company.get(y, []), config)
         score_pairs(candidates, config)
-        part = decide(candidates, config)
+        part = decide(candidates, config, duplicates, brand_words)
         for pair in part.pairs:
             # a product sold by several chains is read once per chain: report a pair once
             keys = (min(pair.a.key, pair.b.key), max(pair.a.key, pair.b.key))

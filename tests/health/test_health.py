@@ -195,3 +195,50 @@ def test_a_crawl_over_the_error_budget_closes_with_its_own_reason_and_is_not_rec
     assert stats["grocer/health/drop_rate"] > 0.05
     assert stats["grocer/reconcile/reconciled"] is False
     assert stats["grocer/health/stores"]["G102"]["dropped_by_reason"]["no_price"] >= 1
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("max_drop_rate", ["0.05", "1"])
+def test_a_spider_over_the_budget_closes_with_its_own_reason_and_delists_nothing(
+        engine, db_url, tmp_path, max_drop_rate):
+    """A real `aldi` crawl against the fixture server: the first crawl finishes; in the second
+    a product is gone and many products lost their price. Over the budget the crawl closes as
+    `error_budget` and delists nothing; with the budget off (1) it finishes and delists."""
+    from sqlalchemy import select
+
+    from grocer.db.models import Price, Product, Store
+    from grocer.db.stores import load_stores
+    from grocer.storelist import read_store_list
+    from tests.fixture_server import SITES_DIR, FixtureSite, serve
+    from tests.spiders.crawling import Crawler
+
+    load_stores(engine, read_store_list(SITES_DIR / "stores.json"))
+    settings = {"EXTENSIONS": json.dumps({"grocer.health.CrawlHealth": 400,
+                                          "grocer.extensions.ReconcileOnClose": 500}),
+                "GROCER_MIN_ITEMS_FOR_BUDGET": "10", "GROCER_MAX_DROP_RATE": max_drop_rate}
+    site = FixtureSite.from_fixtures()
+    with serve(site) as urls:
+        crawl = Crawler(tmp_path, db_url, urls)
+        first = crawl("aldi", args={"stores": "G102"}, settings=settings)
+        assert "Spider closed (finished)" in first.log, first.log[-3000:]
+        gone = site.catalogues["aldi"]["5101"].pop(0)
+        for product in site.catalogues["aldi"]["5201"][:10]:
+            product["price"] = {"amount": None}
+        second = crawl("aldi", args={"stores": "G102"}, settings=settings)
+    with engine.connect() as connection:
+        delisted = set(connection.execute(
+            select(Product.name).join(Price, Price.product_id == Product.id)
+            .join(Store, Price.store_id == Store.id)
+            .where(Store.store_code == "G102", Price.delisted_at.is_not(None))).scalars())
+    runs = Rows(engine).all(CrawlRun, "close_reason", "reconciled", "stats")
+    if max_drop_rate == "1":  # the same crawl without a budget: delisting happens
+        assert [run[:2] for run in runs] == [("finished", True), ("finished", True)]
+        assert gone["name"] in delisted
+        return
+    assert "Spider closed (error_budget)" in second.log, second.log[-3000:]
+    assert "error budget exceeded" in second.log
+    assert [run[:2] for run in runs] == [("finished", True), ("error_budget", False)]
+    health = runs[1][2]["grocer/health/stores"]["G102"]
+    assert health["dropped_by_reason"] == {"no_price": health["dropped"]}
+    assert health["dropped"] >= 1 and health["drop_rate"] > 0.05
+    assert delisted == set()  # the gone product was not delisted

@@ -110,9 +110,9 @@ def test_scrapy_report_prints_fresh_and_stale_stores(engine, db_url, world, tmp_
     assert f"#{world['fresh']}" in fresh and fresh.split()[-1] == "ok"
     assert " 24h " in fresh and "1,203" in fresh and "1,200" in fresh and "1,100" in fresh
     assert f"#{world['stale']}" in stale and " 10d " in stale and "STALE" in stale
-    assert f"last attempt" in stale and f"blocked (#{world['blocked']})" in stale
+    assert "last attempt" in stale and f"blocked (#{world['blocked']})" in stale
     assert "G300" not in lines  # never crawled: only counted
-    assert "+ 1 stores never crawled, all STALE" in out
+    assert "+ 1 supermarket stores never crawled (STALE); --all lists them" in out
     assert "Woolworths" not in out
 
     listed = run_scrapy(["report", "--company", "aldi,woolworths", "--all"], db_url=db_url,
@@ -120,8 +120,12 @@ def test_scrapy_report_prints_fresh_and_stale_stores(engine, db_url, world, tmp_
     g300 = next(line for line in listed.splitlines() if line.startswith("  G300"))
     assert "never" in g300 and g300.rstrip().endswith("STALE")
     assert "Woolworths (woolworths): coverage 1 of 1 supermarket stores" in listed
-    assert "(not a supermarket)" in next(line for line in listed.splitlines()
-                                         if line.startswith("  9000"))
+    metro = next(line for line in listed.splitlines() if line.startswith("  9000"))
+    assert metro.rstrip().endswith("-  (not a supermarket)")  # not expected to be crawled
+    woolworths = run_scrapy(["report", "--company", "woolworths"], db_url=db_url,
+                            workdir=tmp_path / "run").stdout
+    assert ("+ 0 supermarket stores never crawled (STALE) and 1 other stores never crawled"
+            in woolworths)
 
 
 def test_scrapy_report_rejects_an_unknown_company(engine, db_url, tmp_path):

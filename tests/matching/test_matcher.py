@@ -341,3 +341,134 @@ def test_scoring_many_pairs_is_fast_enough_and_ordered():
     keys = [(p.a.key, p.b.key) for p in result.pairs]
     assert keys == sorted(keys)
     assert all(a[1:] == b[1:] for a, b in keys)
+
+
+# --- spelling variants and containers ---------------------------------------------------------
+
+@pytest.mark.parametrize("x, y, same", [
+    ("cripsbread", "crispbread", True),   # swapped letters
+    ("brasied", "braised", True),
+    ("coat", "coated", True),             # an ending
+    ("chocolat", "chocolate", True),      # a dropped letter
+    ("wholegrian", "wholegrain", True),
+    ("liver", "lover", False),            # one replaced letter in a short word: another word
+    ("paste", "pasta", False),
+    ("trail", "train", False),
+    ("caramel", "caramilk", False),       # two edits
+    ("swede", "sweet", False),
+])
+def test_spelling_variants_are_insertions_swaps_and_endings_only(x, y, same):
+    assert m._spelling_variants(x, y) is same
+    assert m._spelling_variants(y, x) is same
+
+
+def test_a_short_word_with_another_letter_is_not_a_typo():
+    a = iga("i1", "Purrfect Liver Feast Wet Cat Food", "Purrfect", "85g Each")
+    b = ww("w1", "Purrfect Lover Feast Wet Cat Food", "Purrfect", "85g")
+    [c] = candidates_of(a, b)
+    assert c.guard == "unexplained-words:liver,lover"
+    assert suggested([a, b]) == set()
+
+
+def test_creme_is_cream():
+    a = iga("i1", "Zedco Mint Creme", "Zedco", "175g Each")
+    b = ww("w1", "Zedco Mint Cream", "Zedco", "175g")
+    assert suggested([a, b]) == {("i1", "w1")}
+
+
+def test_cans_are_not_bottles_but_one_sided_containers_are_fine():
+    a = iga("i1", "Hoppy Lager Cans 375ml x 24", "Hoppy", "Each")
+    b = ww("w1", "Hoppy Lager Bottles 375mL x 24", "Hoppy", "case")
+    [c] = candidates_of(a, b)
+    assert c.guard == "containers-conflict:can/bottle"
+    assert suggested([a, b]) == set()
+    a2 = iga("i2", "Beeline Honey Jar", "Beeline", "500g Each")
+    b2 = ww("w2", "Beeline Honey", "Beeline", "500g")
+    b3 = ww("w3", "Beeline Honey Squeeze Pouch", "Beeline", "375g")
+    assert candidates_of(a2, b2)[0].guard is None
+    assert suggested([a2, b2, b3]) == {("i2", "w2")}
+    assert candidates_of(iga("i4", "Beeline Honey Tin", "Beeline", "500g Each"),
+                         ww("w4", "Beeline Honey Jar", "Beeline", "500g"))[0].guard.startswith(
+        "containers-conflict")
+
+
+# --- rival and duplicate listings in a block --------------------------------------------------
+
+def test_duplicate_listings_are_doubles_of_one_chain_at_one_size():
+    products = [
+        iga("i1", "Crunchy Co Chips Salt & Vinegar", "Crunchy Co", "165g Each"),
+        iga("i2", "Crunchy Co Salt & Vinegar Chips", "Crunchy Co", "165g Each"),   # double of i1
+        iga("i3", "Crunchy Co Chips Salt & Vinegar", "Crunchy Co", "45g Each"),    # other size
+        iga("i4", "Crunchy Co Chips Sea Salt", "Crunchy Co", "165g Each"),
+        ww("w1", "Crunchy Co Chips Salt & Vinegar", "Crunchy Co", "165g"),         # other chain
+    ]
+    doubles = m.duplicate_listings([profile(p) for p in products])
+    assert doubles == {("iga", "i1"): ("i2",), ("iga", "i2"): ("i1",)}
+
+
+def test_no_pair_into_a_block_where_a_chain_lists_an_article_twice():
+    # IGA keeps an old and a re-coded listing of the salt & vinegar chips: its names in the
+    # Crunchy Co 165g block no longer point to one barcode, so even the exact name of another
+    # flavour is not suggested; the 45g block is not affected
+    products = [
+        iga("i1", "Crunchy Co Potato Crisps Salt & Vinegar", "Crunchy Co", "165g Each"),
+        iga("i2", "Crunchy Co Salt & Vinegar Potato Chips", "Crunchy Co", "165g Each"),
+        iga("i3", "Crunchy Co Chips Lightly Salted", "Crunchy Co", "165g Each"),
+        iga("i4", "Crunchy Co Chips Lightly Salted", "Crunchy Co", "45g Each"),
+        ww("w1", "Crunchy Co Chips Lightly Salted", "Crunchy Co", "165g bag"),
+        ww("w2", "Crunchy Co Chips Lightly Salted", "Crunchy Co", "45g bag"),
+    ]
+    result = match_products(products)
+    assert {(p.a.key, p.b.key) for p in result.pairs} == {("i4", "w2")}
+    assert result.rejected["duplicate-listing"] == 1
+    assert "no rival or duplicate listing" in result.pairs[0].rule
+    # without the double the pair is suggested
+    assert suggested([p for p in products if p.key != "i2"]) == {("i3", "w1"), ("i4", "w2")}
+
+
+def test_doubles_on_the_pairs_own_side_are_checked_too():
+    products = [
+        iga("i1", "Salsa Co Mild Salsa", "Salsa Co", "300g Each"),
+        ww("w1", "Salsa Co Salsa Dip Mild", "Salsa Co", "300g"),
+        ww("w2", "Salsa Co Medium Salsa", "Salsa Co", "300g"),
+        ww("w3", "Salsa Co Salsa Dip Medium", "Salsa Co", "300g"),
+    ]
+    assert suggested(products) == set()
+    assert suggested(products[:3]) == {("i1", "w1")}
+
+
+def test_a_rival_that_adds_another_brand_makes_the_pair_ambiguous():
+    # IGA lists the caramels with and without the maker's line name "Pascoe" (a brand of
+    # other products): the Woolworths "Zedco Caramels" may be either of them
+    products = [
+        iga("i1", "Zedco Caramels", "Zedco Foods Pty Ltd", "160g Each"),
+        iga("i2", "Zedco Pascoe Caramels", "Zedco Foods Pty Ltd", "160g Each"),
+        ww("w1", "Zedco Caramels", "Zedco", "160g"),
+        ww("w9", "Pascoe Jubes", "Pascoe", "350g"),
+    ]
+    result = match_products(products)
+    assert result.pairs == []
+    assert result.rejected["rival-listing"] == 1
+    # "pascoe" naming no brand, it is an unexplained word: i2 is another article
+    assert suggested(products[:3]) == {("i1", "w1")}
+
+
+def test_a_rival_that_adds_only_a_generic_word_makes_the_pair_ambiguous():
+    products = [
+        iga("i1", "Wombat Arrowroot", "Wombat", "250g Each"),
+        iga("i2", "Wombat Arrowroot Biscuits Family Favourite", "Wombat", "250g Each"),
+        ww("w1", "Wombat Arrowroot", "Wombat", "250g"),
+    ]
+    [c] = candidates_of(products[1], products[2])
+    assert c.guard is not None            # i2 is no candidate ...
+    assert suggested(products) == {("i1", "w1")}
+    rival = iga("i3", "Wombat Arrowroot Biscuits", "Wombat", "250g Each")
+    result = match_products(products + [rival])     # ... but i3 could be the same article
+    assert result.pairs == [] and result.rejected["rival-listing"] == 1
+
+
+def test_brand_vocabulary_leaves_out_variant_and_generic_words():
+    vocab = m.brand_vocabulary([profile(ww("w1", "X", "Pascoe Natural Foods Pty Ltd")),
+                                profile(ww("w2", "Y", "Chocolate Co")),
+                                profile(ww("w3", "Z", "Sunny 88"))])
+    assert vocab == {"pascoe", "sunny"}

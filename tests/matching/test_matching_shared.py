@@ -24,14 +24,25 @@ def matching_eval():
 
 @pytest.mark.slow
 def test_precision_and_recall_on_the_barcode_truth(shared_dir, matching_eval):
-    corpus = matching_eval.load_corpus(shared_dir / "corpus" / "matching")
-    report = matching_eval.evaluate(*corpus, MatchConfig())
+    directory = shared_dir / "corpus" / "matching"
+    corpus = matching_eval.load_corpus(directory)
+    report = matching_eval.evaluate(*corpus, MatchConfig(),
+                                    recent_keys=matching_eval.woolworths_2026_keys(directory))
     assert report["pairs_truth"] == 353
+    # 6 truth pairs name IGA SKUs the IGA file lacks; the zero-stripped Woolworths barcodes
+    # are read as GTIN-13, so every other truth pair is reachable
+    assert report["truth_pairs_unreachable"] == 6
     assert report["baseline_recall"] < 0.05  # exact v1 keys almost never agree across chains
-    assert report["recall"] >= 0.55
-    # the pairs judged wrong are (nearly all) the same article under a re-coded barcode
-    assert report["precision"] >= 0.94
-    assert report["wrong_pairs"] - report["wrong_pairs_with_identical_names"] <= 6
+    assert report["recall"] >= 0.60
+    # 0.99 is out of reach for names: the pairs judged wrong are a Woolworths listing last
+    # seen in 2020 and an IGA listing of 2025 with the same brand, size and name words under
+    # another barcode (re-coded, re-sized, imported), with no rival listing in either chain
+    assert report["precision"] >= 0.96
+    assert report["wrong_pairs"] <= 8
+    assert report["wrong_pairs"] - report["wrong_pairs_with_identical_names"] <= 3
+    fresh = report["judged_by_woolworths_record_age"]["2026"]
+    assert fresh["judged"] >= 75 and fresh["correct"] == fresh["judged"]
+    assert report["seconds"] < 60
 
 
 def test_eval_script_prints_one_json_line(shared_dir, matching_eval, capsys):

@@ -1,4 +1,4 @@
-"""ReconcileOnClose (DESIGN §5, §7 items 2 and 10) driven with a fake crawler, and one real crawl."""
+"""ReconcileOnClose (DESIGN §5, §7 items 2, 10) driven with a fake crawler, and one real crawl."""
 
 import datetime as dt
 import json
