@@ -683,20 +683,21 @@ def decide(candidates: list[Candidate], config: MatchConfig = MatchConfig(),
     rejected: dict[str, int] = defaultdict(int)
     duplicates = duplicates or {}
     tolerated = DESCRIPTORS | brand_words
-    block_of: dict[str, list[Candidate]] = defaultdict(list)
+    # (company, key): a product sold by two chains has one key and two listings
+    block_of: dict[tuple[str, str], list[tuple[Profile, Candidate]]] = defaultdict(list)
     for c in candidates:
-        block_of[c.a.key].append(c)
-        block_of[c.b.key].append(c)
+        block_of[(c.a.product.company, c.a.key)].append((c.b, c))
+        block_of[(c.b.product.company, c.b.key)].append((c.a, c))
 
     def block(c: Candidate):
-        """``(product of the pair, other product, candidate)`` of the pair's block."""
+        """``(other product, candidate)`` of the pair's block."""
         for mine in (c.a, c.b):
-            for o in block_of[mine.key]:
+            for other, o in block_of[(mine.product.company, mine.key)]:
                 if o.size == c.size:
-                    yield mine, (o.b if o.a is mine else o.a), o
+                    yield other, o
 
     def rival(c: Candidate) -> Candidate | None:
-        for _, _, o in block(c):
+        for _, o in block(c):
             if o is c or (o.guard and not o.guard.startswith("unexplained-words")):
                 continue
             if set(o.extra_a) | set(o.extra_b) <= tolerated:
@@ -704,7 +705,7 @@ def decide(candidates: list[Candidate], config: MatchConfig = MatchConfig(),
         return None
 
     def duplicate(c: Candidate) -> str | None:
-        for _, other, _ in block(c):
+        for other, _ in block(c):
             # a double that is the pair's own other product (a product sold by both chains,
             # read once per chain) is what the pair asserts, not a second candidate
             if set(duplicates.get((other.product.company, other.key), ())) - {c.a.key, c.b.key}:

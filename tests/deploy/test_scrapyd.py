@@ -28,7 +28,7 @@ from sqlalchemy import func, select
 from grocer.db.models import CrawlRun, Price, Store
 from grocer.db.stores import load_stores
 from grocer.storelist import read_store_list
-from tests.fixture_server import SITES_DIR, FixtureSite, serve
+from tests.fixture_server import SITES_DIR, running_site
 from tests.scrapy_cli import run_scrapy
 
 REPO = Path(__file__).resolve().parents[2]
@@ -121,9 +121,7 @@ class ScrapydServer:
 
 @pytest.fixture
 def site():
-    fixture_site = FixtureSite.from_fixtures()
-    with serve(fixture_site) as urls:
-        fixture_site.urls = urls
+    with running_site() as fixture_site:
         yield fixture_site
 
 

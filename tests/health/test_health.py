@@ -209,16 +209,15 @@ def test_a_spider_over_the_budget_closes_with_its_own_reason_and_delists_nothing
     from grocer.db.models import Price, Product, Store
     from grocer.db.stores import load_stores
     from grocer.storelist import read_store_list
-    from tests.fixture_server import SITES_DIR, FixtureSite, serve
+    from tests.fixture_server import SITES_DIR, running_site
     from tests.spiders.crawling import Crawler
 
     load_stores(engine, read_store_list(SITES_DIR / "stores.json"))
     settings = {"EXTENSIONS": json.dumps({"grocer.health.CrawlHealth": 400,
                                           "grocer.extensions.ReconcileOnClose": 500}),
                 "GROCER_MIN_ITEMS_FOR_BUDGET": "10", "GROCER_MAX_DROP_RATE": max_drop_rate}
-    site = FixtureSite.from_fixtures()
-    with serve(site) as urls:
-        crawl = Crawler(tmp_path, db_url, urls)
+    with running_site() as site:
+        crawl = Crawler(tmp_path, db_url, site.urls)
         first = crawl("aldi", args={"stores": "G102"}, settings=settings)
         assert "Spider closed (finished)" in first.log, first.log[-3000:]
         gone = site.catalogues["aldi"]["5101"].pop(0)
