@@ -228,6 +228,8 @@ class Price(_PriceColumns, Base):
     __table_args__ = (
         UniqueConstraint("product_id", "store_id"),
         Index("ix_price_store_id_product_id", "store_id", "product_id"),
+        # Delisting: a store's prices not seen since its crawl started (a range scan).
+        Index("ix_price_store_id_last_seen", "store_id", "last_seen"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
