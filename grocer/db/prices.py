@@ -30,11 +30,6 @@ class WriteResult:
     unchanged: int = 0
     history: int = 0
 
-    def __iadd__(self, other: WriteResult):
-        for name in ("new", "changed", "unchanged", "history"):
-            setattr(self, name, getattr(self, name) + getattr(other, name))
-        return self
-
 
 def _chunks(values: list, size: int = IN_CHUNK):
     for start in range(0, len(values), size):
