@@ -74,7 +74,9 @@ def test_ingest_recomputes_derived_fields_and_reports_bad_lines(db_url, engine, 
     ]
     feed = tmp_path / "archive.jsonl"
     feed.write_text("\n".join(lines) + "\n")
-    result = run_scrapy(["ingest", str(feed), "-s", "GROCER_RECONCILE_ON_CLOSE=0"],
+    # One bad product in three is over any error budget: switch it off for this test.
+    result = run_scrapy(["ingest", str(feed), "-s", "GROCER_RECONCILE_ON_CLOSE=0",
+                         "-s", "GROCER_MAX_DROP_RATE=1"],
                         db_url=db_url, workdir=tmp_path / "run")
     assert "line 2 skipped" in result.stderr
     assert "2 items stored, 1 dropped, 1 invalid lines" in result.stdout
