@@ -26,6 +26,7 @@ from scrapy import signals
 from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet import threads
 
+from grocer import stats as keys
 from grocer.db.crawlruns import record_crawl_run
 from grocer.db.delisting import CompletedStore
 from grocer.db.engine import engine_from_settings
@@ -35,8 +36,6 @@ from grocer.db.reconcile import ReconcileResult, reconcile
 
 logger = logging.getLogger(__name__)
 
-DB_ERRORS_STAT = "grocer/db_errors"
-STORE_STATS_PREFIX = "grocer/store/"
 DEFAULT_ORPHAN_GRACE_SECONDS = 3600
 
 
@@ -83,9 +82,9 @@ class ReconcileOnClose:
             return "GROCER_RECONCILE_ON_CLOSE is off"
         if reason != "finished":
             return f"the crawl closed with reason {reason!r}, not 'finished'"
-        db_errors = self._stats().get(DB_ERRORS_STAT, 0) or 0
+        db_errors = self._stats().get(keys.DB_ERRORS, 0) or 0
         if db_errors:
-            return f"the crawl had {db_errors} database error(s) ({DB_ERRORS_STAT})"
+            return f"the crawl had {db_errors} database error(s) ({keys.DB_ERRORS})"
         return None
 
     def close(self, spider, reason: str) -> CloseOutcome:
@@ -134,7 +133,7 @@ class ReconcileOnClose:
         store_stats = {}
         for code, run in (getattr(state, "stores", {}) or {}).items():
             # the StoreRun, plus the counters kept in grocer/store/<code>/<name>
-            prefix = f"{STORE_STATS_PREFIX}{code}/"
+            prefix = keys.store_key(code, "")
             store_stats[code] = {**dataclasses.asdict(run),
                                  **{key[len(prefix):]: value for key, value in stats.items()
                                     if key.startswith(prefix)}}

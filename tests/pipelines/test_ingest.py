@@ -118,3 +118,19 @@ def test_golden_aldi_archive_ingests_replays_and_records_only_changes(
             target.write(json.dumps(record) + "\n")
     run_scrapy(["ingest", str(changed), *args], db_url=db_url, workdir=tmp_path / "run")
     assert _count(engine, PriceHistory) == 2552 + 256
+
+
+def test_a_feed_line_written_by_scrapy_replays_with_its_time():
+    """`scrapy crawl … -O feed.jsonl` writes items with Scrapy's JSON encoder."""
+    from scrapy.utils.serialize import ScrapyJSONEncoder
+
+    from grocer.items import ProductItem
+    from grocer.pipelines.prices import as_utc
+
+    scraped_at = dt.datetime(2026, 11, 20, 1, 2, 3, tzinfo=dt.timezone.utc)
+    line = ScrapyJSONEncoder().encode(ProductItem(
+        raw={"sku": "1"}, company="aldi", store_code="G102", scraped_at=scraped_at,
+        product={"normalized_name_brand_size": "derived"}, product_id=7))
+    item = item_from_line(json.loads(line), None, None)
+    assert item["raw"] == {"sku": "1"} and "product_id" not in item
+    assert as_utc(item["scraped_at"]) == scraped_at

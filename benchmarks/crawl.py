@@ -1,0 +1,214 @@
+"""A whole Aldi crawl with all item pipelines against the same crawl with none (DESIGN §8 target:
+with pipelines at least half as fast), in one run.
+
+The test suite's fixture server (tests/fixture_server.py, a thread of this process) serves an
+Aldi site with generated products: --categories × --per-category per store (default 20 × 500,
+two stores: ~20k items). A fresh database (GROCER_DATABASE_URL when set — it gets emptied — else
+a temporary SQLite file) gets the fixture store list; then `scrapy crawl aldi` runs in a
+subprocess four times: without pipelines, with, without, with. The first crawl with pipelines
+writes into an empty database (cold), the second re-crawls the same prices (warm). Each crawl is
+timed by its own stats (elapsed_time_seconds: engine start to close, pipeline flushes included;
+not interpreter start-up); each variant's faster run counts. One JSON line at the end.
+
+    python benchmarks/crawl.py [--quick] [--categories N] [--per-category N] [--workdir DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import re
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from grocer.db.stores import load_stores  # noqa: E402
+from grocer.db.testing import fresh_database  # noqa: E402
+from grocer.storelist import read_store_list  # noqa: E402
+from tests.fixture_server import SITES_DIR, FixtureSite, serve  # noqa: E402
+from tests.spiders.crawling import FAST_SETTINGS, Crawler  # noqa: E402
+
+STORES = ("G102", "G105")  # the fixture store list's first two Aldi stores (site id = code)
+
+# (root, category, kinds, unit family): Aldi's own aisles.
+AISLES = [
+    ("Fruits & Vegetables", "Fresh Fruits", ["Apples", "Mandarins", "Pears", "Grapes"], "kg"),
+    ("Fruits & Vegetables", "Fresh Vegetables", ["Carrots", "Potatoes", "Onions", "Spinach"], "kg"),
+    ("Meat & Seafood", "Beef", ["Beef Mince", "Rump Steak", "Beef Sausages", "Diced Beef"], "kg"),
+    ("Meat & Seafood", "Poultry", ["Chicken Breast", "Chicken Thighs", "Drumsticks"], "kg"),
+    ("Meat & Seafood", "Seafood", ["Salmon Fillets", "Prawns", "Basa Fillets"], "kg"),
+    ("Dairy, Eggs & Fridge", "Milk", ["Milk", "Lactose Free Milk", "Oat Milk"], "l"),
+    ("Dairy, Eggs & Fridge", "Cheese", ["Cheddar", "Mozzarella", "Feta", "Parmesan"], "kg"),
+    ("Dairy, Eggs & Fridge", "Yogurt", ["Greek Yogurt", "Yogurt", "Yogurt Pouches"], "kg"),
+    ("Pantry", "Sauces", ["Tomato Sauce", "Pasta Sauce", "Soy Sauce", "BBQ Sauce"], "l"),
+    ("Pantry", "Canned Food", ["Baked Beans", "Tuna", "Chickpeas", "Diced Tomatoes"], "kg"),
+    ("Pantry", "Tea, Coffee & Hot Chocolate", ["Coffee Beans", "Instant Coffee", "Tea Bags"],
+     "each"),
+    ("Bakery", "Sliced Breads", ["White Bread", "Wholemeal Bread", "Sourdough"], "kg"),
+    ("Freezer", "Frozen Ready Meals", ["Lasagne", "Butter Chicken", "Fried Rice"], "kg"),
+    ("Freezer", "Ice Cream Tubs", ["Ice Cream", "Gelato", "Sorbet"], "l"),
+    ("Drinks", "Soft Drinks", ["Cola", "Lemonade", "Ginger Beer", "Sparkling Water"], "l"),
+    ("Drinks", "Juices & Cordials", ["Orange Juice", "Apple Juice", "Cordial"], "l"),
+    ("Snacks & Confectionery", "Confectionery", ["Milk Chocolate", "Jelly Beans", "Mints"], "kg"),
+    ("Snacks & Confectionery", "Chips, Corn Chips & Other", ["Potato Chips", "Corn Chips"], "kg"),
+    ("Cleaning & Household", "Laundry", ["Laundry Liquid", "Laundry Powder", "Fabric Softener"],
+     "l"),
+    ("Pets", "Dogs & Puppy", ["Dry Dog Food", "Dog Treats", "Wet Dog Food"], "kg"),
+    ("Health & Beauty", "Dental Care", ["Toothpaste", "Toothbrushes", "Mouthwash"], "each"),
+    ("Baby", "Baby Food", ["Baby Puree", "Baby Rusks", "Baby Cereal"], "kg"),
+]
+WORDS = ["Original", "Lite", "Full Cream", "Organic", "Classic", "Smoky", "Sweet", "Spicy",
+         "Natural", "Vanilla", "Strawberry", "Honey", "Garlic", "Salted", "Gluten Free",
+         "Family", "Premium", "Crunchy", "Smooth", "Mild", "Tasty", "Extra", "Free Range"]
+BRANDS = ["FARMWOOD", "BELMONT", "FARMDALE", "REMANO", "COLWAY", "JUST ORGANIC", "SPECIALLY",
+          "SELECTED", "BROOKDALE", "OUTDOOR", "LACURA", "DI SAN", "WESTACRE", "MAMIA", "ALCAFE",
+          "SAVOUR", "CHOCEUR", "SNACKERS", "PAWS", "TANDIL", "CASA BARELLI", "THE FRESH FRUIT CO"]
+SIZES = {  # unit family → (name text, sellingSize, quantity in the comparison unit)
+    "kg": [("150g", "0.15 kg", .15), ("250g", "0.25 kg", .25), ("400g", "0.4 kg", .4),
+           ("500g", "0.5 kg", .5), ("750g", "0.75 kg", .75), ("1kg", "1 kg", 1),
+           ("2kg", "2 kg", 2), ("Loose", "approx. 0.18 kg per piece", .18)],
+    "l": [("375ml", "0.375 l", .375), ("600ml", "0.6 l", .6), ("1L", "1 l", 1),
+          ("1.25L", "1.25 l", 1.25), ("2L", "2 l", 2), ("10 x 375ml", "3.75 l", 3.75)],
+    "each": [("Each", "1 each", 1), ("4 Pack", "4 each", 4), ("10 Pack", "10 each", 10),
+             ("24 Pack", "24 each", 24)],
+}
+
+
+def slugify(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+def dollars(cents: int) -> str:
+    return f"${cents / 100:.2f}"
+
+
+def generate(categories: int, per_category: int, seed: int = 8):
+    """(category tree, {category key: [raw product]}) in the v2/v3 API shapes."""
+    rng = random.Random(seed)
+    roots, lists, sku, seen = {}, {}, 360_000, set()
+    for number, (root, name, kinds, unit) in enumerate(AISLES[:categories]):
+        root_node = roots.setdefault(root, {
+            "key": str(950_000_000 + 10_000_000 * len(roots)), "order": len(roots) + 1,
+            "name": root, "urlSlugText": slugify(root), "children": []})
+        key = str(1_111_111_000 + number)
+        slug = f"{root_node['urlSlugText']}/{slugify(name)}"
+        root_node["children"].append({"key": key, "name": name, "urlSlugText": slug,
+                                      "children": []})
+        path = [{"id": root_node["key"], "name": root, "urlSlugText": root_node["urlSlugText"]},
+                {"id": key, "name": name, "urlSlugText": slug}]
+        products = lists[key] = []
+        for _ in range(per_category):
+            sku += 1
+            while True:  # distinct products: a duplicate would flip its price every crawl
+                size_text, selling_size, quantity = rng.choice(SIZES[unit])
+                title = f"{rng.choice(WORDS)} {rng.choice(kinds)} {size_text}"
+                brand = rng.choice(BRANDS) if rng.random() > .1 else None
+                if (title, brand) not in seen:
+                    seen.add((title, brand))
+                    break
+            cents = rng.randrange(99, 3000, 10) + 9
+            per_unit = round(cents / quantity)
+            products.append({
+                "sku": f"{sku:018d}", "name": title, "brandName": brand,
+                "urlSlugText": slugify(f"{brand or 'no brand'} {title}"), "notForSale": True,
+                "sellingSize": selling_size,
+                "price": {"amount": cents, "amountRelevantDisplay": dollars(cents),
+                          "comparison": per_unit,
+                          "comparisonDisplay": f"{dollars(per_unit)} per 1 {unit}",
+                          "wasPriceDisplay": dollars(cents + 100) if rng.random() < .1 else None},
+                "categories": path,
+                "assets": [{"url": "https://dm.apac.cms.aldi.cx/is/image/aldiprodapac/product/"
+                                   f"jpg/scaleWidth/{{width}}/{sku:08x}-img/{{slug}}",
+                            "maxWidth": 1500}]})
+    return {"data": list(roots.values())}, lists
+
+
+class BenchSite(FixtureSite):
+    """The fixture site without its per-request deep copy of a whole category (~10 ms for 500
+    products, on this process's one GIL): only the products priced per store are copied."""
+
+    def products(self, chain, list_name, store_id):
+        products = self.catalogues[chain].get(list_name, [])
+        changed = {sku for (c, store, sku) in self.prices if c == chain and store == store_id}
+        if not changed:
+            return products
+        return [{**p, "price": {**p["price"], "amount": self.prices[(chain, store_id, p["sku"])]}}
+                if p["sku"] in changed else p for p in products]
+
+
+def crawl(runner: Crawler, label: str, settings: dict) -> dict:
+    runner.runs += 1
+    log_file = runner.workdir / f"crawl-{runner.runs}-{label}.log"
+    command = [sys.executable, "-m", "scrapy", "crawl", "aldi", "-a", "stores=" + ",".join(STORES)]
+    for name, value in {**FAST_SETTINGS, "LOG_FILE": str(log_file),
+                        "GROCER_RECONCILE_ON_CLOSE": "0", **settings}.items():
+        command += ["-s", f"{name}={value}"]
+    process = subprocess.run(command, cwd=runner.workdir, env=runner.env(), capture_output=True,
+                             text=True, timeout=3600)
+    log = log_file.read_text() if log_file.exists() else ""
+
+    def stat(key, default=None):
+        found = re.search(rf"'{key}': '?([\w.]+)", log)
+        return found.group(1) if found else default
+
+    if process.returncode or stat("finish_reason") != "finished":
+        sys.exit(f"{label} crawl failed ({process.returncode}, {stat('finish_reason')}): "
+                 f"{log_file}\n{process.stderr[-2000:]}")
+    items = int(stat("item_scraped_count", 0)) + int(stat("item_dropped_count", 0))
+    seconds = float(stat("elapsed_time_seconds"))
+    run = {"label": label, "items": items, "dropped": int(stat("item_dropped_count", 0)),
+           "seconds": round(seconds, 2), "items_per_s": round(items / seconds, 1)}
+    print(json.dumps(run), file=sys.stderr)
+    return run
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="10 categories × 100 products")
+    parser.add_argument("--categories", type=int, help=f"at most {len(AISLES)}; default 20")
+    parser.add_argument("--per-category", type=int, help="products per category; default 500")
+    parser.add_argument("--workdir", type=Path, help="keep the logs here (default: a temp dir)")
+    args = parser.parse_args(argv)
+    categories = args.categories or (10 if args.quick else 20)
+    per_category = args.per_category or (100 if args.quick else 500)
+
+    site = BenchSite.from_fixtures()
+    site.trees["aldi"], site.catalogues["aldi"] = generate(categories, per_category)
+    rng = random.Random(9)  # the second store: a quarter of the prices differ
+    for product in site.all_products("aldi"):
+        if rng.random() < .25:
+            site.set_price("aldi", STORES[1], product["sku"], product["price"]["amount"] + 20)
+
+    with tempfile.TemporaryDirectory(prefix="grocer-crawl-bench-") as tmp:
+        work = args.workdir or Path(tmp)
+        work.mkdir(parents=True, exist_ok=True)
+        url = os.environ.get("GROCER_DATABASE_URL") or f"sqlite:///{work / 'bench.sqlite3'}"
+        engine = fresh_database(url)
+        load_stores(engine, read_store_list(SITES_DIR / "stores.json"))
+        engine.dispose()
+        with serve(site) as urls:
+            runner = Crawler(work, url, urls)
+            runs = [crawl(runner, label, settings) for label, settings in [
+                ("none", {"ITEM_PIPELINES": "{}"}), ("all-cold", {}),
+                ("none", {"ITEM_PIPELINES": "{}"}), ("all-warm", {})]]
+    without = max((r for r in runs if r["label"] == "none"), key=lambda r: r["items_per_s"])
+    with_all = max((r for r in runs if r["label"] != "none"), key=lambda r: r["items_per_s"])
+    cold = next(r for r in runs if r["label"] == "all-cold")
+    print(json.dumps({
+        "benchmark": "crawl", "backend": engine.dialect.name, "items": with_all["items"],
+        "with_pipelines_items_per_s": with_all["items_per_s"],
+        "without_pipelines_items_per_s": without["items_per_s"],
+        "ratio": round(with_all["items_per_s"] / without["items_per_s"], 3),
+        "ratio_cold_database": round(cold["items_per_s"] / without["items_per_s"], 3),
+        "target": 0.5}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
