@@ -8,12 +8,14 @@ fields in a line are never trusted; the pipelines recompute them.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 import logging
 from zoneinfo import ZoneInfo
 
 import scrapy
+from scrapy import signals
 
 from grocer.chains import CHAINS
 from grocer.crawlstate import CrawlState
@@ -93,15 +95,37 @@ class IngestSpider(scrapy.Spider):
         # Replays never delist: a file is no proof that a product left the shelf.
         self.crawl_state = CrawlState(company=self.company or "ingest", partial=True)
 
+    @classmethod
+    def from_crawler(cls, crawler, *args, **kwargs):
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        spider.in_flight = 0
+        spider.all_done = None  # an asyncio.Future once start() waits for the last items
+        for signal in (signals.item_scraped, signals.item_dropped, signals.item_error):
+            crawler.signals.connect(spider._item_done, signal=signal)
+        return spider
+
     async def start(self):
         with open(self.path, encoding="utf-8") as lines:
             for number, line in enumerate(lines, start=1):
                 if not line.strip():
                     continue
                 try:
-                    yield item_from_line(json.loads(line), self.company, self.store)
+                    item = item_from_line(json.loads(line), self.company, self.store)
                 except (json.JSONDecodeError, BadLine) as error:
                     self._invalid(number, error)
+                    continue
+                self.in_flight += 1
+                yield item
+        # Return only when every item went through the pipelines: the engine then finds the
+        # crawl idle at once instead of at its next 5-second heartbeat.
+        if self.in_flight:
+            self.all_done = asyncio.get_running_loop().create_future()
+            await self.all_done
+
+    def _item_done(self, *args, **kwargs) -> None:
+        self.in_flight -= 1
+        if not self.in_flight and self.all_done is not None and not self.all_done.done():
+            self.all_done.set_result(None)
 
     def _invalid(self, number: int, error: Exception) -> None:
         self.crawler.stats.inc_value(INVALID_LINES)

@@ -55,7 +55,10 @@ class ResolvePipeline:
     def _resolve_batch(self, payloads):
         products, company_ids, slugs = zip(*payloads)
         try:
-            return self.resolver.resolve_batch(list(products), list(company_ids), list(slugs))
+            resolutions = self.resolver.resolve_batch(
+                list(products), list(company_ids), list(slugs))
+            logger.debug("resolved a batch of %d items", len(payloads))
+            return resolutions
         except SQLAlchemyError:
             logger.exception("product resolution failed for a batch of %d items", len(payloads))
             if self.stats is not None:
