@@ -170,13 +170,13 @@ def crawl(runner: Crawler, label: str, settings: dict) -> dict:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="10 categories × 100 products")
+    parser.add_argument("--quick", action="store_true", help="20 categories × 150 products")
     parser.add_argument("--categories", type=int, help=f"at most {len(AISLES)}; default 20")
     parser.add_argument("--per-category", type=int, help="products per category; default 500")
     parser.add_argument("--workdir", type=Path, help="keep the logs here (default: a temp dir)")
     args = parser.parse_args(argv)
-    categories = args.categories or (10 if args.quick else 20)
-    per_category = args.per_category or (100 if args.quick else 500)
+    categories = args.categories or 20
+    per_category = args.per_category or (150 if args.quick else 500)
 
     site = BenchSite.from_fixtures()
     site.trees["aldi"], site.catalogues["aldi"] = generate(categories, per_category)

@@ -19,6 +19,8 @@ from scrapy import signals
 
 from grocer.chains import CHAINS
 from grocer.crawlstate import CrawlState
+from grocer.db.engine import engine_from_settings
+from grocer.db.migrate import prepare_schema
 from grocer.items import ProductItem
 
 logger = logging.getLogger(__name__)
@@ -98,6 +100,7 @@ class IngestSpider(scrapy.Spider):
     @classmethod
     def from_crawler(cls, crawler, *args, **kwargs):
         spider = super().from_crawler(crawler, *args, **kwargs)
+        prepare_schema(engine_from_settings(crawler.settings), logger)
         spider.in_flight = 0
         spider.all_done = None  # an asyncio.Future once start() waits for the last items
         for signal in (signals.item_scraped, signals.item_dropped, signals.item_error):

@@ -30,6 +30,7 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from grocer.chains import get_chain
 from grocer.crawlstate import COMPLETED, FAILED, RUNNING, CrawlState, StoreRun
 from grocer.db.engine import engine_from_settings
+from grocer.db.migrate import prepare_schema
 from grocer.items import ProductItem
 from grocer.spiders.categories import Category, TreeFields, walk_categories
 from grocer.spiders.stores import StoreTarget, mark_crawled, select_stores
@@ -128,6 +129,7 @@ class GrocerSpider(Spider):
         spider = super().from_crawler(crawler, *args, **kwargs)
         spider.base_url = crawler.settings.get(cls.base_url_setting).rstrip("/")
         spider.db = engine_from_settings(crawler.settings)
+        prepare_schema(spider.db, spider.logger)
         # Resolved now so that a bad -a stores= stops the crawl before anything is fetched.
         spider.targets = select_stores(spider.db, spider.chain, spider.stores_argument)
         crawler.signals.connect(spider.on_idle, signal=signals.spider_idle)

@@ -17,6 +17,7 @@ from sqlalchemy.engine import Engine
 from grocer.chains import Chain
 from grocer.db.engine import session_scope
 from grocer.db.models import Company, Division, Store
+from grocer.db.stores import StoreDirectory
 
 logger = logging.getLogger(__name__)
 
@@ -99,6 +100,14 @@ def select_stores(engine: Engine, chain: Chain, spec: str | None) -> list[StoreT
             select(Store).join(Company, Store.company_id == Company.id).where(
                 Company.slug == chain.slug, Store.store_code.in_(codes)))}
     unknown = [code for code in codes if code not in found]
+    if not spec and unknown:
+        # Zero set-up: the default store works before any store list is loaded.
+        directory = StoreDirectory(engine, logger)
+        directory.store_id(chain.slug, chain.default_store)
+        with session_scope(engine) as session:
+            found[chain.default_store] = session.get(
+                Store, directory.stores[(chain.slug, chain.default_store)])
+        unknown = []
     if unknown:
         raise StoreSelectionError(
             f"unknown {chain.name} store code(s): {', '.join(unknown)}. Codes are those of the "

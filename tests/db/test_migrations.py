@@ -41,3 +41,25 @@ def test_scrapy_migrate_is_safe_to_run_twice(db_url, engine, tmp_path):
     assert "migrated empty ->" in first.stdout
     assert "already at" in second.stdout
     assert set(Base.metadata.tables) <= set(inspect(engine).get_table_names())
+
+
+def test_a_crawl_on_an_empty_database_creates_the_schema(engine, caplog):
+    import logging
+
+    caplog.set_level(logging.INFO)
+    drop_everything(engine)
+    migrate.prepare_schema(engine, logging.getLogger("test"))
+    assert migrate.current_revision(engine) == migrate.head_revision()
+    assert "empty database" in caplog.text
+    migrate.prepare_schema(engine, logging.getLogger("test"))  # at head: nothing to do
+
+
+def test_a_crawl_on_an_older_schema_is_refused(engine):
+    import logging
+
+    import pytest
+
+    migrate.downgrade(engine, "0001")
+    with pytest.raises(migrate.SchemaNotCurrent, match="run `scrapy migrate`"):
+        migrate.prepare_schema(engine, logging.getLogger("test"))
+    migrate.upgrade(engine)
