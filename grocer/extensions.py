@@ -63,12 +63,17 @@ class ReconcileOnClose:
         extension = cls(crawler)
         crawler.signals.connect(extension.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(extension.spider_closed, signal=signals.spider_closed)
+        crawler.signals.connect(extension.item_error, signal=signals.item_error)
         return extension
 
     # --- signals ------------------------------------------------------------------------------
 
     def spider_opened(self, spider):
         self.started_at = utcnow()
+
+    def item_error(self, item, response, spider, failure):
+        # Scrapy logs these but counts them nowhere; a lost item forbids delisting.
+        self.crawler.stats.inc_value(keys.ITEM_ERRORS)
 
     async def spider_closed(self, spider, reason):
         """Runs after the item pipelines were closed (their buffers flushed). The work goes to a
@@ -82,9 +87,13 @@ class ReconcileOnClose:
             return "GROCER_RECONCILE_ON_CLOSE is off"
         if reason != "finished":
             return f"the crawl closed with reason {reason!r}, not 'finished'"
-        db_errors = self._stats().get(keys.DB_ERRORS, 0) or 0
+        stats = self._stats()
+        db_errors = stats.get(keys.DB_ERRORS, 0) or 0
         if db_errors:
             return f"the crawl had {db_errors} database error(s) ({keys.DB_ERRORS})"
+        item_errors = stats.get(keys.ITEM_ERRORS, 0) or 0
+        if item_errors:
+            return f"{item_errors} item(s) failed in the pipelines ({keys.ITEM_ERRORS})"
         return None
 
     def close(self, spider, reason: str) -> CloseOutcome:
@@ -118,13 +127,36 @@ class ReconcileOnClose:
         outcome.crawl_run_id = self.record(spider, state, reason, outcome)
         return outcome
 
-    @staticmethod
-    def completed_stores(state) -> list[CompletedStore]:
-        """Stores to delist in: completed runs of a crawl that is not partial."""
+    def completed_stores(self, state) -> list[CompletedStore]:
+        """Stores to delist in: completed runs of a crawl that is not partial, whose items were
+        stored (a store whose pages all lost their prices must not lose its catalogue)."""
         if state is None or getattr(state, "partial", True):
             return []
-        return [CompletedStore(run.store_code, run.started_at)
-                for run in state.completed() if run.started_at is not None]
+        stats = self._stats()
+        max_drop_rate = self.settings.getfloat("GROCER_MAX_DROP_RATE", 0.05)
+        stores = []
+        for run in state.completed():
+            doubt = self.delisting_doubt(run, stats, max_drop_rate)
+            if doubt or run.started_at is None:
+                logger.warning("store %s: nothing delisted: %s", run.store_code,
+                               doubt or "no start time")
+                continue
+            stores.append(CompletedStore(run.store_code, run.started_at))
+        return stores
+
+    @staticmethod
+    def delisting_doubt(run, stats: dict, max_drop_rate: float) -> str | None:
+        """Why a completed store's crawl is no proof of what it no longer sells (None: it is)."""
+        count = {name: stats.get(keys.store_key(run.store_code, name), 0) or 0
+                 for name in ("scraped", "dropped", "written", "unchanged")}
+        if run.drift:
+            return f"{run.drift} response(s) named another store"
+        if not count["written"] + count["unchanged"]:
+            return "no price of it was stored"
+        if count["scraped"] and count["dropped"] / count["scraped"] > max_drop_rate:
+            return (f"{count['dropped']} of its {count['scraped']} items were dropped "
+                    f"(over GROCER_MAX_DROP_RATE {max_drop_rate:.0%})")
+        return None
 
     def record(self, spider, state, reason: str, outcome: CloseOutcome) -> int | None:
         stores = list(getattr(state, "stores", {}) or {})

@@ -3,6 +3,7 @@
 DROPPED = "grocer/dropped"  # grocer/dropped/<reason>
 DROPPED_TOTAL = "grocer/dropped_total"
 DB_ERRORS = "grocer/db_errors"
+ITEM_ERRORS = "grocer/item_errors"  # exceptions other than DropItem out of a pipeline
 INVALID_BARCODES = "grocer/invalid_barcode"
 
 

@@ -8,19 +8,19 @@ One transaction per batch: a failing batch writes nothing.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Engine
 
+from grocer.db.batching import in_chunks, run_transaction
 from grocer.db.models import Price, PriceHistory
 from grocer.db.upsert import upsert
 
 PRICE_FIELDS = ("price", "was_price", "unit_price", "unit_of_measure", "per_unit_price_string",
                 "is_on_special", "is_available", "price_hash", "scraped_at", "scraped_date")
-# Rows per IN list: well under SQLite's and MySQL's statement limits.
-IN_CHUNK = 2000
 
 
 @dataclass
@@ -29,11 +29,14 @@ class WriteResult:
     changed: int = 0
     unchanged: int = 0
     history: int = 0
+    older: int = 0  # observations older than the stored price (an out-of-order replay)
 
 
-def _chunks(values: list, size: int = IN_CHUNK):
-    for start in range(0, len(values), size):
-        yield values[start:start + size]
+@dataclass
+class _Stored:
+    price_hash: str
+    is_available: bool | None
+    last_seen: dt.datetime
 
 
 class PriceWriter:
@@ -41,64 +44,71 @@ class PriceWriter:
         self.engine = engine
 
     def write(self, rows: list[dict]) -> dict[int, WriteResult]:
-        """Write one batch of price rows (dicts with product_id, store_id and PRICE_FIELDS);
-        returns what happened per store id."""
+        """Write one batch of price rows (dicts with product_id, store_id and PRICE_FIELDS) in
+        one transaction (retried on a deadlock); returns what happened per store id."""
         latest: dict[tuple[int, int], dict] = {}
         for row in rows:  # a product listed twice at one store in a batch: the last one counts
             latest[(row["product_id"], row["store_id"])] = row
+        return run_transaction(self.engine, lambda session: self._write(
+            session.connection(), latest))
+
+    def _write(self, connection, latest: dict[tuple[int, int], dict]) -> dict[int, WriteResult]:
         results: dict[int, WriteResult] = defaultdict(WriteResult)
-        with self.engine.begin() as connection:
-            stored = self._stored(connection, latest)
-            upserts, history = [], []
-            unchanged: dict[int, list[int]] = defaultdict(list)
-            seen_at: dict[int, object] = {}
-            for key, row in latest.items():
-                result = results[row["store_id"]]
-                before = stored.get(key)
-                if before is None:
-                    result.new += 1
-                    history.append(row)
-                elif before[0] != row["price_hash"]:
-                    result.changed += 1
-                    history.append(row)
-                elif before[1] != row["is_available"]:
-                    result.unchanged += 1  # same price, availability moved: no history row
-                else:
-                    result.unchanged += 1
-                    unchanged[row["store_id"]].append(row["product_id"])
-                    seen_at[row["store_id"]] = max(seen_at.get(row["store_id"], row["scraped_at"]),
-                                                   row["scraped_at"])
-                    continue
-                upserts.append({**row, "last_seen": row["scraped_at"], "delisted_at": None})
-            for store_id, product_ids in unchanged.items():
-                for chunk in _chunks(product_ids):
-                    connection.execute(
-                        update(Price)
-                        .where(Price.store_id == store_id, Price.product_id.in_(chunk))
-                        .values(last_seen=seen_at[store_id], delisted_at=None))
-            if upserts:
+        stored = self._stored(connection, latest)
+        upserts, history = [], []
+        unchanged: dict[int, list[int]] = defaultdict(list)
+        seen_at: dict[int, dt.datetime] = {}
+        for key, row in latest.items():
+            result = results[row["store_id"]]
+            before = stored.get(key)
+            if before is None:
+                result.new += 1
+                history.append(row)
+            elif row["scraped_at"] < before.last_seen:
+                result.older += 1  # never let an older observation replace a newer one
+                continue
+            elif before.price_hash != row["price_hash"]:
+                result.changed += 1
+                history.append(row)
+            elif before.is_available != row["is_available"]:
+                result.unchanged += 1  # same price, availability moved: no history row
+            else:
+                result.unchanged += 1
+                unchanged[row["store_id"]].append(row["product_id"])
+                seen_at[row["store_id"]] = max(seen_at.get(row["store_id"], row["scraped_at"]),
+                                               row["scraped_at"])
+                continue
+            upserts.append({**row, "last_seen": row["scraped_at"], "delisted_at": None})
+        for store_id, product_ids in unchanged.items():
+            for chunk in in_chunks(product_ids):
                 connection.execute(
-                    upsert(connection, Price, ["product_id", "store_id"],
-                           [*PRICE_FIELDS, "last_seen", "delisted_at"]),
-                    upserts)
-            if history:
-                connection.execute(insert(PriceHistory), [
-                    {name: row[name] for name in ("product_id", "store_id", *PRICE_FIELDS)}
-                    for row in history])
-                for row in history:
-                    results[row["store_id"]].history += 1
+                    update(Price)
+                    .where(Price.store_id == store_id, Price.product_id.in_(chunk))
+                    .values(last_seen=seen_at[store_id], delisted_at=None))
+        if upserts:
+            connection.execute(
+                upsert(connection, Price, ["product_id", "store_id"],
+                       [*PRICE_FIELDS, "last_seen", "delisted_at"]),
+                upserts)
+        if history:
+            connection.execute(insert(PriceHistory), [
+                {name: row[name] for name in ("product_id", "store_id", *PRICE_FIELDS)}
+                for row in history])
+            for row in history:
+                results[row["store_id"]].history += 1
         return dict(results)
 
     @staticmethod
-    def _stored(connection, latest) -> dict[tuple[int, int], tuple[str, bool | None]]:
+    def _stored(connection, latest) -> dict[tuple[int, int], _Stored]:
         by_store: dict[int, list[int]] = defaultdict(list)
         for product_id, store_id in latest:
             by_store[store_id].append(product_id)
         stored = {}
         for store_id, product_ids in by_store.items():
-            for chunk in _chunks(product_ids):
-                for product_id, price_hash, available in connection.execute(
-                        select(Price.product_id, Price.price_hash, Price.is_available).where(
+            for chunk in in_chunks(product_ids):
+                for product_id, price_hash, available, last_seen in connection.execute(
+                        select(Price.product_id, Price.price_hash, Price.is_available,
+                               Price.last_seen).where(
                             Price.store_id == store_id, Price.product_id.in_(chunk))):
-                    stored[(product_id, store_id)] = (price_hash, available)
+                    stored[(product_id, store_id)] = _Stored(price_hash, available, last_seen)
         return stored

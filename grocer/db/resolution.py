@@ -2,9 +2,10 @@
 
 Order of evidence: barcode → (company, SKU string) → key → known key variations. A batch of
 cleaned products is resolved with a handful of IN queries and written in one transaction:
-new brands, products, SKUs and key variations, re-pointed SKUs, attached barcodes. Everything
-found or created goes into the lookup caches at once, so a later item carrying the same barcode
-or SKU resolves to the same product (never a unique-constraint error).
+new brands, products, SKUs and key variations, re-pointed SKUs, attached barcodes. What a batch
+found or created enters the lookup caches only after its commit, so a later item carrying the
+same barcode or SKU resolves to the same product (never a unique-constraint error), and a
+rolled-back batch leaves no trace in them.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import Connection, bindparam, select, update
 from sqlalchemy.engine import Engine
 
+from grocer.db.batching import in_chunks, run_transaction
 from grocer.db.models import Brand, Product, ProductKeyVariation, Sku
 from grocer.db.upsert import insert_ignore
 
@@ -49,30 +51,47 @@ class ProductInfo:
 class Resolution:
     product_id: int
     key: str  # the canonical product's key
-    created: bool
+    created: bool  # the first item of a product this batch created
 
 
-@dataclass
+@dataclass(eq=False)  # compared by identity: two staged products are never "equal"
 class _NewProduct:
     """A product created in this batch, before it has an id."""
 
     values: dict
     id: int | None = None
 
+    @property
+    def key(self) -> str:
+        return self.values["normalized_name_brand_size"]
+
 
 @dataclass
 class _Plan:
-    """What one batch writes."""
+    """What one batch writes. Targets are product ids or _NewProducts."""
 
     new_products: list[_NewProduct] = field(default_factory=list)
-    new_skus: dict[tuple[int, str], object] = field(default_factory=dict)  # → id or _NewProduct
-    repointed_skus: dict[tuple[int, str], int] = field(default_factory=dict)
-    variations: dict[str, int] = field(default_factory=dict)
+    new_skus: dict[tuple[int, str], object] = field(default_factory=dict)
+    repointed_skus: dict[tuple[int, str], object] = field(default_factory=dict)
+    variations: dict[str, object] = field(default_factory=dict)
     barcodes: dict[int, str] = field(default_factory=dict)  # existing product → new barcode
     brand_links: dict[int, str] = field(default_factory=dict)  # existing product → brand
     brand_names: dict[str, str] = field(default_factory=dict)  # normalized → display name
     # What earlier items of this batch resolved to: ("barcode", b) / ("sku", c, s) / ("key", k)
     staged: dict[tuple, object] = field(default_factory=dict)
+    # Filled while writing, taken into the caches after the commit.
+    brand_ids: dict[str, int] = field(default_factory=dict)
+    new_infos: dict[int, ProductInfo] = field(default_factory=dict)
+    barcode_conflicts: int = 0
+
+
+def _same(a, b) -> bool:
+    """Product ids compare by value, products staged in this batch by identity."""
+    return a is b or (isinstance(a, int) and a == b)
+
+
+def _id_of(target) -> int:
+    return target.id if isinstance(target, _NewProduct) else target
 
 
 class ProductResolver:
@@ -82,75 +101,89 @@ class ProductResolver:
         self.by_sku: dict[tuple[int, str], int] = BoundedCache(cache_limit)
         self.by_key: dict[str, int] = BoundedCache(cache_limit)
         self.products: dict[int, ProductInfo] = BoundedCache(cache_limit)
-        self.brands: dict[str, int] = BoundedCache(cache_limit)
+        self.barcode_conflicts = 0  # items whose barcode belongs to another product
 
     # -- lookups ---------------------------------------------------------------------------
 
     def _prefetch(self, connection: Connection, products: list[dict], company_ids: list[int]):
-        """Fill the caches for everything this batch mentions: one IN query per kind."""
-        barcodes = {p["barcode"] for p in products if p.get("barcode")} - self.by_barcode.keys()
-        skus = {(c, p["sku"]) for p, c in zip(products, company_ids) if p.get("sku")}
-        skus -= self.by_sku.keys()
-        keys = {p["normalized_name_brand_size"] for p in products} - self.by_key.keys()
+        """Make the caches right for everything this batch mentions, with a few IN queries:
+        cached products are checked to still exist (another crawl's reconciliation may have
+        merged them away), then what is not cached is looked up."""
+        lookups = [(self.by_barcode, {p["barcode"] for p in products if p.get("barcode")}),
+                   (self.by_sku, {(c, p["sku"]) for p, c in zip(products, company_ids)
+                                  if p.get("sku")}),
+                   (self.by_key, {p["normalized_name_brand_size"] for p in products})]
+        cached = {cache[value] for cache, values in lookups for value in values if value in cache}
+        gone = cached - self._load_products(connection, cached)
+        if gone:
+            for cache, values in lookups:
+                for value in values:
+                    if cache.get(value) in gone:
+                        del cache[value]
+        barcodes, skus, keys = (values - cache.keys() for cache, values in lookups)
         found: set[int] = set()
-        if barcodes:
+        for chunk in in_chunks(sorted(barcodes)):
             for pid, barcode in connection.execute(
-                    select(Product.id, Product.barcode).where(Product.barcode.in_(barcodes))):
+                    select(Product.id, Product.barcode).where(Product.barcode.in_(chunk))):
                 self.by_barcode[barcode] = pid
                 found.add(pid)
         for company_id in {c for c, _ in skus}:
-            wanted = [sku for c, sku in skus if c == company_id]
-            for sku, pid in connection.execute(select(Sku.sku, Sku.product_id).where(
-                    Sku.company_id == company_id, Sku.sku.in_(wanted))):
-                self.by_sku[(company_id, sku)] = pid
-                found.add(pid)
-        if keys:
+            wanted = sorted(sku for c, sku in skus if c == company_id)
+            for chunk in in_chunks(wanted):
+                for sku, pid in connection.execute(select(Sku.sku, Sku.product_id).where(
+                        Sku.company_id == company_id, Sku.sku.in_(chunk))):
+                    self.by_sku[(company_id, sku)] = pid
+                    found.add(pid)
+        for chunk in in_chunks(sorted(keys)):
             for pid, key in connection.execute(select(
                     Product.id, Product.normalized_name_brand_size).where(
-                    Product.normalized_name_brand_size.in_(keys))):
+                    Product.normalized_name_brand_size.in_(chunk))):
                 self.by_key[key] = pid
                 found.add(pid)
-            # A key learned as a variation resolves to its product (spec §6.2.7 fixed).
+        # A key learned as a variation resolves to its product (spec §6.2.7 fixed).
+        for chunk in in_chunks(sorted(keys - self.by_key.keys())):
             for key, pid in connection.execute(select(
                     ProductKeyVariation.key, ProductKeyVariation.product_id).where(
-                    ProductKeyVariation.key.in_(keys - self.by_key.keys()))):
+                    ProductKeyVariation.key.in_(chunk))):
                 self.by_key[key] = pid
                 found.add(pid)
         self._load_products(connection, found - self.products.keys())
 
-    def _load_products(self, connection: Connection, ids: set[int]):
-        if not ids:
-            return
-        for pid, key, barcode, brand_id in connection.execute(select(
-                Product.id, Product.normalized_name_brand_size, Product.barcode,
-                Product.brand_id).where(Product.id.in_(ids))):
-            self.products[pid] = ProductInfo(key, barcode, brand_id)
-
-    def _load_brands(self, connection: Connection, names: set[str]):
-        missing = names - self.brands.keys()
-        if missing:
-            for bid, name in connection.execute(select(Brand.id, Brand.normalized_name).where(
-                    Brand.normalized_name.in_(missing))):
-                self.brands[name] = bid
+    def _load_products(self, connection: Connection, ids: set[int]) -> set[int]:
+        """(Re)load the ProductInfo of `ids`; returns the ids that exist."""
+        loaded = set()
+        for chunk in in_chunks(sorted(ids)):
+            for pid, key, barcode, brand_id in connection.execute(select(
+                    Product.id, Product.normalized_name_brand_size, Product.barcode,
+                    Product.brand_id).where(Product.id.in_(chunk))):
+                self.products[pid] = ProductInfo(key, barcode, brand_id)
+                loaded.add(pid)
+        return loaded
 
     # -- resolution ------------------------------------------------------------------------
 
     def resolve_batch(self, products: list[dict], company_ids: list[int],
                       company_slugs: list[str]) -> list[Resolution]:
-        """Resolve (and create where needed) every product of a batch; one transaction."""
-        with self.engine.begin() as connection:
+        """Resolve (and create where needed) every product of a batch in one transaction; a
+        deadlock or lock timeout retries the whole batch from fresh data."""
+
+        def work(session):
+            connection = session.connection()
             self._prefetch(connection, products, company_ids)
             plan = _Plan()
             targets = [self._decide(plan, product, company_id, slug)
                        for product, company_id, slug in zip(products, company_ids, company_slugs)]
             self._write(connection, plan)
-        # Only after the commit: a rolled-back batch must leave the caches untouched.
+            return plan, targets
+
+        plan, targets = run_transaction(self.engine, work)
         self._remember(plan, products, company_ids, targets)
-        resolutions = []
+        resolutions, counted = [], set()
         for target in targets:
-            pid = target.id if isinstance(target, _NewProduct) else target
-            resolutions.append(Resolution(pid, self.products[pid].key,
-                                          isinstance(target, _NewProduct)))
+            created = isinstance(target, _NewProduct) and target.id not in counted
+            pid = _id_of(target)
+            counted.add(pid)
+            resolutions.append(Resolution(pid, self.products[pid].key, created))
         return resolutions
 
     def _lookup(self, plan: _Plan, product: dict, company_id: int):
@@ -166,42 +199,44 @@ class ProductResolver:
         return by_barcode, by_sku, by_key
 
     def _decide(self, plan: _Plan, product: dict, company_id: int, company_slug: str):
-        staged = plan.staged
         by_barcode, by_sku, by_key = self._lookup(plan, product, company_id)
         target = by_barcode or by_sku or by_key
         barcode, sku = product.get("barcode"), product.get("sku")
         key = product["normalized_name_brand_size"]
+        brand = product.get("normalized_brand")
         if target is None:
             target = _NewProduct(_product_values(product, company_slug))
             plan.new_products.append(target)
-        elif isinstance(target, int):
+        target_key = target.key if isinstance(target, _NewProduct) else self.products[target].key
+        if key != target_key and by_key is None:
+            plan.variations.setdefault(key, target)  # learned: this key means that product
+        if isinstance(target, int):
             info = self.products[target]
-            if key != info.key and by_key is None:
-                plan.variations.setdefault(key, target)
             if barcode and not info.barcode and by_barcode is None and target not in plan.barcodes:
                 plan.barcodes[target] = barcode
-            if product.get("normalized_brand") and info.brand_id is None:
-                plan.brand_links.setdefault(target, product["normalized_brand"])
+            if brand and info.brand_id is None:
+                plan.brand_links.setdefault(target, brand)
+        elif brand:
+            target.values.setdefault("_brand", brand)
+        if brand:
+            plan.brand_names.setdefault(brand, product.get("brand") or brand)
         if sku:
             sku_key = (company_id, sku)
-            if by_sku is None:
-                plan.new_skus.setdefault(sku_key, target)
-            elif not _same(by_sku, target) and _same(by_barcode, target):
+            if by_sku is None or sku_key in plan.new_skus:
+                plan.new_skus[sku_key] = target
+            elif not _same(by_sku, target):
                 # Barcode and SKU disagree: the barcode wins and the SKU follows it.
-                if isinstance(by_sku, int) and isinstance(target, int):
-                    plan.repointed_skus[sku_key] = target
-            staged[("sku", company_id, sku)] = target
-        if isinstance(target, _NewProduct) and product.get("normalized_brand"):
-            target.values.setdefault("_brand", product["normalized_brand"])
-        if product.get("normalized_brand"):
-            plan.brand_names.setdefault(product["normalized_brand"], product.get("brand") or
-                                        product["normalized_brand"])
-        if barcode and by_barcode is None and (
-                isinstance(target, _NewProduct) or plan.barcodes.get(target) == barcode):
-            staged[("barcode", barcode)] = target
+                plan.repointed_skus[sku_key] = target
+            plan.staged[("sku", company_id, sku)] = target
+        if barcode and by_barcode is None:
             if isinstance(target, _NewProduct) and target.values["barcode"] is None:
                 target.values["barcode"] = barcode
-        staged.setdefault(("key", key), target)
+            if (isinstance(target, _NewProduct) and target.values["barcode"] == barcode) or \
+                    plan.barcodes.get(target) == barcode:
+                plan.staged[("barcode", barcode)] = target
+            else:
+                plan.barcode_conflicts += 1  # the product already has another barcode
+        plan.staged.setdefault(("key", key), target)
         return target
 
     # -- writing ---------------------------------------------------------------------------
@@ -213,7 +248,7 @@ class ProductResolver:
             for new in plan.new_products:
                 values = dict(new.values)
                 brand = values.pop("_brand", None)
-                values["brand_id"] = self.brands.get(brand) if brand else None
+                values["brand_id"] = plan.brand_ids.get(brand) if brand else None
                 rows.append(values)
             connection.execute(insert_ignore(connection, Product), rows)
             self._collect_new_ids(connection, plan)
@@ -222,8 +257,8 @@ class ProductResolver:
                 update(Product).where(Product.id == bindparam("pid"), Product.barcode.is_(None))
                 .values(barcode=bindparam("new_barcode")),
                 [{"pid": pid, "new_barcode": bc} for pid, bc in plan.barcodes.items()])
-        links = {pid: self.brands[name] for pid, name in plan.brand_links.items()
-                 if name in self.brands}
+        links = {pid: plan.brand_ids[name] for pid, name in plan.brand_links.items()
+                 if name in plan.brand_ids}
         if links:
             connection.execute(
                 update(Product).where(Product.id == bindparam("pid"), Product.brand_id.is_(None))
@@ -237,66 +272,76 @@ class ProductResolver:
             connection.execute(
                 update(Sku).where(Sku.company_id == bindparam("cid"), Sku.sku == bindparam("s"))
                 .values(product_id=bindparam("pid")),
-                [{"cid": c, "s": s, "pid": pid} for (c, s), pid in plan.repointed_skus.items()])
-        if plan.variations:
-            connection.execute(insert_ignore(connection, ProductKeyVariation), [
-                {"key": key, "product_id": pid} for key, pid in plan.variations.items()])
+                [{"cid": c, "s": s, "pid": _id_of(t)}
+                 for (c, s), t in plan.repointed_skus.items()])
+        variations = [{"key": key, "product_id": _id_of(target)}
+                      for key, target in plan.variations.items()]
+        if variations:
+            connection.execute(insert_ignore(connection, ProductKeyVariation), variations)
 
     def _write_brands(self, connection: Connection, plan: _Plan) -> None:
-        names = set(plan.brand_names)
-        self._load_brands(connection, names)
-        missing = names - self.brands.keys()
+        """Ids of the batch's brands, created where missing. Read every batch rather than
+        cached: another crawl's reconciliation may have merged a brand away."""
+        self._find_brands(connection, plan)
+        missing = sorted(set(plan.brand_names) - plan.brand_ids.keys())
         if missing:
             connection.execute(insert_ignore(connection, Brand), [
-                {"name": plan.brand_names[n], "normalized_name": n, "name_variations":
-                 [plan.brand_names[n]], "normalized_name_variations": [n]}
-                for n in sorted(missing)])
-            self._load_brands(connection, missing)
+                {"name": plan.brand_names[n], "normalized_name": n,
+                 "name_variations": [plan.brand_names[n]], "normalized_name_variations": [n]}
+                for n in missing])
+            self._find_brands(connection, plan)
+
+    @staticmethod
+    def _find_brands(connection: Connection, plan: _Plan) -> None:
+        for chunk in in_chunks(sorted(set(plan.brand_names) - plan.brand_ids.keys())):
+            plan.brand_ids.update(connection.execute(
+                select(Brand.normalized_name, Brand.id).where(
+                    Brand.normalized_name.in_(chunk))).all())
 
     def _collect_new_ids(self, connection: Connection, plan: _Plan) -> None:
         """Ids of the products just inserted, found by key (or by barcode when another crawl
         inserted the same barcode under a different key first)."""
-        by_key = {new.values["normalized_name_brand_size"]: new for new in plan.new_products}
-        for pid, key in connection.execute(select(
-                Product.id, Product.normalized_name_brand_size).where(
-                Product.normalized_name_brand_size.in_(by_key))):
-            by_key[key].id = pid
+        by_key = {new.key: new for new in plan.new_products}
+        for chunk in in_chunks(sorted(by_key)):
+            for pid, key in connection.execute(select(
+                    Product.id, Product.normalized_name_brand_size).where(
+                    Product.normalized_name_brand_size.in_(chunk))):
+                by_key[key].id = pid
         lost = {new.values["barcode"]: new for new in plan.new_products
                 if new.id is None and new.values.get("barcode")}
-        if lost:
+        for chunk in in_chunks(sorted(lost)):
             for pid, barcode in connection.execute(select(Product.id, Product.barcode).where(
-                    Product.barcode.in_(lost))):
+                    Product.barcode.in_(chunk))):
                 lost[barcode].id = pid
-        unresolved = [new.values["normalized_name_brand_size"] for new in plan.new_products
-                      if new.id is None]
+        unresolved = [new.key for new in plan.new_products if new.id is None]
         if unresolved:
             raise RuntimeError(f"products could not be created or found: {unresolved[:5]}")
-        self._load_products(connection, {new.id for new in plan.new_products})
+        ids = sorted({new.id for new in plan.new_products})
+        for chunk in in_chunks(ids):
+            for pid, key, barcode, brand_id in connection.execute(select(
+                    Product.id, Product.normalized_name_brand_size, Product.barcode,
+                    Product.brand_id).where(Product.id.in_(chunk))):
+                plan.new_infos[pid] = ProductInfo(key, barcode, brand_id)
 
     def _remember(self, plan: _Plan, products, company_ids, targets) -> None:
-        for product, company_id, target in zip(products, company_ids, targets):
+        """After the commit: what the batch wrote becomes what the caches know."""
+        self.products.update(plan.new_infos)
+        self.barcode_conflicts += plan.barcode_conflicts
+        for pid, barcode in plan.barcodes.items():
+            self.products[pid].barcode = barcode
+        for pid, name in plan.brand_links.items():
+            if name in plan.brand_ids:
+                self.products[pid].brand_id = plan.brand_ids[name]
+        for (company_id, sku), target in (plan.new_skus | plan.repointed_skus).items():
+            self.by_sku[(company_id, sku)] = _id_of(target)
+        for key, target in plan.variations.items():
+            self.by_key[key] = _id_of(target)
+        for product, target in zip(products, targets):
             pid = _id_of(target)
             info = self.products[pid]
-            if plan.barcodes.get(pid):
-                info.barcode = plan.barcodes[pid]
             if product.get("barcode") and info.barcode == product["barcode"]:
                 self.by_barcode[product["barcode"]] = pid
-            if product.get("sku"):
-                self.by_sku[(company_id, product["sku"])] = pid
-            self.by_key.setdefault(product["normalized_name_brand_size"], pid)
             self.by_key[info.key] = pid
-        for pid, name in plan.brand_links.items():
-            if pid in self.products and name in self.brands:
-                self.products[pid].brand_id = self.products[pid].brand_id or self.brands[name]
-
-
-def _same(a, b) -> bool:
-    """Product ids compare by value, products staged in this batch by identity."""
-    return a is b or (isinstance(a, int) and a == b)
-
-
-def _id_of(target) -> int:
-    return target.id if isinstance(target, _NewProduct) else target
 
 
 def _product_values(product: dict, company_slug: str) -> dict:

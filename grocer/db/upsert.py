@@ -11,9 +11,13 @@ def _is_mysql(connection: Connection) -> bool:
 
 
 def insert_ignore(connection: Connection, model):
-    """INSERT that skips rows colliding with a unique constraint (another crawl was first)."""
+    """INSERT that skips rows colliding with a unique constraint (another crawl was first).
+
+    On MySQL not `INSERT IGNORE`, which also turns foreign-key errors and truncation into
+    warnings: `ON DUPLICATE KEY UPDATE id = id` ignores duplicate keys only."""
     if _is_mysql(connection):
-        return mysql.insert(model).prefix_with("IGNORE")
+        statement = mysql.insert(model)
+        return statement.on_duplicate_key_update({"id": model.__table__.c.id})
     if connection.dialect.name == "sqlite":
         return sqlite.insert(model).on_conflict_do_nothing()
     return insert(model)

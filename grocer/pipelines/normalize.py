@@ -10,6 +10,9 @@ from __future__ import annotations
 import logging
 
 from itemadapter import ItemAdapter
+from scrapy.exceptions import DropItem
+
+from grocer import stats as keys
 
 from grocer.normalization import (
     ProductNormalizer,
@@ -20,6 +23,8 @@ from grocer.normalization import (
 from grocer.signals import tables_refreshed
 
 logger = logging.getLogger(__name__)
+
+MAX_KEY_LENGTH = 255  # Product.normalized_name_brand_size
 
 
 class NormalizePipeline:
@@ -50,6 +55,13 @@ class NormalizePipeline:
     def process_item(self, item):
         adapter = ItemAdapter(item)
         product = derive(adapter["product"], self.normalizer)
+        if len(product["normalized_name_brand_size"]) > MAX_KEY_LENGTH:
+            # The key column holds 255 characters; a longer key would be cut and never match.
+            if self.stats is not None:
+                self.stats.inc_value(f"{keys.DROPPED}/key_too_long")
+                self.stats.inc_value(keys.DROPPED_TOTAL)
+                keys.inc_store(self.stats, adapter.get("store_code"), "dropped")
+            raise DropItem("key_too_long", log_level="DEBUG")
         adapter["product"] = product
         adapter["incoming_key"] = product["normalized_name_brand_size"]
         return item

@@ -14,7 +14,6 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
 from itemadapter import ItemAdapter
-from sqlalchemy.exc import SQLAlchemyError
 
 from grocer import stats as keys
 from grocer.db.engine import get_engine
@@ -102,7 +101,7 @@ class PricePipeline:
             return
         try:
             results = self.writer.write(batch)
-        except SQLAlchemyError:
+        except Exception:  # a lost batch must stop reconciliation, whatever failed
             logger.exception("price batch of %d rows failed; nothing of it was written",
                              len(batch))
             self._inc(keys.DB_ERRORS)
@@ -110,7 +109,7 @@ class PricePipeline:
             return
         for store_id, result in results.items():
             code = self.store_codes.get(store_id)
-            for name in ("new", "changed", "unchanged"):
+            for name in ("new", "changed", "unchanged", "older"):
                 self._inc(f"grocer/prices/{name}", getattr(result, name))
             self._inc("grocer/history_rows", result.history)
             if self.stats is not None:

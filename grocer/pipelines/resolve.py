@@ -12,7 +12,6 @@ import logging
 
 from itemadapter import ItemAdapter
 from scrapy.exceptions import DropItem
-from sqlalchemy.exc import SQLAlchemyError
 
 from grocer import stats as keys
 from grocer.batching import Batcher
@@ -44,26 +43,30 @@ class ResolvePipeline:
         try:
             resolution = await self.batcher.submit(
                 (product, self.directory.company_id(company), company))
-        except SQLAlchemyError as error:
+        except Exception as error:  # counted once per batch in _resolve_batch
             raise DropItem(f"db_error: {error.__class__.__name__}", log_level="DEBUG") from None
         product["normalized_name_brand_size"] = resolution.key
         adapter["product_id"] = resolution.product_id
-        if resolution.created and self.stats is not None:
-            self.stats.inc_value("grocer/products/created")
+        if resolution.created:
+            self._inc("grocer/products/created")
         return item
 
     def _resolve_batch(self, payloads):
         products, company_ids, slugs = zip(*payloads)
+        conflicts = self.resolver.barcode_conflicts
         try:
             resolutions = self.resolver.resolve_batch(
                 list(products), list(company_ids), list(slugs))
-            logger.debug("resolved a batch of %d items", len(payloads))
-            return resolutions
-        except SQLAlchemyError:
+        except Exception:
+            # Any failure loses the batch's items: the crawl must not reconcile (delist) then.
             logger.exception("product resolution failed for a batch of %d items", len(payloads))
-            if self.stats is not None:
-                self.stats.inc_value(keys.DB_ERRORS)
+            self._inc(keys.DB_ERRORS)
+            self._inc("grocer/db_error_items", len(payloads))
             raise
+        self._inc("grocer/barcode_conflicts", self.resolver.barcode_conflicts - conflicts)
+        logger.debug("resolved a batch of %d items", len(payloads))
+        return resolutions
 
-    def close_spider(self):
-        self.batcher.flush()
+    def _inc(self, key: str, count: int = 1) -> None:
+        if self.stats is not None and count:
+            self.stats.inc_value(key, count)

@@ -12,7 +12,9 @@ import pytest
 from scrapy.exceptions import DropItem
 from sqlalchemy import func, select
 
-from grocer.db.models import Price, PriceHistory, Product, ProductKeyVariation, Sku, Store
+from grocer.db.models import (
+    Brand, Price, PriceHistory, Product, ProductKeyVariation, Sku, Store,
+)
 from grocer.items import ProductItem
 from grocer.pipeline_runner import PipelineChain
 
@@ -244,3 +246,85 @@ def test_a_failing_price_batch_writes_nothing_and_is_counted(db_url, engine, cap
     assert stats.values["grocer/db_errors"] == 1
     assert count(engine, Price) == 0
     assert "nothing of it was written" in caplog.text
+
+
+# --- review findings: consistency of caches and database ----------------------------------
+
+def test_keys_learned_inside_one_batch_are_stored_as_variations(crawl, engine):
+    first, second = crawl([
+        woolworths(30, "Oat Milk", 3.0, size="1L", barcode="9300000000052"),
+        woolworths(31, "Milk Oat Barista Edition", 3.2, size="1L", barcode="9300000000052"),
+    ])
+    assert first["product_id"] == second["product_id"]
+    with engine.connect() as connection:
+        learned = set(connection.scalars(select(ProductKeyVariation.key)))
+    assert learned == {second["incoming_key"]}
+
+
+def test_an_sku_staged_in_the_batch_follows_the_barcode_that_wins(crawl, engine):
+    existing, = crawl([woolworths(40, "Rice Crackers", 2.0, size="100g",
+                                  barcode="9300000000069")])
+    crawl([woolworths(41, "Crackers Rice Plain", 2.1, size="100g", at=T1),
+           woolworths(41, "Crackers Rice Plain", 2.1, size="100g", barcode="9300000000069",
+                      at=T1, store="1148")])
+    with engine.connect() as connection:
+        assert connection.scalar(select(Sku.product_id).where(Sku.sku == "41")) == \
+            existing["product_id"]
+    again, = crawl([woolworths(41, "Crackers Rice Plain", 2.1, size="100g", at=T1)])
+    assert again["product_id"] == existing["product_id"]
+
+
+def test_a_product_merged_away_by_another_crawl_is_not_used_from_the_cache(db_url, engine,
+                                                                             tmp_path):
+    chain = PipelineChain(db_url, str(tmp_path))
+    first, = chain.run([woolworths(50, "Honey 500g", 6.0, size="500g")])
+    with engine.begin() as connection:  # what another crawl's reconciliation may do
+        connection.execute(Product.__table__.delete())
+    second, = chain.run([woolworths(50, "Honey 500g", 6.5, size="500g", at=T1)])
+    assert not isinstance(second, DropItem)
+    assert chain.stats.values.get("grocer/db_errors", 0) == 0
+    assert count(engine, Product) == 1 and count(engine, Sku) == 1
+    assert price_of(engine, second["product_id"], "1147").price == Decimal("6.50")
+
+
+def test_a_failed_batch_leaves_nothing_in_the_caches(db_url, engine, tmp_path, monkeypatch):
+    from grocer.db.resolution import ProductResolver
+
+    chain = PipelineChain(db_url, str(tmp_path))
+    original = ProductResolver._write
+
+    def fail_after_writing(self, connection, plan):
+        original(self, connection, plan)
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(ProductResolver, "_write", fail_after_writing)
+    failed, = chain.run([woolworths(60, "Jam", 4.0, size="250g", brand="Cadbury")])
+    assert isinstance(failed, DropItem) and chain.stats.values["grocer/db_errors"] == 1
+    resolver = chain.pipelines[2].resolver
+    assert not resolver.products and not resolver.by_sku
+    monkeypatch.setattr(ProductResolver, "_write", original)
+
+    item, = chain.run([woolworths(61, "Chocolate", 5.0, size="200g", brand="Nestle")])
+    with engine.connect() as connection:
+        brand = connection.scalar(select(Product.brand_id).where(
+            Product.id == item["product_id"]))
+        names = dict(connection.execute(select(Brand.id, Brand.normalized_name)).all())
+    assert names[brand] == "nestle"
+
+
+def test_an_older_observation_never_replaces_a_newer_price(crawl, engine):
+    crawl([woolworths(70, "Coffee 200g", 9.0, size="200g", at=T1)])
+    crawl([woolworths(70, "Coffee 200g", 7.0, size="200g", at=T0)])  # an old archive replayed
+    assert crawl.stats["grocer/prices/older"] == 1
+    with engine.connect() as connection:
+        price = connection.execute(select(Price)).one()
+    assert (price.price, price.last_seen) == (Decimal("9.00"), T1)
+    assert count(engine, PriceHistory) == 1
+
+
+def test_a_key_longer_than_its_column_is_dropped_with_a_reason(crawl, engine):
+    name = " ".join(f"w{n:03}" for n in range(50))  # 249 characters; with brand and size more
+    assert len(name) < 255
+    results = crawl([woolworths(80, name, 2.0, brand="A Very Long Brand Name Indeed")])
+    assert isinstance(results[0], DropItem)
+    assert crawl.stats["grocer/dropped/key_too_long"] == 1

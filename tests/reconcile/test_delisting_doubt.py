@@ -1,0 +1,35 @@
+"""A completed store is delisted in only when its crawl is proof of what it no longer sells."""
+
+from __future__ import annotations
+
+import pytest
+
+from grocer.crawlstate import COMPLETED, StoreRun
+from grocer.extensions import ReconcileOnClose
+
+
+def stats(code="G102", **counts):
+    return {f"grocer/store/{code}/{name}": value for name, value in counts.items()}
+
+
+@pytest.mark.parametrize("run, counts, doubt", [
+    (StoreRun("G102", COMPLETED), dict(scraped=100, dropped=1, written=60, unchanged=39), None),
+    (StoreRun("G102", COMPLETED), dict(scraped=100, dropped=100), "no price of it was stored"),
+    (StoreRun("G102", COMPLETED), dict(scraped=100, dropped=30, written=70),
+     "30 of its 100 items were dropped"),
+    (StoreRun("G102", COMPLETED, drift=3), dict(scraped=10, written=10),
+     "3 response(s) named another store"),
+])
+def test_delisting_doubt(run, counts, doubt):
+    found = ReconcileOnClose.delisting_doubt(run, stats(**counts), max_drop_rate=0.05)
+    assert (found is None) if doubt is None else doubt in found
+
+
+def test_an_item_error_forbids_reconciliation():
+    from scrapy.utils.test import get_crawler
+
+    crawler = get_crawler(settings_dict={})
+    extension = ReconcileOnClose.from_crawler(crawler)
+    assert extension.skip_reason("finished") is None
+    extension.item_error(item={}, response=None, spider=None, failure=None)
+    assert "failed in the pipelines" in extension.skip_reason("finished")
