@@ -44,6 +44,17 @@ def splitcart_scraped_at(metadata: dict) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(12), SYDNEY).astimezone(dt.timezone.utc)
 
 
+def feed_scraped_at(value) -> dt.datetime:
+    """A feed line's scraped_at (ISO text; Scrapy's JSON encoder writes UTC without a zone)."""
+    if value is None:
+        return dt.datetime.now(dt.timezone.utc)
+    try:
+        parsed = dt.datetime.fromisoformat(value)
+    except (TypeError, ValueError):
+        raise BadLine(f"bad scraped_at {value!r}") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
+
+
 def default_store(company: str) -> str:
     chain = CHAINS.get(company)
     if chain is None or chain.default_store is None:
@@ -61,8 +72,8 @@ def item_from_line(record, company: str | None, store: str | None) -> ProductIte
             raise BadLine("grocer item without company")
         return ProductItem(
             raw=record["raw"], company=line_company,
-            store_code=store or record.get("store_code") or default_store(line_company),
-            scraped_at=record.get("scraped_at") or dt.datetime.now(dt.timezone.utc),
+            store_code=str(store or record.get("store_code") or default_store(line_company)),
+            scraped_at=feed_scraped_at(record.get("scraped_at")),
         )
     if isinstance(record.get("product"), dict):
         metadata = record.get("metadata") if isinstance(record.get("metadata"), dict) else {}
@@ -76,7 +87,7 @@ def item_from_line(record, company: str | None, store: str | None) -> ProductIte
             raise BadLine(f"bad scraped_date {metadata.get('scraped_date')!r}") from None
         return ProductItem(
             product=record["product"], precleaned=True, company=line_company,
-            store_code=store or metadata.get("store_id") or default_store(line_company),
+            store_code=str(store or metadata.get("store_id") or default_store(line_company)),
             scraped_at=scraped_at,
         )
     raise BadLine("neither a grocer item (raw) nor a SplitCart line (product)")

@@ -255,17 +255,21 @@ def _merge_product_chunk(session: Session, chunk: list[tuple[str, str]]) -> Prod
     product_ids = sorted(set(moves) | set(dupes_of))
 
     # 1. Prices at the same store: the most recent survives, the others go *before* re-pointing.
+    # Most recent = still listed, then seen last (grocer's scraped_at moves only when the price
+    # changes; last_seen moves at every sighting), then changed last.
     groups: dict[tuple[int, int], list] = defaultdict(list)
     for chunk_ids in in_chunks(product_ids, CHUNK_SIZE):
         for price in session.execute(
-                select(_price.c.id, _price.c.product_id, _price.c.store_id, _price.c.scraped_at)
+                select(_price.c.id, _price.c.product_id, _price.c.store_id, _price.c.scraped_at,
+                       _price.c.last_seen, _price.c.delisted_at)
                 .where(_price.c.product_id.in_(chunk_ids))):
             canon_id = moves.get(price.product_id, price.product_id)
             groups[(canon_id, price.store_id)].append(price)
     losers = []
     for (canon_id, _store), prices in groups.items():
         if len(prices) > 1:
-            prices.sort(key=lambda p: (-p.scraped_at.timestamp(), p.product_id != canon_id, p.id))
+            prices.sort(key=lambda p: (p.delisted_at is not None, -p.last_seen.timestamp(),
+                                       -p.scraped_at.timestamp(), p.product_id != canon_id, p.id))
             losers.extend(p.id for p in prices[1:])
     result.prices_deleted = _delete_ids(session, _price, losers)
     result.prices_repointed = _repoint(session, _price, "product_id", moves)

@@ -49,7 +49,11 @@ def test_a_grocer_feed_line_is_replayed_from_raw():
     assert item["raw"] == {"Stockcode": 5} and "product" not in item
 
 
-@pytest.mark.parametrize("record", [[], "text", {"neither": 1}, {"product": {}, "metadata": {}}])
+@pytest.mark.parametrize("record", [
+    [], "text", {"neither": 1}, {"product": {}, "metadata": {}},
+    {"raw": {}, "company": "aldi", "scraped_at": "yesterday"},
+    {"raw": {}, "company": "aldi", "scraped_at": 1732400000},
+])
 def test_lines_of_no_known_shape_are_bad(record):
     with pytest.raises(BadLine):
         item_from_line(record, None, None)

@@ -187,3 +187,16 @@ def test_full_reconciliation_is_idempotent(engine, rows, tables_dir):
     assert (second.products.products_merged, second.brands.brands_merged,
             second.orphans_deleted, second.tables.written) == (0, 0, 0, [])
     assert brand and brand_dupe
+
+
+def test_the_price_seen_last_survives_not_the_one_changed_last(engine, rows):
+    """grocer's scraped_at moves only when a price changes: a price unchanged for months but
+    seen yesterday is more current than a duplicate's price that changed and was delisted."""
+    company = rows.company()
+    store = rows.store(company, "G1")
+    canon, dupe = rows.product("a"), rows.product("b")
+    live = rows.price(canon, store, scraped_at=at(-90), last_seen=at(-1), price="2.00")
+    rows.price(dupe, store, scraped_at=at(-60), last_seen=at(-7), price="2.50",
+               delisted_at=at(-7))
+    reconcile_products(engine, {"b": "a"})
+    assert rows.all(Price, "id", "product_id") == [(live, canon)]
