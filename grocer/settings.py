@@ -83,7 +83,6 @@ ROBOTSTXT_OBEY = _env("ROBOTSTXT_OBEY", "true").lower() not in ("0", "false", "n
 CONCURRENT_REQUESTS = 8
 CONCURRENT_REQUESTS_PER_DOMAIN = 4
 DOWNLOAD_DELAY = float(_env("DOWNLOAD_DELAY", 0.5))
-RANDOMIZE_DOWNLOAD_DELAY = True
 AUTOTHROTTLE_ENABLED = True
 AUTOTHROTTLE_START_DELAY = 1.0
 AUTOTHROTTLE_MAX_DELAY = 30.0
@@ -109,5 +108,7 @@ HTTPCACHE_IGNORE_HTTP_CODES = [301, 302, 403, 429, 500, 502, 503, 504]
 
 LOG_LEVEL = _env("LOG_LEVEL", "INFO")
 FEED_EXPORT_ENCODING = "utf-8"
+# No debugging ports on crawl machines (Scrapy ≥ 2.19 opens a remote-control port by default).
 TELNETCONSOLE_ENABLED = False
+REMOTE_CONTROL_ENABLED = False
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"

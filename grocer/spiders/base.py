@@ -24,7 +24,7 @@ from urllib.parse import urlencode
 
 from scrapy import Request, Spider, signals
 from scrapy.downloadermiddlewares.retry import get_retry_request
-from scrapy.exceptions import DontCloseSpider, IgnoreRequest
+from scrapy.exceptions import CloseSpider, DontCloseSpider, IgnoreRequest
 from scrapy.spidermiddlewares.httperror import HttpError
 
 from grocer.chains import get_chain
@@ -154,7 +154,13 @@ class GrocerSpider(Spider):
             yield request
 
     def on_idle(self):
-        requests = self._next_requests()
+        try:
+            requests = self._next_requests()
+        except Exception as error:
+            # Scrapy ignores other exceptions of idle handlers and would close as `finished`,
+            # silently skipping the stores left.
+            self.logger.exception("the store loop failed")
+            raise CloseSpider("store_loop_error") from error
         if requests:
             for request in requests:
                 self.crawler.engine.crawl(request)

@@ -238,3 +238,14 @@ def test_paging_stops_when_the_site_repeats_its_last_page(stores, db_url):
     assert items[0]["store_code"] == "19587" and items[0]["scraped_at"].tzinfo is not None
     assert next_page.meta["page"] == 4 and next_page.meta["previous_skus"] == {"1", "2"}
     assert "skip=144" in next_page.url and next_page.meta["store"] == "19587"
+
+
+def test_a_failing_store_loop_closes_the_crawl_with_its_own_reason(monkeypatch):
+    """Scrapy would swallow the error and close as `finished`, skipping the stores left."""
+    from scrapy.exceptions import CloseSpider
+
+    spider = AldiSpider()
+    monkeypatch.setattr(spider, "_next_requests", lambda: 1 / 0)
+    with pytest.raises(CloseSpider) as closed:
+        spider.on_idle()
+    assert closed.value.reason == "store_loop_error"
