@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import inspect
 from sqlalchemy.engine import Engine
+
+from grocer.db.migrations import versions
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 
@@ -35,7 +38,18 @@ def current_revision(engine: Engine) -> str | None:
 
 
 def head_revision() -> str:
-    return ScriptDirectory.from_config(alembic_config(None)).get_current_head()
+    """The newest revision, read by importing the revision modules: this also works inside a
+    zipped egg (scrapyd), where Alembic cannot list the migrations directory."""
+    revisions, parents = set(), set()
+    for module in pkgutil.iter_modules(versions.__path__):
+        migration = importlib.import_module(f"{versions.__name__}.{module.name}")
+        revisions.add(migration.revision)
+        down = migration.down_revision
+        parents.update(down if isinstance(down, tuple) else (down,))
+    heads = revisions - parents
+    if len(heads) != 1:
+        raise RuntimeError(f"grocer's migrations must have one head, not {sorted(heads)}")
+    return heads.pop()
 
 
 class SchemaNotCurrent(RuntimeError):
@@ -48,7 +62,7 @@ def prepare_schema(engine: Engine, logger) -> None:
     current, head = current_revision(engine), head_revision()
     if current == head:
         return
-    if current is None and not inspect(engine).get_table_names():
+    if current is None and not inspect(engine).get_table_names() and MIGRATIONS_DIR.is_dir():
         logger.info("empty database: creating grocer's schema (revision %s)", head)
         upgrade(engine)
         return
