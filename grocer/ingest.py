@@ -86,7 +86,7 @@ def item_from_line(record, company: str | None, store: str | None) -> ProductIte
         except ValueError:
             raise BadLine(f"bad scraped_date {metadata.get('scraped_date')!r}") from None
         return ProductItem(
-            product=record["product"], precleaned=True, company=line_company,
+            product=record["product"], company=line_company,
             store_code=str(store or metadata.get("store_id") or default_store(line_company)),
             scraped_at=scraped_at,
         )

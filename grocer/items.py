@@ -16,7 +16,8 @@ class ProductItem(scrapy.Item):
     store_code = scrapy.Field()  # store code as loaded by `scrapy loadstores`
     scraped_at = scrapy.Field()  # timezone-aware UTC datetime (ISO string in feeds)
     # set by the pipelines
-    product = scrapy.Field()  # clean: the cleaned dict; normalize: + derived fields
-    precleaned = scrapy.Field()  # True: `product` came cleaned (SplitCart archive line)
+    # clean: the cleaned dict; normalize: + derived fields. An item without `raw` comes with
+    # `product` cleaned already (a SplitCart archive line replayed by `scrapy ingest`).
+    product = scrapy.Field()
     incoming_key = scrapy.Field()  # the key computed from this item, before resolution
     product_id = scrapy.Field()  # resolve: the canonical product's id

@@ -7,8 +7,8 @@ an asyncio loop that feeds them items concurrently (so the resolve pipeline's ba
 from __future__ import annotations
 
 import asyncio
-import inspect
 from collections import defaultdict
+from collections.abc import Iterable
 
 from scrapy.exceptions import DropItem
 
@@ -45,27 +45,56 @@ class PipelineChain:
         ]
         self.concurrency = batch_size
 
-    async def _one(self, item):
-        for pipeline in self.pipelines:
-            result = pipeline.process_item(item)
-            item = await result if inspect.isawaitable(result) else result
-        return item
-
-    async def _run(self, items):
-        results = []
-        for start in range(0, len(items), self.concurrency):
-            results += await asyncio.gather(
-                *(self._one(item) for item in items[start:start + self.concurrency]),
-                return_exceptions=True)
+    async def _run(self, items: Iterable, keep: bool) -> list:
+        results, chunk = [], []
+        for item in items:
+            chunk.append(item)
+            if len(chunk) == self.concurrency:
+                results += self._kept(await self._chunk(chunk), keep)
+                chunk = []
+        if chunk:
+            results += self._kept(await self._chunk(chunk), keep)
         for pipeline in self.pipelines:
             if hasattr(pipeline, "close_spider"):
                 pipeline.close_spider()
         return results
 
-    def run(self, items: list) -> list:
-        """Process items like one crawl; returns each item, or the DropItem that stopped it."""
-        results = asyncio.run(self._run(list(items)))
+    async def _chunk(self, chunk: list) -> list:
+        """One chunk through the pipelines stage by stage: synchronous pipelines are plain
+        calls, a coroutine pipeline's calls run concurrently (so its batches fill)."""
+        results = list(chunk)
+        for pipeline in self.pipelines:
+            waiting = []
+            for index, item in enumerate(results):
+                if isinstance(item, BaseException):
+                    continue
+                try:
+                    result = pipeline.process_item(item)
+                except DropItem as dropped:
+                    results[index] = dropped
+                    continue
+                if asyncio.iscoroutine(result):
+                    waiting.append((index, result))
+                else:
+                    results[index] = result
+            if waiting:
+                done = await asyncio.gather(*(c for _, c in waiting), return_exceptions=True)
+                for (index, _), result in zip(waiting, done):
+                    results[index] = result
         for result in results:
             if isinstance(result, BaseException) and not isinstance(result, DropItem):
                 raise result
         return results
+
+    @staticmethod
+    def _kept(results: list, keep: bool) -> list:
+        return results if keep else [r for r in results if isinstance(r, DropItem)]
+
+    def run(self, items: Iterable) -> list:
+        """Process items like one crawl; returns each item, or the DropItem that stopped it."""
+        return asyncio.run(self._run(items, keep=True))
+
+    def feed(self, items: Iterable) -> list[DropItem]:
+        """Like `run`, for many items: they are consumed as they come and not kept (a crawl
+        never holds all its items either); returns the drops."""
+        return asyncio.run(self._run(items, keep=False))

@@ -11,6 +11,7 @@ rolled-back batch leaves no trace in them.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
 
 from sqlalchemy import Connection, bindparam, select, update
@@ -24,6 +25,9 @@ logger = logging.getLogger(__name__)
 
 # Bounded caches: a national crawl sees ~100k products; beyond that, evict the oldest.
 CACHE_LIMIT = 500_000
+# Cached products are re-checked against the database at most this often: another crawl's
+# reconciliation may merge them away (a price written for one then fails its batch loudly).
+VERIFY_EVERY_SECONDS = 60.0
 
 
 class BoundedCache(dict):
@@ -76,7 +80,8 @@ class _Plan:
     variations: dict[str, object] = field(default_factory=dict)
     barcodes: dict[int, str] = field(default_factory=dict)  # existing product → new barcode
     brand_links: dict[int, str] = field(default_factory=dict)  # existing product → brand
-    brand_names: dict[str, str] = field(default_factory=dict)  # normalized → display name
+    # Brands a new product or a brand link needs: normalized → display name
+    brand_names: dict[str, str] = field(default_factory=dict)
     # What earlier items of this batch resolved to: ("barcode", b) / ("sku", c, s) / ("key", k)
     staged: dict[tuple, object] = field(default_factory=dict)
     # Filled while writing, taken into the caches after the commit.
@@ -102,6 +107,28 @@ class ProductResolver:
         self.by_key: dict[str, int] = BoundedCache(cache_limit)
         self.products: dict[int, ProductInfo] = BoundedCache(cache_limit)
         self.barcode_conflicts = 0  # items whose barcode belongs to another product
+        self.verified: set[int] = set()  # products checked to exist since verified_since
+        self.verified_since = time.monotonic()
+
+    def resolve_cached(self, product: dict, company_id: int) -> Resolution | None:
+        """The resolution of an item the caches fully explain and that has nothing to write
+        (the steady state of a re-crawl): no database round trip. None: resolve it in a batch."""
+        if time.monotonic() - self.verified_since > VERIFY_EVERY_SECONDS:
+            self.verified.clear()
+            self.verified_since = time.monotonic()
+        barcode, sku = product.get("barcode"), product.get("sku")
+        by_barcode = self.by_barcode.get(barcode) if barcode else None
+        by_sku = self.by_sku.get((company_id, sku)) if sku else None
+        by_key = self.by_key.get(product["normalized_name_brand_size"])
+        target = by_barcode or by_sku or by_key
+        info = self.products.get(target)
+        if (target not in self.verified or info is None
+                or (barcode and by_barcode != target)  # a barcode to attach, or a conflict
+                or (sku and by_sku != target)  # an SKU to link or re-point
+                or by_key is None  # a key to learn
+                or (product.get("normalized_brand") and info.brand_id is None)):
+            return None
+        return Resolution(target, info.key, created=False)
 
     # -- lookups ---------------------------------------------------------------------------
 
@@ -114,7 +141,8 @@ class ProductResolver:
                                   if p.get("sku")}),
                    (self.by_key, {p["normalized_name_brand_size"] for p in products})]
         cached = {cache[value] for cache, values in lookups for value in values if value in cache}
-        gone = cached - self._load_products(connection, cached)
+        unverified = cached - self.verified
+        gone = unverified - self._load_products(connection, unverified)
         if gone:
             for cache, values in lookups:
                 for value in values:
@@ -150,7 +178,7 @@ class ProductResolver:
         self._load_products(connection, found - self.products.keys())
 
     def _load_products(self, connection: Connection, ids: set[int]) -> set[int]:
-        """(Re)load the ProductInfo of `ids`; returns the ids that exist."""
+        """(Re)load the ProductInfo of `ids`; returns the ids that exist (now verified)."""
         loaded = set()
         for chunk in in_chunks(sorted(ids)):
             for pid, key, barcode, brand_id in connection.execute(select(
@@ -158,6 +186,7 @@ class ProductResolver:
                     Product.brand_id).where(Product.id.in_(chunk))):
                 self.products[pid] = ProductInfo(key, barcode, brand_id)
                 loaded.add(pid)
+        self.verified |= loaded
         return loaded
 
     # -- resolution ------------------------------------------------------------------------
@@ -214,11 +243,11 @@ class ProductResolver:
             info = self.products[target]
             if barcode and not info.barcode and by_barcode is None and target not in plan.barcodes:
                 plan.barcodes[target] = barcode
-            if brand and info.brand_id is None:
-                plan.brand_links.setdefault(target, brand)
-        elif brand:
-            target.values.setdefault("_brand", brand)
-        if brand:
+            if brand and info.brand_id is None and target not in plan.brand_links:
+                plan.brand_links[target] = brand
+                plan.brand_names.setdefault(brand, product.get("brand") or brand)
+        elif brand and "_brand" not in target.values:
+            target.values["_brand"] = brand
             plan.brand_names.setdefault(brand, product.get("brand") or brand)
         if sku:
             sku_key = (company_id, sku)
@@ -326,6 +355,7 @@ class ProductResolver:
     def _remember(self, plan: _Plan, products, company_ids, targets) -> None:
         """After the commit: what the batch wrote becomes what the caches know."""
         self.products.update(plan.new_infos)
+        self.verified.update(plan.new_infos)
         self.barcode_conflicts += plan.barcode_conflicts
         for pid, barcode in plan.barcodes.items():
             self.products[pid].barcode = barcode

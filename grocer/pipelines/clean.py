@@ -22,10 +22,11 @@ class CleanPipeline:
         store_code = adapter.get("store_code")
         keys.inc_store(self.stats, store_code, "scraped")
         try:
-            if adapter.get("precleaned"):
+            raw = adapter.get("raw")
+            if raw is None:  # a SplitCart archive line: cleaned already, still validated
                 product = validate_cleaned(adapter.get("product") or {})
             else:
-                product = get_cleaner(adapter.get("company") or "").clean(adapter.get("raw"))
+                product = get_cleaner(adapter.get("company") or "").clean(raw)
         except ProductRejected as rejection:
             self._count_drop(store_code, rejection.reason)
             raise DropItem(f"{rejection.reason}: {rejection}", log_level="DEBUG") from None

@@ -1,9 +1,10 @@
 """ResolvePipeline (300): which product is this? barcode → SKU → key → key variations.
 
-Items wait in a batch (GROCER_BATCH_SIZE, or 0.2 s) and are resolved together with a few IN
-queries and one transaction (grocer.db.resolution). Each item then carries the canonical
-product's id, and its key is rewritten to the canonical product's key, so nothing downstream
-ever looks a product up by the incoming key again (spec §6.1.2).
+Items the lookup caches fully explain, with nothing to write, resolve at once (the steady state
+of a re-crawl); the others wait in a batch (GROCER_BATCH_SIZE, or 0.2 s) and are resolved
+together with a few IN queries and one transaction (grocer.db.resolution). Each item then
+carries the canonical product's id, and its key is rewritten to the canonical product's key, so
+nothing downstream ever looks a product up by the incoming key again (spec §6.1.2).
 """
 
 from __future__ import annotations
@@ -36,16 +37,25 @@ class ResolvePipeline:
         return cls(settings.get("GROCER_DATABASE_URL"), settings.getint("GROCER_BATCH_SIZE"),
                    crawler.stats)
 
-    async def process_item(self, item):
+    def process_item(self, item):
         adapter = ItemAdapter(item)
         company = adapter["company"]
         product = adapter["product"]
+        company_id = self.directory.company_id(company)
+        resolution = self.resolver.resolve_cached(product, company_id)
+        if resolution is not None:  # nothing to look up or write: no need to wait for a batch
+            return self._resolved(item, adapter, resolution)
+        return self._resolve_in_batch(item, adapter, (product, company_id, company))
+
+    async def _resolve_in_batch(self, item, adapter, payload):
         try:
-            resolution = await self.batcher.submit(
-                (product, self.directory.company_id(company), company))
+            resolution = await self.batcher.submit(payload)
         except Exception as error:  # counted once per batch in _resolve_batch
             raise DropItem(f"db_error: {error.__class__.__name__}", log_level="DEBUG") from None
-        product["normalized_name_brand_size"] = resolution.key
+        return self._resolved(item, adapter, resolution)
+
+    def _resolved(self, item, adapter, resolution):
+        adapter["product"]["normalized_name_brand_size"] = resolution.key
         adapter["product_id"] = resolution.product_id
         if resolution.created:
             self._inc("grocer/products/created")

@@ -24,9 +24,9 @@ def splitcart_line(sku, name, price, *, company="aldi", store_id=None, **derived
             "metadata": metadata}
 
 
-def test_a_splitcart_line_becomes_a_precleaned_item_at_the_default_store():
+def test_a_splitcart_line_becomes_an_item_without_raw_at_the_default_store():
     item = item_from_line(splitcart_line("000000000000000001", "Rice", 2.0), None, None)
-    assert item["precleaned"] is True
+    assert "raw" not in item and item["product"]["name"] == "Rice"
     assert (item["company"], item["store_code"]) == ("aldi", "G102")
     # Midday in Sydney keeps the archive's date.
     assert item["scraped_at"] == dt.datetime(2026, 6, 29, 2, 0, tzinfo=dt.timezone.utc)

@@ -5,6 +5,7 @@ Includes the never-again tests of DESIGN.md §7 items 1, 7, 8 and 9.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from decimal import Decimal
 
@@ -274,12 +275,15 @@ def test_an_sku_staged_in_the_batch_follows_the_barcode_that_wins(crawl, engine)
     assert again["product_id"] == existing["product_id"]
 
 
-def test_a_product_merged_away_by_another_crawl_is_not_used_from_the_cache(db_url, engine,
-                                                                             tmp_path):
+def test_a_product_merged_away_by_another_crawl_is_not_used_after_a_minute(db_url, engine,
+                                                                           tmp_path):
+    from grocer.db.resolution import VERIFY_EVERY_SECONDS
+
     chain = PipelineChain(db_url, str(tmp_path))
-    first, = chain.run([woolworths(50, "Honey 500g", 6.0, size="500g")])
+    chain.run([woolworths(50, "Honey 500g", 6.0, size="500g")])
     with engine.begin() as connection:  # what another crawl's reconciliation may do
         connection.execute(Product.__table__.delete())
+    chain.pipelines[2].resolver.verified_since -= VERIFY_EVERY_SECONDS + 1  # a minute later
     second, = chain.run([woolworths(50, "Honey 500g", 6.5, size="500g", at=T1)])
     assert not isinstance(second, DropItem)
     assert chain.stats.values.get("grocer/db_errors", 0) == 0
@@ -328,3 +332,20 @@ def test_a_key_longer_than_its_column_is_dropped_with_a_reason(crawl, engine):
     results = crawl([woolworths(80, name, 2.0, brand="A Very Long Brand Name Indeed")])
     assert isinstance(results[0], DropItem)
     assert crawl.stats["grocer/dropped/key_too_long"] == 1
+
+
+def test_a_known_product_resolves_at_once_without_waiting_for_a_batch(db_url, engine,
+                                                                      tmp_path):
+    """The steady state of a re-crawl: nothing to look up or write, so no batch, no query."""
+    chain = PipelineChain(db_url, str(tmp_path))
+    first, = chain.run([woolworths(90, "Biscuits", 2.0, size="200g", barcode="9300000000106")])
+    clean, normalize, resolve, _ = chain.pipelines
+    item = normalize.process_item(clean.process_item(
+        woolworths(90, "Biscuits", 2.5, size="200g", barcode="9300000000106", at=T1)))
+    result = resolve.process_item(item)
+    assert result is item and item["product_id"] == first["product_id"]
+
+    new = normalize.process_item(clean.process_item(woolworths(91, "Crackers", 2.0)))
+    waiting = resolve.process_item(new)  # unknown: it waits for its batch
+    assert asyncio.iscoroutine(waiting)
+    waiting.close()
