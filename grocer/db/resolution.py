@@ -141,7 +141,7 @@ class ProductResolver:
                                   if p.get("sku")}),
                    (self.by_key, {p["normalized_name_brand_size"] for p in products})]
         cached = {cache[value] for cache, values in lookups for value in values if value in cache}
-        unverified = cached - self.verified
+        unverified = {pid for pid in cached if pid not in self.verified or pid not in self.products}
         gone = unverified - self._load_products(connection, unverified)
         if gone:
             for cache, values in lookups:

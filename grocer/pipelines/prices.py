@@ -16,9 +16,8 @@ from zoneinfo import ZoneInfo
 from itemadapter import ItemAdapter
 
 from grocer import stats as keys
-from grocer.db.engine import get_engine
 from grocer.db.prices import PriceWriter
-from grocer.db.stores import StoreDirectory
+from grocer.pipelines.database import DatabasePipeline
 
 logger = logging.getLogger(__name__)
 
@@ -68,21 +67,12 @@ def price_row(product: dict, product_id: int, store_id: int, scraped_at: dt.date
     }
 
 
-class PricePipeline:
+class PricePipeline(DatabasePipeline):
     def __init__(self, database_url: str, batch_size: int = 1000, stats=None):
-        engine = get_engine(database_url)
-        self.writer = PriceWriter(engine)
-        self.directory = StoreDirectory(engine, logger)
-        self.batch_size = batch_size
-        self.stats = stats
+        super().__init__(database_url, batch_size, stats)
+        self.writer = PriceWriter(self.engine)
         self.buffer: list[dict] = []
         self.store_codes: dict[int, str] = {}
-
-    @classmethod
-    def from_crawler(cls, crawler):
-        settings = crawler.settings
-        return cls(settings.get("GROCER_DATABASE_URL"), settings.getint("GROCER_BATCH_SIZE"),
-                   crawler.stats)
 
     def process_item(self, item):
         adapter = ItemAdapter(item)
@@ -115,10 +105,6 @@ class PricePipeline:
             if self.stats is not None:
                 keys.inc_store(self.stats, code, "written", result.new + result.changed)
                 keys.inc_store(self.stats, code, "unchanged", result.unchanged)
-
-    def _inc(self, key: str, count: int = 1) -> None:
-        if self.stats is not None and count:
-            self.stats.inc_value(key, count)
 
     def close_spider(self):
         self.flush()

@@ -16,26 +16,17 @@ from scrapy.exceptions import DropItem
 
 from grocer import stats as keys
 from grocer.batching import Batcher
-from grocer.db.engine import get_engine
 from grocer.db.resolution import ProductResolver
-from grocer.db.stores import StoreDirectory
+from grocer.pipelines.database import DatabasePipeline
 
 logger = logging.getLogger(__name__)
 
 
-class ResolvePipeline:
+class ResolvePipeline(DatabasePipeline):
     def __init__(self, database_url: str, batch_size: int = 1000, stats=None):
-        engine = get_engine(database_url)
-        self.stats = stats
-        self.resolver = ProductResolver(engine)
-        self.directory = StoreDirectory(engine, logger)
+        super().__init__(database_url, batch_size, stats)
+        self.resolver = ProductResolver(self.engine)
         self.batcher = Batcher(self._resolve_batch, batch_size)
-
-    @classmethod
-    def from_crawler(cls, crawler):
-        settings = crawler.settings
-        return cls(settings.get("GROCER_DATABASE_URL"), settings.getint("GROCER_BATCH_SIZE"),
-                   crawler.stats)
 
     def process_item(self, item):
         adapter = ItemAdapter(item)
@@ -76,7 +67,3 @@ class ResolvePipeline:
         self._inc("grocer/barcode_conflicts", self.resolver.barcode_conflicts - conflicts)
         logger.debug("resolved a batch of %d items", len(payloads))
         return resolutions
-
-    def _inc(self, key: str, count: int = 1) -> None:
-        if self.stats is not None and count:
-            self.stats.inc_value(key, count)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import logging
 from decimal import Decimal
 
 import pytest
@@ -349,3 +350,23 @@ def test_a_known_product_resolves_at_once_without_waiting_for_a_batch(db_url, en
     waiting = resolve.process_item(new)  # unknown: it waits for its batch
     assert asyncio.iscoroutine(waiting)
     waiting.close()
+
+
+def test_small_caches_evict_and_still_resolve_every_product_to_its_id(db_url, engine):
+    """The bounded caches evict on their own; what they forgot is looked up again."""
+    from grocer.db.resolution import ProductResolver
+    from grocer.db.stores import StoreDirectory
+
+    company_id = StoreDirectory(engine, logging.getLogger("test")).company_id("woolworths")
+    resolver = ProductResolver(engine, cache_limit=20)
+    products = [{"sku": str(n), "barcode": f"93{n:011d}", "name": f"Product {n}",
+                 "normalized_name_brand_size": f"key {n}"} for n in range(60)]
+
+    def resolve(chunk):
+        return [r.product_id for r in resolver.resolve_batch(
+            chunk, [company_id] * len(chunk), ["woolworths"] * len(chunk))]
+
+    ids = resolve(products)
+    assert resolve(products[:20]) == ids[:20]  # evicted: looked up again
+    assert resolve(products[40:]) == ids[40:]
+    assert count(engine, Product) == 60
