@@ -32,11 +32,9 @@ from grocer.db.delisting import CompletedStore
 from grocer.db.engine import engine_from_settings
 from grocer.db.locks import DEFAULT_TIMEOUT, LockTimeout
 from grocer.db.models import utcnow
-from grocer.db.reconcile import ReconcileResult, reconcile
+from grocer.db.reconcile import DEFAULT_ORPHAN_GRACE_SECONDS, ReconcileResult, reconcile
 
 logger = logging.getLogger(__name__)
-
-DEFAULT_ORPHAN_GRACE_SECONDS = 3600
 
 
 @dataclass

@@ -2,8 +2,6 @@ import datetime as dt
 
 from grocer.command_base import GrocerCommand
 
-DEFAULT_ORPHAN_GRACE_SECONDS = 3600
-
 
 class Command(GrocerCommand):
     def syntax(self):
@@ -39,7 +37,7 @@ class Command(GrocerCommand):
 
     def run(self, args, opts):
         from grocer.db.locks import DEFAULT_TIMEOUT, LockTimeout
-        from grocer.db.reconcile import reconcile
+        from grocer.db.reconcile import DEFAULT_ORPHAN_GRACE_SECONDS, reconcile
 
         if args:
             self.fail("usage: scrapy reconcile [options]")

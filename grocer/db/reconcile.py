@@ -43,6 +43,9 @@ from grocer.db.models import (
     utcnow,
 )
 
+# Products younger than this are never orphans: another crawl may not have priced them yet.
+DEFAULT_ORPHAN_GRACE_SECONDS = 3600.0
+
 logger = logging.getLogger(__name__)
 
 CHUNK_SIZE = 1000
