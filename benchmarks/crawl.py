@@ -30,10 +30,10 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from grocer.db.stores import load_stores  # noqa: E402
-from grocer.db.testing import fresh_database  # noqa: E402
+from tests.helpers.database import fresh_database  # noqa: E402
 from grocer.storelist import read_store_list  # noqa: E402
-from tests.fixture_server import SITES_DIR, FixtureSite, serve  # noqa: E402
-from tests.spiders.crawling import FAST_SETTINGS, Crawler  # noqa: E402
+from tests.helpers.fixture_server import SITES_DIR, FixtureSite, serve  # noqa: E402
+from tests.helpers.crawling import FAST_SETTINGS, Crawler  # noqa: E402
 
 STORES = ("G102", "G105")  # the fixture store list's first two Aldi stores (site id = code)
 

@@ -35,13 +35,13 @@ from grocer.db.models import (  # noqa: E402
     Company, Price, PriceHistory, Product, ProductKeyVariation, Sku, Store,
 )
 from grocer.db.stores import load_stores  # noqa: E402
-from grocer.db.testing import fresh_database  # noqa: E402
+from tests.helpers.database import fresh_database  # noqa: E402
 from grocer.db.upsert import upsert  # noqa: E402
 from grocer.items import ProductItem  # noqa: E402
 from grocer.normalization import (  # noqa: E402
     ProductNormalizer, clean_value, derive, get_cleaner,
 )
-from grocer.pipeline_runner import PipelineChain  # noqa: E402
+from tests.helpers.pipeline_runner import PipelineChain  # noqa: E402
 from grocer.db.prices import PRICE_FIELDS  # noqa: E402
 from grocer.pipelines.prices import price_row  # noqa: E402
 from grocer.storelist import StoreList, StoreRow  # noqa: E402

@@ -43,7 +43,7 @@ from grocer.db.models import (
 )
 from grocer.db.reconcile import reconcile
 from grocer.db.tables import generate_tables
-from grocer.db.testing import drop_everything, fresh_database
+from tests.helpers.database import drop_everything, fresh_database
 
 UTC = dt.timezone.utc
 T0 = dt.datetime(2026, 6, 1, 8, 0, tzinfo=UTC)

@@ -67,8 +67,8 @@ ITEM_PIPELINES = {
 }
 EXTENSIONS = {
     # Before ReconcileOnClose: its health summary goes into the stats the CrawlRun records.
-    "grocer.health.CrawlHealth": 400,
-    "grocer.extensions.ReconcileOnClose": 500,
+    "grocer.extensions.health.CrawlHealth": 400,
+    "grocer.extensions.reconcile.ReconcileOnClose": 500,
 }
 # Reconciliation when a crawl closes `finished` without database errors (DESIGN §5).
 GROCER_RECONCILE_ON_CLOSE = _env("GROCER_RECONCILE_ON_CLOSE", "true").lower() not in (

@@ -19,6 +19,9 @@ import pytest
 
 from grocer.db.engine import normalize_url
 
+# The fixture server, test stores and crawl runner, for every folder (spiders, tables, ...).
+pytest_plugins = ["tests.helpers.crawl_fixtures"]
+
 NO_SKIPS = os.environ.get("GROCER_NO_SKIPS") == "1"
 
 
@@ -74,7 +77,7 @@ def db_url(tmp_path_factory) -> str:
 
 @pytest.fixture(scope="session")
 def _migrated_engine(db_url):
-    from grocer.db.testing import fresh_database
+    from tests.helpers.database import fresh_database
 
     engine = fresh_database(db_url)
     yield engine
@@ -84,7 +87,7 @@ def _migrated_engine(db_url):
 @pytest.fixture
 def engine(_migrated_engine):
     """The migrated test database, emptied before each test."""
-    from grocer.db.testing import empty_tables
+    from tests.helpers.database import empty_tables
 
     empty_tables(_migrated_engine)
     return _migrated_engine

@@ -3,7 +3,7 @@ from pathlib import Path
 from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
-from grocer.ingest import INVALID_LINES, IngestSpider
+from grocer.commands.ingest_spider import INVALID_LINES, IngestSpider
 
 
 class Command(ScrapyCommand):

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
 
-from grocer.db.batching import run_transaction
+from grocer.db.transactions import run_transaction
 from grocer.db.models import Company, Price, Store, utcnow
 
 logger = logging.getLogger(__name__)

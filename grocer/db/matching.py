@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
 from grocer.db.models import Brand, Company, Price, Product, Sku
-from grocer.normalization import (
+from grocer.tables.files import (
     PRODUCT_TABLE_FILE,
     load_translation_tables,
     write_table_atomically,

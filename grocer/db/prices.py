@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Engine
 
-from grocer.db.batching import in_chunks, run_transaction
+from grocer.db.transactions import in_chunks, run_transaction
 from grocer.db.models import Price, PriceHistory
 from grocer.db.upsert import upsert
 

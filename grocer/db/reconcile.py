@@ -30,7 +30,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from grocer.db import tables
-from grocer.db.batching import chunked, in_chunks, run_transaction
+from grocer.db.transactions import chunked, in_chunks, run_transaction
 from grocer.db.delisting import CompletedStore, delist_unseen
 from grocer.db.locks import DEFAULT_TIMEOUT, reconcile_lock
 from grocer.db.models import (

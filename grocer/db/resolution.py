@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import Connection, bindparam, select, update
 from sqlalchemy.engine import Engine
 
-from grocer.db.batching import in_chunks, run_transaction
+from grocer.db.transactions import in_chunks, run_transaction
 from grocer.db.models import Brand, Product, ProductKeyVariation, Sku
 from grocer.db.upsert import insert_ignore
 

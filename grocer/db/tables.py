@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from grocer.db.engine import session_scope
 from grocer.db.models import Brand, Product, ProductKeyVariation
-from grocer.normalization.tables import (
+from grocer.tables.files import (
     BRAND_TABLE_FILE,
     PRODUCT_TABLE_FILE,
     TranslationTableError,

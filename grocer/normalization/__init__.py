@@ -6,7 +6,7 @@ identity key v1 (byte-compatible with SplitCart, quirks included: see
 
 Typical use (the clean and normalize pipelines)::
 
-    brand_table, product_table = load_translation_tables(directory)
+    brand_table, product_table = load_translation_tables(directory)  # grocer.tables.files
     normalizer = ProductNormalizer(brand_table, product_table)
     try:
         item = derive(get_cleaner("coles").clean(raw), normalizer)
@@ -43,14 +43,6 @@ from .sizes import (
     parse_size,
     standardize_sizes,
 )
-from .tables import (
-    BRAND_TABLE_FILE,
-    PRODUCT_TABLE_FILE,
-    TranslationTableError,
-    load_translation_tables,
-    validate_table_bytes,
-    write_table_atomically,
-)
 from .text import clean_value
 
 __all__ = [
@@ -83,10 +75,4 @@ __all__ = [
     "clean_category_path",
     "validate_cleaned",
     "derive",
-    "BRAND_TABLE_FILE",
-    "PRODUCT_TABLE_FILE",
-    "TranslationTableError",
-    "load_translation_tables",
-    "validate_table_bytes",
-    "write_table_atomically",
 ]

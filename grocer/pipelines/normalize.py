@@ -14,13 +14,9 @@ from scrapy.exceptions import DropItem
 
 from grocer import stats as keys
 
-from grocer.normalization import (
-    ProductNormalizer,
-    TranslationTableError,
-    derive,
-    load_translation_tables,
-)
-from grocer.signals import tables_refreshed
+from grocer.normalization import ProductNormalizer, derive
+from grocer.tables.files import TranslationTableError, load_translation_tables
+from grocer.tables.refresh import tables_refreshed
 
 logger = logging.getLogger(__name__)
 

@@ -15,7 +15,7 @@ from itemadapter import ItemAdapter
 from scrapy.exceptions import DropItem
 
 from grocer import stats as keys
-from grocer.batching import Batcher
+from grocer.pipelines.batcher import Batcher
 from grocer.db.resolution import ProductResolver
 from grocer.pipelines.database import DatabasePipeline
 

@@ -35,7 +35,7 @@ from grocer.items import ProductItem
 from grocer.spiders.categories import Category, TreeFields, walk_categories
 from grocer.spiders.stores import StoreTarget, mark_crawled, select_stores
 from grocer.stats import store_key
-from grocer.tables_download import TablesRefresher
+from grocer.tables.refresh import TablesRefresher
 
 
 def utcnow() -> dt.datetime:

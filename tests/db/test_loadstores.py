@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from grocer.db.models import Company, Division, Store
 from grocer.db.stores import load_stores
 from grocer.storelist import read_store_list
-from tests.scrapy_cli import run_scrapy
+from tests.helpers.scrapy_cli import run_scrapy
 
 SIMPLE = [
     {"company": "coles", "store_code": "COL:401", "name": "Coles Firle",

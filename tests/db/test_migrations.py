@@ -6,8 +6,8 @@ from sqlalchemy import inspect
 
 from grocer.db import migrate
 from grocer.db.models import Base
-from grocer.db.testing import drop_everything
-from tests.scrapy_cli import run_scrapy
+from tests.helpers.database import drop_everything
+from tests.helpers.scrapy_cli import run_scrapy
 
 
 def test_upgrade_from_empty_creates_every_table_and_matches_the_models(engine):

@@ -28,8 +28,8 @@ from sqlalchemy import func, select
 from grocer.db.models import CrawlRun, Price, Store
 from grocer.db.stores import load_stores
 from grocer.storelist import read_store_list
-from tests.fixture_server import SITES_DIR, running_site
-from tests.scrapy_cli import run_scrapy
+from tests.helpers.fixture_server import SITES_DIR, running_site
+from tests.helpers.scrapy_cli import run_scrapy
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -160,7 +160,7 @@ def test_deploy_to_scrapyd_and_schedule_a_crawl(engine, db_url, site, scrapyd, t
     with zipfile.ZipFile(egg) as archive:  # the zip scrapyd imports grocer from
         names = set(archive.namelist())
         entry_points = archive.read("EGG-INFO/entry_points.txt").decode()
-    assert {"grocer/settings.py", "grocer/health.py", "grocer/spiders/aldi.py"} <= names
+    assert {"grocer/settings.py", "grocer/extensions/health.py", "grocer/spiders/aldi.py"} <= names
     assert "settings = grocer.settings" in entry_points
     spiders = get_json(f"{scrapyd.url}/listspiders.json?project=grocer")["spiders"]
     assert {"aldi", "coles", "iga", "woolworths"} <= set(spiders)

@@ -21,7 +21,8 @@ from grocer.db.matching import (
     write_report,
 )
 from grocer.db.models import Brand, Company, Price, Product, Sku, Store
-from grocer.normalization import PRODUCT_TABLE_FILE, ProductNormalizer
+from grocer.normalization import ProductNormalizer
+from grocer.tables.files import PRODUCT_TABLE_FILE
 from grocer.normalization.matching import MatchPair, MatchProduct
 
 NOW = dt.datetime(2026, 7, 1, 8, 0, tzinfo=dt.timezone.utc)

@@ -8,7 +8,7 @@ from scrapy.utils.test import get_crawler
 
 from grocer.items import ProductItem
 from grocer.pipelines.normalize import NormalizePipeline
-from grocer.signals import tables_refreshed
+from grocer.tables.refresh import tables_refreshed
 
 CLEANED = {"name": "Whole Milk", "brand": "CC", "size": "2L", "price_current": 3.0}
 

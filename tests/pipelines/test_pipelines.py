@@ -18,7 +18,7 @@ from grocer.db.models import (
     Brand, Price, PriceHistory, Product, ProductKeyVariation, Sku, Store,
 )
 from grocer.items import ProductItem
-from grocer.pipeline_runner import PipelineChain
+from tests.helpers.pipeline_runner import PipelineChain
 
 T0 = dt.datetime(2026, 11, 20, 1, 0, tzinfo=dt.timezone.utc)
 T1 = T0 + dt.timedelta(days=1)
@@ -236,7 +236,7 @@ def test_bad_items_are_dropped_with_a_reason_and_the_rest_are_stored(crawl, engi
 
 
 def test_a_failing_price_batch_writes_nothing_and_is_counted(db_url, engine, caplog):
-    from grocer.pipeline_runner import DictStats
+    from tests.helpers.pipeline_runner import DictStats
     from grocer.pipelines.prices import PricePipeline
 
     stats = DictStats()

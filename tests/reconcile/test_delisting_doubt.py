@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from grocer.crawlstate import COMPLETED, StoreRun
-from grocer.extensions import ReconcileOnClose
+from grocer.extensions.reconcile import ReconcileOnClose
 
 
 def stats(code="G102", **counts):

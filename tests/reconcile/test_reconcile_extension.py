@@ -13,7 +13,7 @@ from scrapy.settings import Settings
 
 from grocer.crawlstate import COMPLETED, FAILED, CrawlState
 from grocer.db.models import CrawlRun, Price, Product
-from grocer.extensions import ReconcileOnClose
+from grocer.extensions.reconcile import ReconcileOnClose
 from tests.reconcile.helpers import at, snapshot, write_tables
 
 PROJECT = Path(__file__).resolve().parents[2]

@@ -31,7 +31,7 @@ from grocer.spiders.coles_barcodes import product_path
 from grocer.spiders.iga import IgaSpider
 from grocer.spiders.stores import StoreSelectionError, select_stores
 from grocer.spiders.woolworths import WoolworthsSpider
-from tests.fixture_server import SITES_DIR
+from tests.helpers.fixture_server import SITES_DIR
 
 
 def tree(chain: str, name: str):

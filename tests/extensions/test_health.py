@@ -11,10 +11,10 @@ from scrapy.exceptions import CloseSpider, DropItem
 from scrapy.utils.test import get_crawler
 
 from grocer.db.models import CrawlRun, Product
-from grocer.health import CrawlHealth, drop_reason, has_value
+from grocer.extensions.health import CrawlHealth, drop_reason, has_value
 from grocer.items import ProductItem
 from tests.reconcile.helpers import Rows, at, write_tables
-from tests.scrapy_cli import run_scrapy
+from tests.helpers.scrapy_cli import run_scrapy
 
 
 class Health(CrawlHealth):
@@ -62,7 +62,7 @@ def test_summary_counts_stores_fields_and_drops(caplog):
     stored(ext, "G2", brand="Remano", size=None)
     dropped(ext, "G1", "no_price")
     dropped(ext, "G2", "not_a_product")  # an ad tile: counted, not against the budget
-    with caplog.at_level(logging.INFO, logger="grocer.health"):
+    with caplog.at_level(logging.INFO, logger="grocer.extensions.health"):
         ext.spider_closed(spider=None, reason="finished")
     assert stats.get_value("grocer/field_valid/brand") == 2
     assert stats.get_value("grocer/field_valid/size") == 2
@@ -210,12 +210,12 @@ def test_a_spider_over_the_budget_closes_with_its_own_reason_and_delists_nothing
     from grocer.db.models import Price, Product, Store
     from grocer.db.stores import load_stores
     from grocer.storelist import read_store_list
-    from tests.fixture_server import SITES_DIR, running_site
-    from tests.spiders.crawling import Crawler
+    from tests.helpers.fixture_server import SITES_DIR, running_site
+    from tests.helpers.crawling import Crawler
 
     load_stores(engine, read_store_list(SITES_DIR / "stores.json"))
-    settings = {"EXTENSIONS": json.dumps({"grocer.health.CrawlHealth": 400,
-                                          "grocer.extensions.ReconcileOnClose": 500}),
+    settings = {"EXTENSIONS": json.dumps({"grocer.extensions.health.CrawlHealth": 400,
+                                          "grocer.extensions.reconcile.ReconcileOnClose": 500}),
                 "GROCER_MIN_ITEMS_FOR_BUDGET": "10", "GROCER_MAX_DROP_RATE": max_drop_rate}
     with running_site() as site:
         crawl = Crawler(tmp_path, db_url, site.urls)

@@ -36,7 +36,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
-SITES_DIR = Path(__file__).parent / "fixtures" / "sites"
+SITES_DIR = Path(__file__).parents[1] / "fixtures" / "sites"
 
 SKU_FIELDS = {"aldi": "sku", "woolworths": "Stockcode", "coles": "id", "iga": "sku"}
 PRICE_PATHS = {"aldi": ("price", "amount"), "woolworths": ("Price",), "coles": ("pricing", "now"),

@@ -8,8 +8,8 @@ import pytest
 
 from grocer.db.stores import load_stores
 from grocer.storelist import read_store_list
-from tests.fixture_server import SITES_DIR, running_site
-from tests.spiders.crawling import Crawler
+from tests.helpers.fixture_server import SITES_DIR, running_site
+from tests.helpers.crawling import Crawler
 
 STORES_FILE = SITES_DIR / "stores.json"
 

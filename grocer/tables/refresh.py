@@ -18,15 +18,19 @@ from pathlib import Path
 
 from scrapy import Request
 
-from grocer.normalization import (
+from grocer.tables.files import (
+    TABLE_FILES,
     TranslationTableError,
+    load_table,
     validate_table_bytes,
     write_table_atomically,
 )
-from grocer.normalization.tables import TABLE_FILES, load_table
-from grocer.signals import tables_refreshed
 
 logger = logging.getLogger(__name__)
+
+# Sent by a spider after it refreshed the translation tables in TRANSLATION_TABLES_DIR
+# (every TABLES_REFRESH_EVERY_STORES stores); the normalize pipeline reloads them.
+tables_refreshed = object()
 
 STATS = "grocer/tables"
 

@@ -9,8 +9,8 @@ import pytest
 from sqlalchemy import func, select
 
 from grocer.db.models import Price, PriceHistory, Product, Store
-from grocer.ingest import BadLine, item_from_line, splitcart_scraped_at
-from tests.scrapy_cli import run_scrapy
+from grocer.commands.ingest_spider import BadLine, item_from_line, splitcart_scraped_at
+from tests.helpers.scrapy_cli import run_scrapy
 
 
 def splitcart_line(sku, name, price, *, company="aldi", store_id=None, **derived):

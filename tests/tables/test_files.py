@@ -5,7 +5,7 @@ import os
 
 import pytest
 
-from grocer.normalization import (
+from grocer.tables.files import (
     BRAND_TABLE_FILE,
     PRODUCT_TABLE_FILE,
     TranslationTableError,

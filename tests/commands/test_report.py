@@ -10,7 +10,7 @@ from grocer.db.crawlruns import record_crawl_run
 from grocer.db.engine import session_scope
 from grocer.db.models import Company, Division, Store, utcnow
 from grocer.db.report import crawl_report
-from tests.scrapy_cli import run_scrapy
+from tests.helpers.scrapy_cli import run_scrapy
 
 DAY = dt.timedelta(days=1)
 

@@ -78,8 +78,8 @@ class Crawler:
         log_file = self.workdir / f"crawl-{self.runs}.log"
         all_settings = {**FAST_SETTINGS, "TEST_STATS_FILE": str(stats_file),
                         "LOG_FILE": str(log_file),
-                        "EXTENSIONS": json.dumps({"tests.spiders.stats_dump.StatsDump": 0,
-                                                  "grocer.extensions.ReconcileOnClose": 500}),
+                        "EXTENSIONS": json.dumps({"tests.helpers.stats_dump.StatsDump": 0,
+                                                  "grocer.extensions.reconcile.ReconcileOnClose": 500}),
                         **(settings or {})}
         command = [sys.executable, "-m", "scrapy", "crawl", spider, "-O", str(feed)]
         for name, value in (args or {}).items():

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 
-from grocer.tables_download import etag_path
+from grocer.tables.refresh import etag_path
 
 BRAND = "brand_translation_table.json"
 PRODUCT = "product_translation_table.json"

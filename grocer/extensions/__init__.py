@@ -1,0 +1,1 @@
+"""Scrapy extensions: crawl health (per-store outcomes, error budget) and reconciliation on close."""
