@@ -18,6 +18,7 @@ store becomes a StoreItem (`store_fields`).
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 from collections.abc import Iterable
@@ -102,17 +103,17 @@ class LocatorSpider(GrocerSpider):
     }
     # Divisions the locator lists (the scope in which unlisted stores close); None: all.
     divisions: ClassVar[tuple[str, ...] | None] = None
-    step: ClassVar[int] = 50  # grid spacing in km (IGA: location-id stride); -a step=N
+    default_step: ClassVar[int] = 50  # grid spacing in km (IGA: location-id stride); -a step=
     progress_share: ClassVar[float] = 0.05  # a progress line per 5% of the points
 
     def __init__(self, *args, step=None, **kwargs):
         super().__init__(*args, **kwargs)
-        self.step = positive_int(step, "step") or self.step
+        self.step = positive_int(step, "step") or self.default_step
         self.points = self.sweep_points()
         self.points_done = 0
         self.failed_points: set[int] = set()
         self.codes: set[str] = set()
-        self.started = time.monotonic()
+        self.started = 0.0
         self.next_progress = 0
 
     def select_targets(self, settings) -> None:
@@ -143,8 +144,8 @@ class LocatorSpider(GrocerSpider):
     # --- the sweep ----------------------------------------------------------------------------
 
     async def start(self):
-        self.logger.info("%s: sweeping %d points (step %d)", self.name, len(self.points),
-                         self.step)
+        self.started = time.monotonic()
+        self.logger.info("sweeping %d points (step %d)", len(self.points), self.step)
         self.crawler.stats.set_value("grocer/locator/points", len(self.points))
         warm_up = list(self.warm_up_requests())
         for request in warm_up or self.sweep():
@@ -153,9 +154,6 @@ class LocatorSpider(GrocerSpider):
     def sweep(self, response=None):
         for index, point in enumerate(self.points):
             yield self.point_request(point, {"point": index})
-
-    def next_work(self):
-        return None  # every request is known at the start: no work loop
 
     def decode(self, response):
         return self.read_json(response)
@@ -167,20 +165,21 @@ class LocatorSpider(GrocerSpider):
             return
         try:
             stores, next_page = self.read_point(data, response)
-            items = [self.item(raw) for raw in stores]
+            found = [self.store_fields(raw) if isinstance(raw, dict) else {} for raw in stores]
         except (KeyError, TypeError, AttributeError, IndexError, ValueError):
             yield from self.retry_bad_response(response, "unexpected_shape")
             return
-        for item in items:
+        for fields in found:
+            item = self.item(fields)
             if item is not None:
                 yield item
         if next_page is not None:
             yield next_page
         else:
-            self.point_finished(response.meta["point"])
+            self.point_finished()
 
-    def item(self, raw) -> StoreItem | None:
-        fields = self.store_fields(raw) if isinstance(raw, dict) else {}
+    def item(self, fields: dict) -> StoreItem | None:
+        """A StoreItem the first time a store code is seen; None for a repeat or no code."""
         code = fields.get("store_code")
         if not code:
             self.count("grocer/locator/stores_without_code")
@@ -192,14 +191,14 @@ class LocatorSpider(GrocerSpider):
         self.count("grocer/locator/stores")
         return StoreItem(company=self.company, **fields)
 
-    def point_finished(self, index: int) -> None:
+    def point_finished(self) -> None:
         self.points_done += 1
         self.count("grocer/locator/points_done")
         if self.points_done >= self.next_progress or self.points_done == len(self.points):
             self.next_progress = self.points_done + max(1, int(len(self.points)
                                                                * self.progress_share))
-            self.logger.info("%s: %d/%d points done, %d stores found, %d points failed, %.0fs",
-                             self.name, self.points_done, len(self.points), len(self.codes),
+            self.logger.info("%d/%d points done, %d stores found, %d points failed, %.0fs",
+                             self.points_done, len(self.points), len(self.codes),
                              len(self.failed_points), time.monotonic() - self.started)
 
     def record_failure(self, request: Request, reason: str) -> None:
@@ -211,7 +210,7 @@ class LocatorSpider(GrocerSpider):
             self.failed_points.add(-1)
             return
         self.failed_points.add(index)
-        self.point_finished(index)
+        self.point_finished()
 
     def sweep_complete(self) -> bool:
         """Every point done, none failed, a store found: the list is the locator's all."""
@@ -227,6 +226,9 @@ class LocatorSpider(GrocerSpider):
             raise CloseSpider("no_stores_found")
 
     def closed(self, reason):
-        self.logger.info("%s closed (%s): %d/%d points done, %d failed, %d stores", self.name,
-                         reason, self.points_done, len(self.points), len(self.failed_points),
-                         len(self.codes))
+        complete = self.sweep_complete()
+        self.logger.log(
+            logging.INFO if complete else logging.ERROR,
+            "sweep closed (%s): %d/%d points done, %d failed, %d stores%s", reason,
+            self.points_done, len(self.points), len(self.failed_points), len(self.codes),
+            "" if complete else " - the sweep is incomplete: no store was closed")

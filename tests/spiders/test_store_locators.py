@@ -164,7 +164,9 @@ def test_a_sweep_fills_an_empty_database_then_changes_nothing_then_closes_a_drop
                 store["postcode"]) == (name, division, site_id, state, postcode)
         assert isinstance(store["latitude"], Decimal) and store["address"] and store["suburb"]
     assert all(store["closed_at"] is None for store in stores.values())
-    assert f"{len(fixture_codes(chain))} stores" in first.log  # the closing summary
+    points = first.stat("grocer/locator/points")
+    assert f"{points}/{points} points done, {len(stores)} stores found" in first.log  # progress
+    assert f"0 failed, {len(stores)} stores" in first.log  # the closing summary
 
     second = sweep(chain)
     assert second.reason == "finished"
@@ -212,6 +214,7 @@ def test_a_sweep_with_a_failed_point_closes_nothing(sweep, engine, site):
     assert failed.reason == "sweep_incomplete"
     assert failed.stat("grocer/locator/points_failed") == 1
     assert "point 0: HTTP 500" in failed.log
+    assert "the sweep is incomplete: no store was closed" in failed.log
     assert all(store["closed_at"] is None for store in stores_in_db(engine, "aldi").values())
 
 
@@ -225,6 +228,17 @@ def test_a_sweep_closing_too_many_stores_closes_none(sweep, engine, site):
     assert "GROCER_STORES_MAX_CLOSED_SHARE" in result.log
     assert all(store["closed_at"] is None
                for store in stores_in_db(engine, "woolworths").values())
+
+
+@pytest.mark.slow
+@pytest.mark.sqlite_only
+def test_a_sweep_creates_the_schema_of_a_new_database(tmp_path, site):
+    url = f"sqlite:///{tmp_path / 'new.sqlite3'}"
+    crawler = Crawler(tmp_path, url, site.urls)
+    result = crawler("aldi_stores", args={"step": STEP_KM}, settings={"EXTENSIONS": STATS_ONLY})
+    assert result.reason == "finished", result.log[-3000:]
+    assert "empty database: creating grocer's schema" in result.log
+    assert result.stat("grocer/stores/created") == len(fixture_codes("aldi"))
 
 
 @pytest.mark.slow
