@@ -21,8 +21,16 @@ import json
 import math
 from dataclasses import dataclass, field
 
-from tests.fixture_server import (HOSTS, SITES_DIR, WOOLWORTHS_SESSION_COOKIE, FixtureServer,
-                                  FixtureSite, Handler, LoggedRequest, running_site)
+from tests.fixture_server import (
+    HOSTS,
+    SITES_DIR,
+    WOOLWORTHS_SESSION_COOKIE,
+    FixtureServer,
+    FixtureSite,
+    Handler,
+    LoggedRequest,
+    running_site,
+)
 
 RADIUS_KM = 350
 LOCATION_SPAN = 300

@@ -5,7 +5,8 @@ A chain has at most a few thousand stores, so items are kept until the crawl clo
 transaction (in a thread, off the reactor) adds new stores, updates changed ones and - only
 after a complete sweep (every point done, none failed, some store found) - marks the chain's
 stores the locator no longer lists closed. An incomplete sweep (a failed point, a shutdown, a
-block) still adds and updates what it found. Stats: grocer/stores/{items,created,updated,reopened,unchanged,closed,close_refused}.
+block) still adds and updates what it found. Stats: grocer/stores/items, …/created, …/updated,
+…/reopened, …/unchanged, …/closed, …/close_refused.
 """
 
 from __future__ import annotations

@@ -107,6 +107,9 @@ class LocatorSpider(GrocerSpider):
     progress_share: ClassVar[float] = 0.05  # a progress line per 5% of the points
 
     def __init__(self, *args, step=None, **kwargs):
+        if kwargs.get("stores") or kwargs.get("limit"):
+            raise ValueError(f"{self.name} sweeps every store: it takes no -a stores= or "
+                             "-a limit= (a coarser -a step= makes a quicker sweep)")
         super().__init__(*args, **kwargs)
         self.step = positive_int(step, "step") or self.default_step
         self.points = self.sweep_points()

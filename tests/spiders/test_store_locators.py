@@ -1,7 +1,7 @@
 """The store-locator spiders (`<chain>_stores`): against the fixture locators, an empty database
 gets every store once, a second sweep changes nothing, a store the locator drops is closed (not
 deleted) and `-a stores=all` then skips it; a sweep with a failed point closes nothing. Plus the
-parsing of the real Aldi service-points sample."""
+parsing of the real Aldi service-points and Woolworths store-locator samples."""
 
 from __future__ import annotations
 
@@ -18,9 +18,13 @@ from grocer.db.engine import session_scope
 from grocer.db.models import Company, Division, Store
 from grocer.spiders.aldi_stores import AldiStoresSpider
 from grocer.spiders.locator import POPULATED_AREAS, australia_grid, grid
-from grocer.spiders.woolworths_stores import opening_hours
+from grocer.spiders.woolworths_stores import (
+    DIVISIONS,
+    WoolworthsStoresSpider,
+    opening_hours,
+)
 from tests.fixture_server import SITES_DIR
-from tests.locator_site import CODES, LOCATOR_CHAINS, running_locator_site
+from tests.locator_site import CODES, LOCATOR_CHAINS, distance_km, running_locator_site
 from tests.scrapy_cli import run_scrapy
 from tests.spiders.crawling import Crawler
 
@@ -82,11 +86,9 @@ def fixture_codes(chain: str) -> set[str]:
 def test_the_grid_covers_every_populated_area_within_half_a_cell():
     points = australia_grid(50)
     for area in POPULATED_AREAS:
-        corners = [(area.south, area.west), (area.north, area.east)]
-        for lat, lon in corners:
-            nearest = min(abs(lat - p[0]) * 111.2 for p in points
-                          if area.west - 1 <= p[1] <= area.east + 1)
-            assert nearest <= 25.1
+        middle = ((area.south + area.north) / 2, (area.west + area.east) / 2)
+        for place in [(area.south, area.west), (area.north, area.east), middle]:
+            assert min(distance_km(*place, *point) for point in points) < 40  # 35 km: a half
     assert len(grid(POPULATED_AREAS[-1], 10_000)) == 1  # a small area still gets its point
 
 
@@ -101,16 +103,28 @@ def test_woolworths_opening_hours_name_today_and_tomorrow_by_their_day():
 
 # --- parsing without a crawl (no database) ----------------------------------------------------
 
-def aldi_spider():
+def locator_spider(spider_class, **kwargs):
     settings = {name: getattr(grocer.settings, name) for name in dir(grocer.settings)
                 if name.isupper()}
-    return AldiStoresSpider.from_crawler(get_crawler(AldiStoresSpider, settings))
+    return spider_class.from_crawler(get_crawler(spider_class, settings), **kwargs)
 
 
-def aldi_response(body: bytes, point=(-31.9, 115.8)):
-    spider = aldi_spider()
+def point_response(spider_class, body: bytes, point=(-31.9, 115.8)):
+    """A spider (built without a database) and its response `body` to a point's request."""
+    spider = locator_spider(spider_class)
     request = spider.point_request(point, {"point": 0})
     return spider, TextResponse(request.url, body=body, request=request, encoding="utf-8")
+
+
+def aldi_response(body: bytes):
+    return point_response(AldiStoresSpider, body)
+
+
+def test_store_locators_sweep_every_store_and_take_no_store_selection():
+    with pytest.raises(ValueError, match="every store"):
+        locator_spider(AldiStoresSpider, stores="G102")
+    with pytest.raises(ValueError, match="step"):
+        locator_spider(AldiStoresSpider, step="0")
 
 
 def test_aldi_pages_a_point_until_its_total_and_dedupes_by_code():
@@ -143,6 +157,22 @@ def test_real_aldi_service_points_parse_to_stores(shared_dir):
     assert (yokine["suburb"], yokine["postcode"]) == ("Yokine", "6060")
     # totalCount 47 > 10: the point goes on with its next page
     assert any("offset=10" in getattr(request, "url", "") for request in output)
+
+
+def test_real_woolworths_store_locator_parses_to_stores(shared_dir):
+    path = shared_dir / "samples" / "woolworths" / "store_locator__splitcart_2025-08.json"
+    spider, response = point_response(WoolworthsStoresSpider, path.read_bytes(),
+                                      (-33.86, 151.2))
+    items = [dict(item) for item in spider.parse_point(response)]
+    assert len(items) == len(json.loads(path.read_text())["Stores"]) == 30
+    for item in items:
+        assert item["store_code"].isdigit() and item["name"] and item["suburb"]
+        assert item["division"] in DIVISIONS and item["state"] in ("NSW", "ACT")
+        assert len(item["postcode"]) == 4 and -34.5 < item["latitude"] < -33
+    metro = next(item for item in items if item["store_code"] == "1550")
+    assert metro["opening_hours"]["Mon"] == "06:00-20:00"
+    assert metro["opening_hours"]["Sat"] == "closed"
+    assert spider.points_done == 1
 
 
 # --- sweeps against the fixture locators ------------------------------------------------------
