@@ -8,8 +8,8 @@ loads them as `scrapy loadstores` does and, after a complete sweep, marks the st
 locator no longer lists closed.
 
 A sweep with a failed point (a request lost past retries, an unusable response, a callback
-error) closes with reason `sweep_incomplete`, one that found no store at all with
-`no_stores_found`; then no store is closed. No database is needed to build or run the spider.
+error) closes with reason `sweep_incomplete` - at once after `max_failed_points` - and one that
+found no store at all with `no_stores_found`; then no store is closed. No database is needed to build or run the spider.
 
 A chain spider declares the request of a point (`point_request`), how to read a response
 (`read_point`: its raw stores and the request of the point's next page, if any) and how a raw
@@ -105,6 +105,8 @@ class LocatorSpider(GrocerSpider):
     divisions: ClassVar[tuple[str, ...] | None] = None
     default_step: ClassVar[int] = 50  # grid spacing in km (IGA: location-id stride); -a step=
     progress_share: ClassVar[float] = 0.05  # a progress line per 5% of the points
+    # Past this many failed points the sweep stops: the rest would only load a failing site.
+    max_failed_points: ClassVar[int] = 20
 
     def __init__(self, *args, step=None, **kwargs):
         if kwargs.get("stores") or kwargs.get("limit"):
@@ -214,6 +216,15 @@ class LocatorSpider(GrocerSpider):
             return
         self.failed_points.add(index)
         self.point_finished()
+        if len(self.failed_points) == self.max_failed_points:
+            self.logger.error("%d points failed: the sweep stops", len(self.failed_points))
+            raise CloseSpider("sweep_incomplete")
+
+    def on_spider_error(self, failure, response, spider):
+        try:
+            super().on_spider_error(failure, response, spider)
+        except CloseSpider:
+            pass  # a signal handler cannot close the crawl; the next failure or idle does
 
     def sweep_complete(self) -> bool:
         """Every point done, none failed, a store found: the list is the locator's all."""

@@ -249,6 +249,16 @@ def test_a_sweep_with_a_failed_point_closes_nothing(sweep, engine, site):
 
 
 @pytest.mark.slow
+def test_a_locator_that_fails_everywhere_stops_the_sweep_early(sweep, site):
+    site.fault("/apis/ui/StoreLocator/Stores", *["403"] * 1000)
+    result = sweep("woolworths")
+    assert result.reason == "sweep_incomplete"
+    assert "20 points failed: the sweep stops" in result.log
+    # 20 failed points and those in flight (8 at a time in tests), not all 51
+    assert len(site.requests_to("/apis/ui/StoreLocator/Stores")) <= 20 + 2 * 8
+
+
+@pytest.mark.slow
 def test_a_sweep_closing_too_many_stores_closes_none(sweep, engine, site):
     assert sweep("woolworths").reason == "finished"
     for code in ("1147", "1148", "1550"):
