@@ -1,4 +1,5 @@
-"""ProductItem: the contract between spiders and pipelines.
+"""Items: the contract between spiders and pipelines (ProductItem; StoreItem of the store
+locators).
 
 A spider fills `raw` (the chain's product exactly as the site sent it, plus `category_path`
 where the spider stamps one), `company`, `store_code` and `scraped_at`. Each pipeline adds what
@@ -21,3 +22,21 @@ class ProductItem(scrapy.Item):
     product = scrapy.Field()
     incoming_key = scrapy.Field()  # the key computed from this item, before resolution
     product_id = scrapy.Field()  # resolve: the canonical product's id
+
+
+class StoreItem(scrapy.Item):
+    """One store as a store locator lists it (the `<chain>_stores` spiders). Its fields are the
+    columns of `scrapy loadstores`' simple form, so a feed (`-O stores.jsonl`) loads as it is."""
+
+    company = scrapy.Field()  # chain slug: aldi, coles, iga, woolworths
+    store_code = scrapy.Field()  # as `scrapy loadstores` keeps it: G102, COL:401, 1147, 19587
+    site_store_id = scrapy.Field()  # what the site wants: IGA retailer store id, Coles number
+    name = scrapy.Field()
+    division = scrapy.Field()  # banner: SUPERMARKETS, Coles Supermarkets, Liquorland, ...
+    address = scrapy.Field()
+    suburb = scrapy.Field()
+    state = scrapy.Field()  # NSW, VIC, ...
+    postcode = scrapy.Field()  # a string: 0800 keeps its zero
+    latitude = scrapy.Field()  # float
+    longitude = scrapy.Field()
+    opening_hours = scrapy.Field()  # {"Mon": "06:00-20:00", ...} where the locator gives them

@@ -44,6 +44,8 @@ ALDI_BASE_URL = _env("ALDI_BASE_URL", "https://api.aldi.com.au")
 COLES_BASE_URL = _env("COLES_BASE_URL", "https://www.coles.com.au")
 WOOLWORTHS_BASE_URL = _env("WOOLWORTHS_BASE_URL", "https://www.woolworths.com.au")
 IGA_BASE_URL = _env("IGA_BASE_URL", "https://www.igashop.com.au")
+# IGA's store locator is Salefinder's (the other chains' are on their own hosts above).
+IGA_STORES_BASE_URL = _env("IGA_STORES_BASE_URL", "https://embed.salefinder.com.au")
 
 _CONTACT_UA = "grocer/0.1 (+https://github.com/grocer-au/grocer)"
 _BROWSER_UA = (
@@ -56,7 +58,14 @@ WOOLWORTHS_USER_AGENT = _env("WOOLWORTHS_USER_AGENT", _BROWSER_UA)
 # Must be the User-Agent of the browser the Coles cookies were exported from.
 COLES_USER_AGENT = _env("COLES_USER_AGENT", _BROWSER_UA)
 COLES_COOKIES_FILE = _env("COLES_COOKIES_FILE", "")
+# The API key the Coles website sends with its store-finder GraphQL requests (header
+# ocp-apim-subscription-key; copy it from the browser's request). Empty: not sent.
+COLES_API_SUBSCRIPTION_KEY = _env("COLES_API_SUBSCRIPTION_KEY", "")
 USER_AGENT = _CONTACT_UA
+
+# Store locators: a complete sweep closes the stores it no longer lists, unless they are more
+# than this share of the chain's open stores (then it closes none and says so).
+GROCER_STORES_MAX_CLOSED_SHARE = float(_env("GROCER_STORES_MAX_CLOSED_SHARE", 0.2))
 
 # --- pipelines and extensions ---------------------------------------------------------------
 ITEM_PIPELINES = {

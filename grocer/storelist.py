@@ -11,7 +11,7 @@ from grocer.chains import CHAINS
 
 SIMPLE_COLUMNS = (
     "company", "store_code", "name", "division", "site_store_id",
-    "state", "postcode", "latitude", "longitude",
+    "state", "postcode", "latitude", "longitude", "address", "suburb",
 )
 
 
@@ -56,6 +56,11 @@ def read_store_list(path: str | Path) -> StoreList:
     if path.suffix.lower() == ".csv":
         with path.open(newline="", encoding="utf-8-sig") as handle:
             result = _from_simple(list(csv.DictReader(handle)), first_row=2)
+    elif path.suffix.lower() in (".jsonl", ".ndjson"):
+        # One store per line: the feed of a store-locator spider (`-O stores.jsonl`).
+        lines = path.read_text(encoding="utf-8").splitlines()
+        result = _from_simple([_json_or_none(line) for line in lines if line.strip()],
+                              first_row=1)
     else:
         data = json.loads(path.read_text(encoding="utf-8"))
         if not isinstance(data, list):
@@ -69,6 +74,13 @@ def read_store_list(path: str | Path) -> StoreList:
             # Coles' site wants the number of COL:401.
             row.site_store_id = row.store_code.rsplit(":", 1)[1]
     return result
+
+
+def _json_or_none(line: str):
+    try:
+        return json.loads(line)
+    except ValueError:
+        return None  # reported as "not an object"
 
 
 def _from_simple(records: list, first_row: int) -> StoreList:

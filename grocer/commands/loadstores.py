@@ -16,9 +16,11 @@ class Command(GrocerCommand):
         return (
             "Reads SplitCart's Django dumpdata store list (stores-*.json; companies-*.json and "
             "divisions-*.json beside it are found by name) or grocer's simple form: a JSON list "
-            f"of objects or a CSV with a header, columns {', '.join(SIMPLE_COLUMNS)}. New stores "
-            "are inserted, changed ones updated, the rest left alone. A row without a company "
-            "or a store code is reported with its position and skipped."
+            "of objects, JSON lines (.jsonl, as written by `scrapy crawl <chain>_stores -O "
+            f"stores.jsonl`) or a CSV with a header, columns {', '.join(SIMPLE_COLUMNS)}. New "
+            "stores are inserted, changed ones updated (a closed one listed again is reopened), "
+            "the rest left alone. A row without a company or a store code is reported with its "
+            "position and skipped."
         )
 
     def run(self, args, opts):
@@ -40,7 +42,8 @@ class Command(GrocerCommand):
         summary = ", ".join(f"{name} {count:,}" for name, count in sorted(companies.items()))
         print(
             f"{len(store_list.rows):,} stores read ({summary}); {result.created:,} created, "
-            f"{result.updated:,} updated, {result.unchanged:,} unchanged, "
+            f"{result.updated:,} updated, {result.reopened:,} reopened, "
+            f"{result.unchanged:,} unchanged, "
             f"{len(store_list.errors):,} bad rows skipped"
         )
         if store_list.errors:

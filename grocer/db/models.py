@@ -130,6 +130,9 @@ class Store(Base):
     latitude: Mapped[Decimal | None] = mapped_column(Numeric(9, 6))
     longitude: Mapped[Decimal | None] = mapped_column(Numeric(9, 6))
     last_crawled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, index=True)
+    # Set when a complete store-locator sweep no longer listed the store; never deleted, so
+    # its prices keep their store. Cleared when the store is listed again.
+    closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
     company: Mapped[Company] = relationship(back_populates="stores")
     division: Mapped[Division | None] = relationship()

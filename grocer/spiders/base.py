@@ -128,13 +128,17 @@ class GrocerSpider(Spider):
     def from_crawler(cls, crawler, *args, **kwargs):
         spider = super().from_crawler(crawler, *args, **kwargs)
         spider.base_url = crawler.settings.get(cls.base_url_setting).rstrip("/")
-        spider.db = engine_from_settings(crawler.settings)
-        prepare_schema(spider.db, spider.logger)
-        # Resolved now so that a bad -a stores= stops the crawl before anything is fetched.
-        spider.targets = select_stores(spider.db, spider.chain, spider.stores_argument)
+        spider.select_targets(crawler.settings)
         crawler.signals.connect(spider.on_idle, signal=signals.spider_idle)
         crawler.signals.connect(spider.on_spider_error, signal=signals.spider_error)
         return spider
+
+    def select_targets(self, settings) -> None:
+        """The stores to crawl, from the database. Resolved when the spider is built, so that a
+        bad -a stores= stops the crawl before anything is fetched."""
+        self.db = engine_from_settings(settings)
+        prepare_schema(self.db, self.logger)
+        self.targets = select_stores(self.db, self.chain, self.stores_argument)
 
     # --- the work loop ------------------------------------------------------------------------
 

@@ -43,7 +43,7 @@ def site_id_of(chain: Chain, store: Store) -> str | None:
 
 def _stores_query(chain: Chain):
     query = select(Store).join(Company, Store.company_id == Company.id).where(
-        Company.slug == chain.slug)
+        Company.slug == chain.slug, Store.closed_at.is_(None))
     if chain.supermarket_divisions:
         query = query.join(Division, Store.division_id == Division.id).where(
             Division.name.in_(chain.supermarket_divisions))
@@ -65,8 +65,9 @@ def _parse_stalest(spec: str) -> int:
 def select_stores(engine: Engine, chain: Chain, spec: str | None) -> list[StoreTarget]:
     """The stores named by `spec`, in crawl order.
 
-    None/"" → the chain's default store; "all" → its supermarkets; "stalest:N" → the N of those
-    crawled longest ago (never crawled first); otherwise comma-separated store codes.
+    None/"" → the chain's default store; "all" → its supermarkets that are not closed;
+    "stalest:N" → the N of those crawled longest ago (never crawled first); otherwise
+    comma-separated store codes (a closed one with a warning).
     """
     spec = (spec or "").strip()
     with session_scope(engine) as session:
@@ -115,6 +116,10 @@ def select_stores(engine: Engine, chain: Chain, spec: str | None) -> list[StoreT
             "Woolworths 1147, IGA 19587)")
     targets = []
     for code in codes:
+        if found[code].closed_at is not None:
+            logger.warning("store %s of %s is closed (no longer listed by its store locator "
+                           "since %s): crawled because it was named", code, chain.name,
+                           found[code].closed_at.date())
         site_id = site_id_of(chain, found[code])
         if site_id is None:
             logger.warning("store %s of %s has no site store id: skipped", code, chain.name)

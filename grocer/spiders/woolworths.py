@@ -16,6 +16,10 @@ SKIPPED_LEAVES = frozenset({"everyday-market", "cigarettes-tobacco"})
 # Campaign departments (e.g. cookware-bonus-credits) regroup products under brand names: their
 # paths would be stamped onto products instead of the real department's.
 CAMPAIGN_MARKER = "bonus-credit"
+# The home-page visit whose cookies the API wants: a browser's page load.
+WARM_UP_HEADERS = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8",
+                   "sec-fetch-dest": "document", "sec-fetch-mode": "navigate",
+                   "sec-fetch-site": "none"}
 
 
 def browse_body(category, page_number: int, store_id: str) -> dict:
@@ -57,9 +61,7 @@ class WoolworthsSpider(StoreSpider):
 
     def store_requests(self, store):
         yield self.site_request("/", store=store, callback=self.after_warm_up,
-                                headers={"Accept": "text/html,application/xhtml+xml,*/*;q=0.8",
-                                         "sec-fetch-dest": "document",
-                                         "sec-fetch-mode": "navigate", "sec-fetch-site": "none"})
+                                headers=WARM_UP_HEADERS)
 
     def after_warm_up(self, response):
         progress = self.store_of(response)

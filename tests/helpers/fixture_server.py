@@ -44,6 +44,7 @@ PRICE_PATHS = {"aldi": ("price", "amount"), "woolworths": ("Price",), "coles": (
 COLES_PAGE_SIZE = 2  # small, so that paging shows with a few products (the real site: 48)
 WOOLWORTHS_SESSION_COOKIE = "bm_sz"
 BLOCK_PAGE = (SITES_DIR / "coles" / "block_page.html")
+HOSTS = ("aldi", "coles", "woolworths", "iga", "tables")
 
 
 def _expand(value, n: int):
@@ -411,9 +412,10 @@ class Handler(BaseHTTPRequestHandler):
 
 class FixtureServer(ThreadingHTTPServer):
     daemon_threads = True
+    handler_class = Handler
 
     def __init__(self, site: FixtureSite):
-        super().__init__(("127.0.0.1", 0), Handler)
+        super().__init__(("127.0.0.1", 0), self.handler_class)
         self.site = site
         self.chain = None  # set by serve(): which chain this server plays
 
@@ -426,22 +428,22 @@ class FixtureServer(ThreadingHTTPServer):
 
 
 @contextmanager
-def running_site():
+def running_site(site_class=FixtureSite, server_class=None, hosts=HOSTS):
     """A fresh FixtureSite from the fixture files, served; `site.urls` names each server."""
-    site = FixtureSite.from_fixtures()
-    with serve(site) as urls:
+    site = site_class.from_fixtures()
+    with serve(site, server_class or FixtureServer, hosts) as urls:
         site.urls = urls
         yield site
 
 
 @contextmanager
-def serve(site: FixtureSite):
+def serve(site: FixtureSite, server_class=FixtureServer, hosts=HOSTS):
     """One server per chain (each chain is its own host), plus their URLs:
     {"aldi": url, "coles": url, "woolworths": url, "iga": url, "tables": url}."""
     servers = {}
     try:
-        for chain in ("aldi", "coles", "woolworths", "iga", "tables"):
-            server = FixtureServer(site)
+        for chain in hosts:
+            server = server_class(site)
             server.chain = chain
             threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
                              daemon=True).start()
