@@ -38,7 +38,8 @@ class Command(GrocerCommand):
                             help="write the report to FILE (.csv or .json)")
 
     def run(self, args, opts):
-        from grocer.db.matching import run_match
+        from grocer.db.matching import load_match_products
+        from grocer.matching.review import run_match
 
         if args:
             self.fail("usage: scrapy match " + self.syntax())
@@ -51,8 +52,8 @@ class Command(GrocerCommand):
             self.fail("--companies needs at least two chains")
         directory = self.settings.get("TRANSLATION_TABLES_DIR") or "translation_tables"
         try:
-            result = run_match(self.engine(), companies=companies or None,
-                               min_score=opts.min_score, output=opts.output,
+            products = load_match_products(self.engine(), companies or None)
+            result = run_match(products, min_score=opts.min_score, output=opts.output,
                                apply=opts.apply, tables_dir=directory)
         except ValueError as error:  # an invalid translation table
             self.fail(str(error), exitcode=1)

@@ -11,18 +11,17 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import insert
 
-from grocer.db.matching import (
+from grocer.db.matching import load_match_products
+from grocer.db.models import Brand, Company, Price, Product, Sku, Store
+from grocer.normalization import PRODUCT_TABLE_FILE, ProductNormalizer
+from grocer.matching import MatchPair, MatchProduct, review
+from grocer.matching.review import (
     REPORT_COLUMNS,
     apply_pairs,
     canonical_of,
-    load_match_products,
     plan_translations,
-    run_match,
     write_report,
 )
-from grocer.db.models import Brand, Company, Price, Product, Sku, Store
-from grocer.normalization import PRODUCT_TABLE_FILE, ProductNormalizer
-from grocer.normalization.matching import MatchPair, MatchProduct
 
 NOW = dt.datetime(2026, 7, 1, 8, 0, tzinfo=dt.timezone.utc)
 NORMALIZER = ProductNormalizer({}, {})
@@ -64,6 +63,11 @@ class Db:
                          scraped_date=NOW.date(), last_seen=NOW, is_on_special=False,
                          is_available=True)
         return key
+
+
+def run_match(engine, companies=None, **options):
+    """``scrapy match`` as the command runs it: the query, then the review flow."""
+    return review.run_match(load_match_products(engine, companies), **options)
 
 
 @pytest.fixture
