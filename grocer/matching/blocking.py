@@ -73,6 +73,14 @@ class Candidate:
     guard: str | None = None        # why the pair can never match; None = passed
     extra_a: tuple[str, ...] = ()   # core words of a missing on b
     extra_b: tuple[str, ...] = ()
+    #: one-sided words a cross-chain rule explains (pack-size, claim, label, plain-variant
+    #: words, compounds), with the rule: ("share", "pack-size words, equal weights")
+    explained: tuple[tuple[str, str], ...] = ()
+    verdict: str = ""               # why the decision rule did not suggest it ("" = not asked)
+
+    @property
+    def cross_chain(self) -> bool:
+        return self.a.product.company != self.b.product.company
 
     @property
     def block(self) -> str:

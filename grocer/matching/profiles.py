@@ -7,7 +7,7 @@ from typing import Iterable
 
 from grocer.matching.products import MatchProduct
 from grocer.matching.vocabulary import (
-    CORPORATE, DESCRIPTORS, PACKAGING, PER_BASIS, STOPWORDS, VARIANT_WORDS, words_of)
+    CORPORATE, DESCRIPTORS, PACKAGING, PER_BASIS, PIECES, STOPWORDS, VARIANT_WORDS, words_of)
 from grocer.normalization import canonical_sizes, extract_raw_sizes, standardize_sizes
 
 
@@ -54,7 +54,8 @@ def profile(product: MatchProduct) -> Profile:
         forms.update("".join(words[i:i + n]) for i in range(len(words) - n + 1))
     sizes = _product_sizes(product)
     measures = frozenset(s for s in sizes if s[1] in ("g", "ml"))
-    counts = frozenset(v for v, u in sizes if u in ("pk", "ea") and v > 1)
+    counts = frozenset(v for v, u in sizes if u in ("pk", "ea") and v > 1) | frozenset(
+        float(n) for n in PIECES.findall(product.name or "") if int(n) > 1)
     totals = frozenset((v * n, u) for v, u in measures for n in counts
                        ) if len(counts) == 1 else frozenset()
     name_words = set(words)

@@ -10,7 +10,15 @@ from rapidfuzz.distance import DamerauLevenshtein, Levenshtein
 from grocer.matching.blocking import Candidate
 from grocer.matching.products import MatchConfig, MatchProduct
 from grocer.matching.profiles import Profile
-from grocer.matching.vocabulary import CONTAINER_WORDS, CONTAINERS, DESCRIPTORS, VARIANT_WORDS
+from grocer.matching.vocabulary import (
+    CLAIM_WORDS,
+    CONTAINER_WORDS,
+    CONTAINERS,
+    DESCRIPTORS,
+    PACK_SIZE_WORDS,
+    PLAIN_VARIANTS,
+    VARIANT_WORDS,
+)
 
 
 def _core_pair(c: Candidate) -> tuple[frozenset[str], frozenset[str]]:
@@ -18,24 +26,58 @@ def _core_pair(c: Candidate) -> tuple[frozenset[str], frozenset[str]]:
     return c.a.core - brands, c.b.core - brands
 
 
+#: Size relations where both sides weigh the same (see :func:`_size_relation`).
+EQUAL_WEIGHTS = frozenset({"equal", "equal-count-one-sided", "total"})
+
+
 def score_pairs(candidates: list[Candidate], config: MatchConfig = MatchConfig()) -> None:
-    """Fill scores, one-sided words and guards of every candidate (in place)."""
+    """Fill scores, one-sided words and guards of every candidate (in place).
+
+    The score is the mean of token-sort and token-set ratios on the sorted core words. For a
+    pair of two chains, when the same score on the *identity words* alone (core words without
+    generic descriptors and without the one-sided words a cross-chain rule explains) is
+    higher, the score moves half-way towards it: "Wombat Oat Crunch" and "Wombat Oat Crunch
+    Breakfast Cereal" name one article, but the descriptors pull their plain score under the
+    threshold; an exact name still scores higher than such a pair.
+    """
     if not candidates:
         return
-    left_strings, right_strings = [], []
+    left, right, left_identity, right_identity = [], [], [], []
     for c in candidates:
         ca, cb = _core_pair(c)
-        left_strings.append(" ".join(sorted(ca)))
-        right_strings.append(" ".join(sorted(cb)))
+        left.append(" ".join(sorted(ca)))
+        right.append(" ".join(sorted(cb)))
         c.extra_a = tuple(sorted(ca - cb))
         c.extra_b = tuple(sorted(cb - ca))
         c.guard = _guard(c, ca, cb, config)
-    sort_scores = pairwise_scores(left_strings, right_strings, fuzz.ratio)
-    set_scores = pairwise_scores(left_strings, right_strings, fuzz.token_set_ratio)
-    for c, s1, s2 in zip(candidates, sort_scores, set_scores):
-        c.sort_score = round(float(s1), 2)
-        c.set_score = round(float(s2), 2)
+        if c.cross_chain:
+            drop = DESCRIPTORS | {w for w, _ in c.explained}
+            left_identity.append(" ".join(sorted(ca - drop)))
+            right_identity.append(" ".join(sorted(cb - drop)))
+        else:
+            left_identity.append(left[-1])
+            right_identity.append(right[-1])
+    sort_scores = pairwise_scores(left, right, fuzz.ratio)
+    set_scores = pairwise_scores(left, right, fuzz.token_set_ratio)
+    identity_sort = pairwise_scores(left_identity, right_identity, fuzz.ratio)
+    identity_set = pairwise_scores(left_identity, right_identity, fuzz.token_set_ratio)
+    for i, c in enumerate(candidates):
+        plain = (float(sort_scores[i]), float(set_scores[i]))
+        if not left_identity[i] and not right_identity[i]:
+            # brand-only names (all words descriptors or explained): nothing left to differ
+            identity = (100.0, 100.0) if c.guard is None and c.cross_chain else (0.0, 0.0)
+        else:
+            identity = (float(identity_sort[i]), float(identity_set[i]))
+        c.sort_score = round(plain[0], 2)
+        c.set_score = round(plain[1], 2)
         c.score = round((c.sort_score + c.set_score) / 2, 2)
+        identity_score = sum(identity) / 2
+        if not left[i] or not right[i]:
+            # a brand-only name: its identity words are all there is to compare
+            c.score = max(c.score, round(identity_score, 2))
+        else:
+            # identity words agreeing lift the score half-way: an exact name still beats them
+            c.score = max(c.score, round((c.score + identity_score) / 2, 2))
 
 
 #: From this many pairs on, scoring goes through ``rapidfuzz.process.cpdist`` (needs numpy).
@@ -101,10 +143,67 @@ def _containers(p: Profile) -> set[int]:
     return {i for i, kind in enumerate(CONTAINERS) if words & kind}
 
 
+def _labels(p: Profile, other: Profile) -> set[str]:
+    """Variant words of ``p`` read as the article's label, not as a variant: followed in the name
+    by a generic descriptor the other name lacks ("potato chips", "dark chocolate" beside a
+    name stating neither). "Orange chocolate" beside "chocolate" stays a variant."""
+    others = set(other.words)
+    return {w for w, after in zip(p.words, p.words[1:])
+            if w in VARIANT_WORDS and w not in DESCRIPTORS and after in DESCRIPTORS
+            and after not in others}
+
+
+def _compounds(extra: set[str], other: Profile) -> set[str]:
+    """One-sided words that are two adjacent words of the other name written as one
+    ("seasalt" / "sea salt"), with those two words."""
+    found = set()
+    for first, second in zip(other.words, other.words[1:]):
+        if first + second in extra:
+            found |= {first + second, first, second}
+    return found
+
+
+def _cross_chain_explained(c: Candidate, extra_a: set[str], extra_b: set[str],
+                           ) -> dict[str, str]:
+    """One-sided words of a two-chain pair that general grocery knowledge explains, each with
+    its rule (see the word lists of :mod:`grocer.matching.vocabulary`)."""
+    extra = extra_a | extra_b
+    explained: dict[str, str] = {}
+    if c.size in EQUAL_WEIGHTS:
+        explained.update(dict.fromkeys(extra & PACK_SIZE_WORDS, "pack-size word, equal weights"))
+    explained.update(dict.fromkeys(extra & CLAIM_WORDS, "claim word"))
+    for word in (_compounds(extra_a, c.b) | _compounds(extra_b, c.a)) & extra:
+        explained.setdefault(word, "one word / two words")
+    # a label or a plain variant on one side only while the other side states no variant
+    # word at all (not even "milk" of "milk chocolate": dark beside milk is two articles)
+    for mine, theirs, p, other in ((extra_a, extra_b, c.a, c.b), (extra_b, extra_a, c.b, c.a)):
+        if (theirs - set(explained)) & VARIANT_WORDS:
+            continue
+        for word in _labels(p, other) & mine:
+            explained.setdefault(word, "label (variant word + descriptor)")
+        variants = {w for w in mine - set(explained) if w in VARIANT_WORDS - DESCRIPTORS}
+        if variants and variants <= PLAIN_VARIANTS:
+            explained.update(dict.fromkeys(variants, "plain variant"))
+    return explained
+
+
 def _guard(c: Candidate, ca: frozenset[str], cb: frozenset[str], config: MatchConfig) -> str | None:
-    """Why the pair can never be the same article, or None."""
+    """Why the pair can never be the same article, or None. Sets ``c.explained``.
+
+    A pair of two chains gets the cross-chain rules (:func:`_cross_chain_explained`; a name
+    that is only its brand and descriptors -- "Wombat Bar" beside "Wombat Chocolate Bar" --
+    when both weigh the same); a pair within one chain (the duplicate-listing check) does not.
+    """
+    extra_a, extra_b = _pair_typos(set(ca - cb), set(cb - ca))
+    explained = _cross_chain_explained(c, extra_a, extra_b) if c.cross_chain else {}
+    c.explained = tuple(sorted(explained.items()))
+    extra_a -= set(explained)
+    extra_b -= set(explained)
     if not ca or not cb:
-        return "empty-name"
+        brand_only = (c.cross_chain and c.size in EQUAL_WEIGHTS
+                      and (extra_a | extra_b) <= DESCRIPTORS)
+        if not brand_only:
+            return "empty-name"
     if c.a.numbers != c.b.numbers:
         return "numbers-differ:" + ",".join(sorted(c.a.numbers ^ c.b.numbers))
     kinds_a, kinds_b = _containers(c.a), _containers(c.b)
@@ -112,7 +211,6 @@ def _guard(c: Candidate, ca: frozenset[str], cb: frozenset[str], config: MatchCo
         only_a = (set(c.a.words) - set(c.b.words)) & CONTAINER_WORDS
         only_b = (set(c.b.words) - set(c.a.words)) & CONTAINER_WORDS
         return "containers-conflict:" + ",".join(sorted(only_a)) + "/" + ",".join(sorted(only_b))
-    extra_a, extra_b = _pair_typos(set(ca - cb), set(cb - ca))
     variants_a = {w for w in extra_a if w in VARIANT_WORDS and w not in DESCRIPTORS}
     variants_b = {w for w in extra_b if w in VARIANT_WORDS and w not in DESCRIPTORS}
     if variants_a and variants_b:
@@ -120,16 +218,15 @@ def _guard(c: Candidate, ca: frozenset[str], cb: frozenset[str], config: MatchCo
                 + ",".join(sorted(variants_b)))
     if variants_a or variants_b:
         return "variant-one-sided:" + ",".join(sorted(variants_a | variants_b))
-    if len(extra_a) > config.max_one_sided or len(extra_b) > config.max_one_sided or (
-            len(extra_a) + len(extra_b)) > config.max_unshared_share * len(ca | cb):
+    if ca and cb and (len(extra_a) > config.max_one_sided or len(extra_b) > config.max_one_sided
+                      or len(extra_a) + len(extra_b) > config.max_unshared_share * len(ca | cb)):
         return "too-many-unshared-words"
     unexplained = {w for w in extra_a | extra_b if w not in DESCRIPTORS}
     if len(unexplained) > config.max_unexplained:
         return "unexplained-words:" + ",".join(sorted(unexplained))
     ratio = unit_price_ratio(c.a.product, c.b.product)
     if (config.max_unit_price_ratio is not None and ratio is not None
-            and ratio > config.max_unit_price_ratio
-            and c.a.product.company != c.b.product.company):
+            and ratio > config.max_unit_price_ratio and c.cross_chain):
         # cross-chain evidence only: one chain's two listings are compared by their names
         return f"unit-prices-differ:x{ratio:.1f}"
     return None

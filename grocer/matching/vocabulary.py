@@ -12,11 +12,14 @@ from typing import Mapping
 _APOSTROPHES = re.compile(r"['\u2018\u2019`\u00b4]")
 _WORD = re.compile(r"[a-z0-9]+")
 _UNITS = (r"kilograms?|kg|grams?|gms?|g|millilitres?|milliliters?|mls?|litres?|liters?|ltrs?|lt|l"
+          r"|pieces?|pcs?"
           r"|packs?|pk|each|ea")
 _NUM = r"\d+(?:\.\d+)?"
 # A size mention in a name ("500g", "6 x 375ml", "375ml x 24", "10 pack", "1.25 L").
 _SIZE_MENTION = re.compile(
     rf"(?:\b\d+\s*x\s*)?\b{_NUM}\s*/?\s*(?:{_UNITS})\b(?:\s*x\s*\d+\b)?|\b\d+\s*x\b")
+#: "12 pieces", "20pcs": the count of pieces in a pack (a size, not a number of the name).
+PIECES = re.compile(r"\b(\d+)\s*(?:pieces?|pcs?)\b", re.I)
 PER_BASIS = re.compile(r"^\s*(?:per|/)\b", re.I)
 
 #: Words with no identity: articles, connectives.
@@ -87,6 +90,19 @@ DESCRIPTORS = frozenset(
     "chocolate milk biscuit cookie cracker crispbread chip cereal breakfast sauce pasta "
     "noodle soup dip spread flavour flavoured style coated liquid squeezy sandwich lolly "
     "candy confectionery chewing gum drink beverage food product dessert dressing".split())
+
+# The words below loosen the guards for pairs of two chains only: one chain's two listings
+# are compared by the stricter rule (its duplicate-listing check must keep finding doubles).
+
+#: Words that say how big a pack is or how it is sold ("share pack", "party bag", "fun size",
+#: "multipack"): when both sides weigh the same they say nothing more about the article.
+PACK_SIZE_WORDS = frozenset(
+    "share sharepack party fun funsize size multipack value bulk family king jumbo giant".split())
+#: The plain variant of a line: a name stating it and a name stating no variant at all are
+#: one article (the chain that sells only the plain one does not say so).
+PLAIN_VARIANTS = frozenset("original classic regular".split())
+#: Claims and marketing words that name no article ("real", "traditional", "favourites").
+CLAIM_WORDS = frozenset("real traditional favorite authentic genuine famous".split())
 
 
 def _ascii_lower(text: str) -> str:
