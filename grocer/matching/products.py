@@ -59,6 +59,9 @@ class MatchConfig:
     max_unshared_share: float = 0.5
     #: one-sided words that are not generic descriptors (see DESCRIPTORS) tolerated
     max_unexplained: int = 0
+    #: score of two chains' names that differ only by descriptors and explained words
+    #: (see :func:`grocer.matching.scoring.score_pairs`); an exact name leads it by the margin
+    explained_score: float = 95.0
     #: two chains' unit prices (per kg, l or each) of one article rarely differ by more than
     #: this factor; a cross-chain pair whose unit prices do is rejected (None: not checked)
     max_unit_price_ratio: float | None = 4.0

@@ -7,7 +7,8 @@ from typing import Iterable
 
 from grocer.matching.products import MatchProduct
 from grocer.matching.vocabulary import (
-    CORPORATE, DESCRIPTORS, PACKAGING, PER_BASIS, PIECES, STOPWORDS, VARIANT_WORDS, words_of)
+    CORPORATE, DESCRIPTORS, PACKAGING, PER_BASIS, PERCENT, PIECES, STOPWORDS, VARIANT_WORDS,
+    words_of)
 from grocer.normalization import canonical_sizes, extract_raw_sizes, standardize_sizes
 
 
@@ -26,6 +27,7 @@ class Profile:
     counts: frozenset[float]          # pack counts
     core: frozenset[str]              # identity words of the name
     numbers: frozenset[str]           # numbers left in the name ("90" of "90% cocoa")
+    percents: frozenset[str] = frozenset()   # those of them stated as a percentage
 
     @property
     def key(self) -> str:
@@ -61,8 +63,9 @@ def profile(product: MatchProduct) -> Profile:
     name_words = set(words)
     core = frozenset(w for w in name_words - brand_words - STOPWORDS - PACKAGING if not w.isdigit())
     numbers = frozenset(w for w in name_words if w.isdigit())
+    percents = frozenset(PERCENT.findall(product.name or "")) & numbers
     return Profile(product, words, brand_words, brand_joined, frozenset(name_words | brand_words),
-                   frozenset(forms), measures, totals, counts, core, numbers)
+                   frozenset(forms), measures, totals, counts, core, numbers, percents)
 
 
 

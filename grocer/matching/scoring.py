@@ -15,6 +15,7 @@ from grocer.matching.vocabulary import (
     CONTAINER_WORDS,
     CONTAINERS,
     DESCRIPTORS,
+    IMPLIED_BY,
     PACK_SIZE_WORDS,
     PLAIN_VARIANTS,
     VARIANT_WORDS,
@@ -36,9 +37,10 @@ def score_pairs(candidates: list[Candidate], config: MatchConfig = MatchConfig()
     The score is the mean of token-sort and token-set ratios on the sorted core words. For a
     pair of two chains, when the same score on the *identity words* alone (core words without
     generic descriptors and without the one-sided words a cross-chain rule explains) is
-    higher, the score moves half-way towards it: "Wombat Oat Crunch" and "Wombat Oat Crunch
+    higher, the score moves half-way towards it; when the identity words are the same, the
+    score is at least ``config.explained_score``: "Wombat Oat Crunch" and "Wombat Oat Crunch
     Breakfast Cereal" name one article, but the descriptors pull their plain score under the
-    threshold; an exact name still scores higher than such a pair.
+    threshold. An exact name (100) still leads such a pair by the margin.
     """
     if not candidates:
         return
@@ -62,22 +64,17 @@ def score_pairs(candidates: list[Candidate], config: MatchConfig = MatchConfig()
     identity_sort = pairwise_scores(left_identity, right_identity, fuzz.ratio)
     identity_set = pairwise_scores(left_identity, right_identity, fuzz.token_set_ratio)
     for i, c in enumerate(candidates):
-        plain = (float(sort_scores[i]), float(set_scores[i]))
-        if not left_identity[i] and not right_identity[i]:
-            # brand-only names (all words descriptors or explained): nothing left to differ
-            identity = (100.0, 100.0) if c.guard is None and c.cross_chain else (0.0, 0.0)
-        else:
-            identity = (float(identity_sort[i]), float(identity_set[i]))
-        c.sort_score = round(plain[0], 2)
-        c.set_score = round(plain[1], 2)
+        c.sort_score = round(float(sort_scores[i]), 2)
+        c.set_score = round(float(set_scores[i]), 2)
         c.score = round((c.sort_score + c.set_score) / 2, 2)
-        identity_score = sum(identity) / 2
-        if not left[i] or not right[i]:
-            # a brand-only name: its identity words are all there is to compare
-            c.score = max(c.score, round(identity_score, 2))
-        else:
-            # identity words agreeing lift the score half-way: an exact name still beats them
-            c.score = max(c.score, round((c.score + identity_score) / 2, 2))
+        if c.guard is None and c.cross_chain and left_identity[i] == right_identity[i]:
+            # names differing only by descriptors and explained words (or brand-only names):
+            # as good as an exact name, but an exact name still leads by the margin
+            c.score = max(c.score, config.explained_score)
+        elif left_identity[i] and right_identity[i]:
+            # identity words agreeing lift the score half-way
+            identity = (float(identity_sort[i]) + float(identity_set[i])) / 2
+            c.score = max(c.score, round((c.score + identity) / 2, 2))
 
 
 #: From this many pairs on, scoring goes through ``rapidfuzz.process.cpdist`` (needs numpy).
@@ -163,6 +160,21 @@ def _compounds(extra: set[str], other: Profile) -> set[str]:
     return found
 
 
+def _one_sided_percentage(c: Candidate, p: Profile, other: Profile) -> bool:
+    """True if the only numbers of the pair are percentages of ``p``'s name ("Dark 70%") and
+    the other name states no number, both sides weighing the same."""
+    return (c.size in EQUAL_WEIGHTS and bool(p.numbers) and p.numbers == p.percents
+            and not other.numbers)
+
+
+def _numbers_are_counts(c: Candidate) -> bool:
+    """True if every number only one name has is the other side's pack count ("Bites 12
+    Multipack" beside "Bites 12 Pieces")."""
+    return all(float(n) in other.counts
+               for mine, other in ((c.a, c.b), (c.b, c.a))
+               for n in mine.numbers - other.numbers)
+
+
 def _cross_chain_explained(c: Candidate, extra_a: set[str], extra_b: set[str],
                            ) -> dict[str, str]:
     """One-sided words of a two-chain pair that general grocery knowledge explains, each with
@@ -172,6 +184,16 @@ def _cross_chain_explained(c: Candidate, extra_a: set[str], extra_b: set[str],
     if c.size in EQUAL_WEIGHTS:
         explained.update(dict.fromkeys(extra & PACK_SIZE_WORDS, "pack-size word, equal weights"))
     explained.update(dict.fromkeys(extra & CLAIM_WORDS, "claim word"))
+    for mine, other in ((extra_a, c.b), (extra_b, c.a)):
+        for word in mine & set(IMPLIED_BY):
+            if IMPLIED_BY[word] & set(other.words):
+                explained[word] = "implied by the other name"
+    for mine, p, other in ((extra_a, c.a, c.b), (extra_b, c.b, c.a)):
+        # "70% cocoa" beside "70%" or beside no number: what the percentage is of
+        stated = p.percents if _one_sided_percentage(c, p, other) else p.percents & other.percents
+        for number, word in zip(p.words, p.words[1:]):
+            if number in stated and word in mine:
+                explained[word] = "what a percentage is of"
     for word in (_compounds(extra_a, c.b) | _compounds(extra_b, c.a)) & extra:
         explained.setdefault(word, "one word / two words")
     # a label or a plain variant on one side only while the other side states no variant
@@ -204,7 +226,9 @@ def _guard(c: Candidate, ca: frozenset[str], cb: frozenset[str], config: MatchCo
                       and (extra_a | extra_b) <= DESCRIPTORS)
         if not brand_only:
             return "empty-name"
-    if c.a.numbers != c.b.numbers:
+    if c.a.numbers != c.b.numbers and not (c.cross_chain and (
+            _one_sided_percentage(c, c.a, c.b) or _one_sided_percentage(c, c.b, c.a)
+            or _numbers_are_counts(c))):
         return "numbers-differ:" + ",".join(sorted(c.a.numbers ^ c.b.numbers))
     kinds_a, kinds_b = _containers(c.a), _containers(c.b)
     if kinds_a and kinds_b and not kinds_a & kinds_b:

@@ -20,6 +20,8 @@ _SIZE_MENTION = re.compile(
     rf"(?:\b\d+\s*x\s*)?\b{_NUM}\s*/?\s*(?:{_UNITS})\b(?:\s*x\s*\d+\b)?|\b\d+\s*x\b")
 #: "12 pieces", "20pcs": the count of pieces in a pack (a size, not a number of the name).
 PIECES = re.compile(r"\b(\d+)\s*(?:pieces?|pcs?)\b", re.I)
+#: "70% cocoa", "33 %": a percentage stated in a name.
+PERCENT = re.compile(r"\b(\d+)\s*%")
 PER_BASIS = re.compile(r"^\s*(?:per|/)\b", re.I)
 
 #: Words with no identity: articles, connectives.
@@ -89,7 +91,8 @@ VARIANT_WORDS = frozenset(
 DESCRIPTORS = frozenset(
     "chocolate milk biscuit cookie cracker crispbread chip cereal breakfast sauce pasta "
     "noodle soup dip spread flavour flavoured style coated liquid squeezy sandwich lolly "
-    "candy confectionery chewing gum drink beverage food product dessert dressing".split())
+    "candy confectionery chewing gum drink beverage food product dessert dressing tortilla"
+    .split())
 
 # The words below loosen the guards for pairs of two chains only: one chain's two listings
 # are compared by the stricter rule (its duplicate-listing check must keep finding doubles).
@@ -97,12 +100,20 @@ DESCRIPTORS = frozenset(
 #: Words that say how big a pack is or how it is sold ("share pack", "party bag", "fun size",
 #: "multipack"): when both sides weigh the same they say nothing more about the article.
 PACK_SIZE_WORDS = frozenset(
-    "share sharepack party fun funsize size multipack value bulk family king jumbo giant".split())
+    "share sharepack party fun funsize size multipack value bulk family king jumbo giant gift "
+    "boxed".split())
 #: The plain variant of a line: a name stating it and a name stating no variant at all are
 #: one article (the chain that sells only the plain one does not say so).
 PLAIN_VARIANTS = frozenset("original classic regular".split())
 #: Claims and marketing words that name no article ("real", "traditional", "favourites").
 CLAIM_WORDS = frozenset("real traditional favorite authentic genuine famous".split())
+#: Words the other name implies: chips are potato chips unless a name says otherwise, a
+#: cheddar is a cheese. A one-sided "potato" beside "chips" says nothing new.
+IMPLIED_BY: Mapping[str, frozenset[str]] = {
+    "potato": frozenset({"chip"}),
+    "cheese": frozenset({"cheddar", "parmesan", "mozzarella", "feta", "brie", "camembert",
+                         "gouda", "edam", "haloumi", "ricotta"}),
+}
 
 
 def _ascii_lower(text: str) -> str:

@@ -35,6 +35,14 @@ def same_chain(a, b, config=MatchConfig()):
     ("Wombat Sea Salt Caramel", "Wombat Seasalt Caramel"),
     # brand-only name beside brand + descriptors
     ("Wombat Bar", "Wombat Chocolate Bar"),
+    # names differing only by descriptors and pack-size words
+    ("Wombat Bites Funsize", "Wombat Milk Chocolate Bites Party Share Bag"),
+    # words the other name implies
+    ("Wombat Potato Chips Sea Salt", "Wombat Chips Sea Salt"),
+    ("Wombat Cheddar Cheese Crackers", "Wombat Cheddar Crackers"),
+    # a percentage stated by one chain only, and what it is of
+    ("Wombat Dark Block 70% Cocoa", "Wombat Dark Block"),
+    ("Wombat Dark 70%", "Wombat Dark Chocolate 70% Cocoa"),
 ])
 def test_cross_chain_rules_match_two_chains_listings(name_a, name_b):
     a = iga("i1", name_a, "Wombat", "200g Each")
@@ -70,6 +78,12 @@ def test_within_one_chain_the_strict_rule_stays(name_a, name_b):
     ("Wombat Bar", "Wombat Caramel Bar", "200g"),
     # a brand-only name without equal weights
     ("Wombat Bar", "Wombat Chocolate Bar", "6 pack"),
+    # corn chips are not what "chips" implies
+    ("Wombat Corn Chips Sea Salt", "Wombat Chips Sea Salt", "200g"),
+    # two percentages
+    ("Wombat Dark 70% Cocoa", "Wombat Dark 85% Cocoa", "200g"),
+    # a bare number that is no pack count of the other side
+    ("Wombat Bites 11 Multipack", "Wombat Bites 12 Pieces", "200g"),
 ])
 def test_pairs_that_must_never_match_across_chains(name_a, name_b, size_b):
     a = iga("i1", name_a, "Wombat", "200g Each")
@@ -88,6 +102,16 @@ def test_pieces_are_a_count_not_a_number_of_the_name():
     c12 = iga("i2", "Wombat Caramel Bites 12 Pieces", "Wombat", "180g Each")
     c15 = ww("w2", "Wombat Caramel Bites 15 Pieces", "Wombat", "180g")
     assert candidates_of(c12, c15) == []
+
+
+def test_a_bare_number_may_be_the_other_sides_count():
+    a = iga("i1", "Wombat Bites 11 Multipack", "Wombat", "132g Each")
+    b = ww("w1", "Wombat Bites Party Share Bag 11 Pieces", "Wombat", "132g")
+    [c] = candidates_of(a, b)
+    assert c.guard is None
+    assert suggested([a, b]) == {("i1", "w1")}
+    # within one chain a number stays a number
+    assert same_chain(ww("w2", a.name, "Wombat", "132g"), b).guard.startswith("numbers-differ")
 
 
 def test_unit_prices_far_apart_are_two_articles():

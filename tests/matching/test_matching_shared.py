@@ -37,10 +37,10 @@ def test_precision_and_recall_on_the_barcode_truth(shared_dir, matching_eval):
     assert same["proposed"] + cross["proposed"] == total["proposed"]
     # same period (Woolworths 2026 vs IGA 2025): names identify the barcode
     assert same["wrong"] <= 1 and same["precision"] >= 0.99
-    assert same["recall"] >= 0.57
+    assert same["recall"] >= 0.60
     # across five years some articles were re-coded: the same names, another barcode
     assert total["precision"] >= 0.95
-    assert total["recall"] >= 0.58
+    assert total["recall"] >= 0.70
     assert report["match_seconds"] < 60
 
 
