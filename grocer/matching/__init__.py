@@ -10,7 +10,7 @@ Three stages, each recorded on every suggested pair (``block``, scores, ``rule``
 1. **Blocking** (:func:`candidate_pairs`). Two products of different companies are compared only
    when their *brands agree* -- equal normalized brands (after the brand table), or every word
    of one side's brand (company words such as "Pty Ltd" dropped) found in the other side's name
-   or brand: IGA often names the maker, "Mondelez Australia Pty Limited", and puts "Cadbury" in
+   or brand: a chain may name the maker, "Wombat Foods Pty Limited", and put the brand in
    the name -- and their *sizes do not conflict*. Sizes are taken from name and size field
    (spec §1.8.3) as canonical tuples (§1.9): a bare ``ea`` ("Each", IGA's selling unit) or
    ``pk`` has no number and is no size; a size field "per 100g" is a unit-price basis, not a
@@ -38,8 +38,8 @@ Three stages, each recorded on every suggested pair (``block``, scores, ``rule``
      margin over each product's runner-up;
    * the pair's *block* (the other products of that brand and size relation, whatever their
      guards said) must leave no doubt: no *rival listing* -- a product differing from the
-     pair's product only by generic descriptors or by another brand's name ("Cadbury Pascall
-     Caramels" beside "Cadbury Caramels": either may be the article) -- and no *duplicate
+     pair's product only by generic descriptors or by another brand's name ("Zedco Pascoe
+     Caramels" beside "Zedco Caramels": either may be the article) -- and no *duplicate
      listing* (:func:`duplicate_listings`): when a chain lists two products of one brand and
      one mass/volume that the matcher would pair with each other (an old and a re-coded
      listing of one article, or names too poor to tell two articles apart), names no longer

@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from itertools import combinations
-from typing import Iterable, Mapping, Sequence
+from typing import Collection, Iterable, Mapping, Sequence
 
 from grocer.matching.blocking import Candidate, candidate_pairs
 from grocer.matching.products import STRONG_SIZES, MatchConfig, MatchProduct
 from grocer.matching.profiles import Profile, brand_vocabulary, profile
-from grocer.matching.scoring import score_pairs
+from grocer.matching.scoring import score_pairs, unit_price_ratio
 from grocer.matching.vocabulary import DESCRIPTORS
 
 def duplicate_listings(profiles: Sequence[Profile], config: MatchConfig = MatchConfig(),
@@ -55,6 +55,11 @@ class MatchPair:
     block: str
     rule: str
     margin: float
+    #: 0-1, see :func:`confidence`
+    confidence: float = 0.0
+    #: the evidence in words: brands, sizes, one-sided words and why they are allowed, unit
+    #: prices, the lead over the runner-up
+    explanation: str = ""
 
     def as_row(self) -> dict:
         return {
@@ -64,6 +69,7 @@ class MatchPair:
             "brand_b": self.b.brand, "size_b": self.b.size,
             "score": self.score, "sort_score": self.sort_score, "set_score": self.set_score,
             "margin": self.margin, "block": self.block, "rule": self.rule,
+            "confidence": self.confidence, "explanation": self.explanation,
         }
 
 
@@ -87,9 +93,9 @@ def decide(candidates: list[Candidate], config: MatchConfig = MatchConfig(),
 
     * rival listing: no other product of the block differs from the pair's product only by
       generic descriptors or by words of ``brand_words`` (see :func:`brand_vocabulary`) --
-      "Cadbury Caramels" for a chain that also lists "Cadbury Pascall Caramels" of that size:
+      "Zedco Caramels" for a chain that also lists "Zedco Pascoe Caramels" of that size:
       either may be the article, the exact name is no evidence which (the guards keep the
-      unexplained word "pascall" from matching, but it may be the maker's line, not another
+      unexplained word "pascoe" from matching, but it may be the maker's line, not another
       article);
     * duplicate listing: no product of the block, the pair's own included, is listed twice by
       its chain (``duplicates``, see :func:`duplicate_listings`; None: not checked) -- unless
@@ -176,15 +182,54 @@ def decide(candidates: list[Candidate], config: MatchConfig = MatchConfig(),
                 f"mutual best; margin {margin:g} >= {config.margin:g}; guards passed; "
                 f"no rival or duplicate listing in the block")
         pairs.append(MatchPair(c.a.product, c.b.product, c.score, c.sort_score, c.set_score,
-                               c.block, rule, margin))
+                               c.block, rule, margin, confidence(c, threshold, margin),
+                               explain(c, margin)))
     pairs.sort(key=lambda p: (p.a.company, p.b.company, p.a.key, p.b.key))
     return MatchResult(pairs, len(candidates), dict(sorted(rejected.items())))
 
 
 
+def confidence(c: Candidate, threshold: float, margin: float) -> float:
+    """How sure a suggested pair is, 0-1: how far its score is over its threshold (60 %), its
+    lead over the runner-up (20 %, full from a lead of 20) and its unit prices (20 %: full when
+    they agree within x1.5, half when unknown, none beyond); x0.9 when only weaker size
+    evidence (a count, a multipack total, no size) backs it. Exact names of equal weight and
+    agreeing unit prices with no runner-up score 1."""
+    over = (c.score - threshold) / (100.0 - threshold) if threshold < 100 else 1.0
+    ratio = unit_price_ratio(c.a.product, c.b.product)
+    prices = 0.5 if ratio is None else 1.0 if ratio <= 1.5 else 0.0
+    value = 0.6 * max(0.0, min(over, 1.0)) + 0.2 * min(margin, 20.0) / 20.0 + 0.2 * prices
+    return round(value if c.size in STRONG_SIZES else 0.9 * value, 2)
+
+
+def explain(c: Candidate, margin: float) -> str:
+    """The evidence of a suggested pair in words (the ``explanation`` of the report)."""
+    sizes = ",".join(sorted(f"{v:g}{u}" for v, u in c.a.measures & c.b.measures))
+    parts = [f"brands {c.brand}", f"sizes {c.size}" + (f" ({sizes})" if sizes else ""),
+             f"names score {c.score:g}"]
+    why = dict(c.explained)
+    one_sided = [f"{w} ({why.get(w, 'descriptor' if w in DESCRIPTORS else 'spelling')})"
+                 for w in sorted(set(c.extra_a) | set(c.extra_b))]
+    parts.append("one-sided words: " + ", ".join(one_sided) if one_sided
+                 else "same name words")
+    ratio = unit_price_ratio(c.a.product, c.b.product)
+    if ratio is None:
+        parts.append("unit prices not comparable")
+    else:
+        parts.append(f"unit prices {c.a.product.unit_price:g} vs {c.b.product.unit_price:g} "
+                     f"per {c.a.product.unit_measure} (x{ratio:.2f})")
+    parts.append("no runner-up" if margin >= 100 else f"leads the runner-up by {margin:g}")
+    return "; ".join(parts)
+
+
 def match_products(products: Iterable[MatchProduct], config: MatchConfig = MatchConfig(),
-                   companies: Iterable[str] | None = None) -> MatchResult:
-    """Match every pair of companies among ``products`` (or among ``companies``)."""
+                   companies: Iterable[str] | None = None,
+                   rejected_pairs: Collection[frozenset[str]] = ()) -> MatchResult:
+    """Match every pair of companies among ``products`` (or among ``companies``).
+
+    ``rejected_pairs``: pairs of keys a reviewer rejected (see
+    :mod:`grocer.matching.review`): never suggested (counted as ``rejected-by-review``).
+    """
     by_company: dict[str, list[Profile]] = defaultdict(list)
     for p in sorted(products, key=lambda p: (p.company, p.key)):
         by_company[p.company].append(profile(p))
@@ -197,6 +242,10 @@ def match_products(products: Iterable[MatchProduct], config: MatchConfig = Match
     for x, y in combinations(names, 2):
         candidates = candidate_pairs(by_company.get(x, []), by_company.get(y, []), config)
         score_pairs(candidates, config)
+        if rejected_pairs:
+            for c in candidates:
+                if frozenset((c.a.key, c.b.key)) in rejected_pairs:
+                    c.guard = "rejected-by-review"
         part = decide(candidates, config, duplicates, brand_words)
         for pair in part.pairs:
             # a product sold by several chains is read once per chain: report a pair once

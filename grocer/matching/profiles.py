@@ -19,7 +19,7 @@ class Profile:
     product: MatchProduct
     words: tuple[str, ...]            # name words in order
     brand_words: frozenset[str]       # brand words without corporate words
-    brand_joined: str                 # "redrockdeli"
+    brand_joined: str                 # "wombatfoods"
     text_words: frozenset[str]        # name words | brand words
     joined_forms: frozenset[str]      # words and joins of 2-3 adjacent words
     measures: frozenset[tuple[float, str]]   # g / ml sizes, own
@@ -72,7 +72,7 @@ def profile(product: MatchProduct) -> Profile:
 def brand_vocabulary(profiles: Iterable[Profile]) -> frozenset[str]:
     """Words that name a brand somewhere: the brand words of all ``profiles`` (company words
     dropped) that are not variant, descriptor, packaging or connective words. A name holding
-    such a word besides the brand ("Cadbury Pascall Caramels") names a co-brand or the maker's
+    such a word besides the brand ("Zedco Pascoe Caramels") names a co-brand or the maker's
     line, not necessarily another article."""
     words: set[str] = set()
     for p in profiles:

@@ -1,7 +1,15 @@
-"""The review flow of cross-chain matching: the report of suggested pairs, and applying them
-as ``variation key -> canonical key`` entries of ``product_translation_table.json`` (never the
-database: the next reconciliation merges the products -- prices, SKUs, key variations re-pointed
-to the canonical one)."""
+"""The review flow of cross-chain matching.
+
+1. ``scrapy match`` writes the suggestions (CSV/JSON, or a table), each with its confidence and
+   explanation and an empty ``decision`` column for the reviewer.
+2. ``scrapy match --reject reviewed.csv`` records the rows marked ``reject`` in
+   ``match_rejections.json`` in ``TRANSLATION_TABLES_DIR`` (``"<key> | <key>": "<names>"``,
+   keys sorted); a rejected pair is never suggested again.
+3. ``scrapy match --apply [--min-confidence X]`` adds the (strongest) pairs as ``variation key
+   -> canonical key`` entries of ``product_translation_table.json`` -- never the database: the
+   next reconciliation merges the products (prices, SKUs, key variations re-pointed to the
+   canonical one).
+"""
 
 from __future__ import annotations
 
@@ -17,6 +25,8 @@ from grocer.matching.decision import MatchPair, group_pairs, match_products
 from grocer.matching.products import MatchConfig, MatchProduct
 from grocer.normalization.tables import (
     PRODUCT_TABLE_FILE,
+    TranslationTableError,
+    load_table,
     load_translation_tables,
     write_table_atomically,
 )
@@ -29,6 +39,9 @@ __all__ = [
     "write_report",
     "plan_translations",
     "apply_pairs",
+    "REJECTIONS_FILE",
+    "load_rejections",
+    "reject_reviewed",
     "MatchRun",
     "run_match",
 ]
@@ -37,7 +50,14 @@ REPORT_COLUMNS = (
     "company_a", "id_a", "key_a", "name_a", "brand_a", "size_a", "prices_a",
     "company_b", "id_b", "key_b", "name_b", "brand_b", "size_b", "prices_b",
     "score", "sort_score", "set_score", "margin", "block", "rule", "canonical_key",
+    "confidence", "explanation", "decision",
 )
+#: Pairs a reviewer rejected, in ``TRANSLATION_TABLES_DIR`` beside the translation tables.
+REJECTIONS_FILE = "match_rejections.json"
+#: Joins the two (sorted) keys of a rejected pair; v1 keys are words of letters and digits.
+_PAIR_SEPARATOR = " | "
+#: What a reviewer writes in the ``decision`` column to reject a pair.
+REJECT_DECISIONS = frozenset({"reject", "rejected", "no", "n", "wrong"})
 
 
 def canonical_of(products: Iterable[MatchProduct]) -> MatchProduct:
@@ -51,7 +71,8 @@ def report_rows(pairs: Iterable[MatchPair]) -> list[dict]:
     for pair in pairs:
         row = pair.as_row()
         row.update(id_a=pair.a.id, id_b=pair.b.id, prices_a=pair.a.weight,
-                   prices_b=pair.b.weight, canonical_key=canonical_of((pair.a, pair.b)).key)
+                   prices_b=pair.b.weight, canonical_key=canonical_of((pair.a, pair.b)).key,
+                   decision="")
         rows.append({column: row.get(column) for column in REPORT_COLUMNS})
     return rows
 
@@ -142,6 +163,65 @@ def apply_pairs(pairs: Sequence[MatchPair], tables_dir: str | os.PathLike) -> Ap
     return result
 
 
+def pair_key(key_a: str, key_b: str) -> str:
+    """The rejections-file key of a pair (order-free)."""
+    return _PAIR_SEPARATOR.join(sorted((key_a, key_b)))
+
+
+def _rejections_table(directory: Path) -> dict[str, str]:
+    """The rejections file of ``directory`` as a validated mapping ({} when missing)."""
+    path = directory / REJECTIONS_FILE
+    table = load_table(path)
+    for entry in table:
+        keys = entry.split(_PAIR_SEPARATOR)
+        if len(keys) != 2 or not all(keys):
+            raise TranslationTableError(path, f"entry {entry!r} is not '<key> | <key>'")
+    return table
+
+
+def load_rejections(tables_dir: str | os.PathLike) -> set[frozenset[str]]:
+    """The rejected pairs of ``tables_dir`` (none when the file does not exist). An invalid
+    file raises :class:`TranslationTableError` naming it."""
+    return {frozenset(entry.split(_PAIR_SEPARATOR))
+            for entry in _rejections_table(Path(tables_dir))}
+
+
+def read_reviewed(path: str | os.PathLike) -> list[dict]:
+    """The rows of a reviewed report (CSV or JSON, as :func:`write_report` wrote it)."""
+    path = Path(path)
+    text = path.read_text(encoding="utf-8")
+    if path.suffix.lower() == ".json":
+        rows = json.loads(text)
+        if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+            raise ValueError(f"{path}: not a list of report rows")
+        return rows
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+def reject_reviewed(path: str | os.PathLike, tables_dir: str | os.PathLike) -> int:
+    """Record the rows of the reviewed report ``path`` whose ``decision`` is "reject" (or
+    "no", "wrong") in the rejections file of ``tables_dir`` (atomically; entries already there
+    stay). Returns how many pairs were new."""
+    rows = read_reviewed(path)
+    missing = {"key_a", "key_b", "decision"} - set(rows[0]) if rows else set()
+    if missing:
+        raise ValueError(f"{path}: no column {', '.join(sorted(missing))} (a report of "
+                         "scrapy match with the decision column filled in)")
+    directory = Path(tables_dir)
+    table = _rejections_table(directory)
+    added = {}
+    for row in rows:
+        if str(row.get("decision") or "").strip().lower() not in REJECT_DECISIONS:
+            continue
+        key = pair_key(str(row["key_a"]), str(row["key_b"]))
+        if key not in table and key not in added:
+            added[key] = f"{row.get('name_a') or ''} / {row.get('name_b') or ''}".strip()
+    if added:
+        directory.mkdir(parents=True, exist_ok=True)
+        write_table_atomically(directory / REJECTIONS_FILE, {**table, **added})
+    return len(added)
+
+
 @dataclass
 class MatchRun:
     """What ``scrapy match`` did: the pairs, the apply result (or None) and lines to print."""
@@ -157,36 +237,53 @@ class MatchRun:
 def _table_lines(pairs: Sequence[MatchPair]) -> list[str]:
     lines = []
     for pair in pairs:
-        lines.append(f"{pair.score:6.2f}  {pair.a.company}: {pair.a.name} [{pair.a.size}]  <->  "
-                     f"{pair.b.company}: {pair.b.name} [{pair.b.size}]  ({pair.block})")
+        lines.append(f"{pair.confidence:4.2f}  {pair.a.company}: {pair.a.name} [{pair.a.size}]"
+                     f"  <->  {pair.b.company}: {pair.b.name} [{pair.b.size}]\n"
+                     f"      {pair.explanation}")
     return lines
 
 
 def run_match(products: Sequence[MatchProduct],
               min_score: float | None = None, output: str | os.PathLike | None = None,
               apply: bool = False, tables_dir: str | os.PathLike = "translation_tables",
-              config: MatchConfig | None = None) -> MatchRun:
-    """Match ``products`` across chains, report, and with ``apply`` write the table."""
+              config: MatchConfig | None = None, min_confidence: float = 0.0,
+              reject_from: str | os.PathLike | None = None) -> MatchRun:
+    """Match ``products`` across chains, leaving out rejected pairs; report; with
+    ``reject_from`` first record a reviewed report's rejections; with ``apply`` write the
+    pairs of at least ``min_confidence`` into the product table."""
     config = config or MatchConfig()
     if min_score is not None:
         config = config.with_min_score(min_score)
-    result = match_products(products, config)
-    run = MatchRun(result.pairs, len(products), result.candidates, result.rejected)
+    lines = []
+    if reject_from is not None:
+        added = reject_reviewed(reject_from, tables_dir)
+        lines.append(f"{added:,} rejected pairs added to {Path(tables_dir) / REJECTIONS_FILE}")
+    rejections = load_rejections(tables_dir)
+    result = match_products(products, config, rejected_pairs=rejections)
+    run = MatchRun(result.pairs, len(products), result.candidates, result.rejected, lines=lines)
     chains = sorted({p.company for p in products})
     distinct = len({p.key for p in products})
     run.lines.append(f"{distinct:,} products ({len(products):,} chain listings) of "
                      f"{len(chains)} chains ({', '.join(chains) or 'none'}); "
-                     f"{result.candidates:,} candidate pairs; {len(result.pairs):,} suggested")
+                     f"{result.candidates:,} candidate pairs; {len(result.pairs):,} suggested"
+                     + (f" ({result.rejected['rejected-by-review']:,} rejected by review left out)"
+                        if result.rejected.get("rejected-by-review") else ""))
     if output is not None:
         write_report(result.pairs, output)
         run.lines.append(f"report written to {output}")
     elif result.pairs:
         run.lines.extend(_table_lines(result.pairs))
     if apply:
-        run.applied = apply_pairs(result.pairs, tables_dir)
+        chosen = [pair for pair in result.pairs if pair.confidence >= min_confidence]
+        run.applied = apply_pairs(chosen, tables_dir)
         where = Path(tables_dir) / PRODUCT_TABLE_FILE
-        run.lines.append(run.applied.summary() + (f" ({where} written; the next "
-                         "reconciliation merges them)" if run.applied.written else ""))
+        below = len(result.pairs) - len(chosen)
+        run.lines.append(run.applied.summary()
+                         + (f"; {below:,} pairs below confidence {min_confidence:g} left out"
+                            if below else "")
+                         + (f" ({where} written; the next reconciliation merges them)"
+                            if run.applied.written else ""))
     elif result.pairs:
-        run.lines.append("nothing applied: review the pairs, then run again with --apply")
+        run.lines.append("nothing applied: review the pairs (write 'reject' in the decision "
+                         "column and run with --reject FILE), then run with --apply")
     return run

@@ -101,14 +101,14 @@ def pairwise_scores(left: Sequence[str], right: Sequence[str], scorer) -> list[f
 
 
 def _spelling_variants(x: str, y: str) -> bool:
-    """True if ``x`` and ``y`` are one word spelt two ways ("cripsbread" / "crispbread",
-    "brasied" / "braised", "coat" / "coated", "chocolat" / "chocolate").
+    """True if ``x`` and ``y`` are one word spelt two ways ("crispbraed" / "crispbread",
+    "biscuts" / "biscuits", "coat" / "coated", "chocolat" / "chocolate").
 
     Both 4+ letters, same first letter, ``fuzz.ratio`` >= 80, and the difference is an ending
     (one word begins with the other), one inserted or dropped letter, or two swapped adjacent
     letters; one replaced letter only in words of 7+ letters. A replaced letter in a short
     word is another word as often as a typo: liver / lover, paste / pasta, trail / train; and
-    caramel / caramilk (two edits) are two articles.
+    words two edits apart are two articles.
     """
     if len(x) < 4 or len(y) < 4 or x[0] != y[0] or x.isdigit() or y.isdigit():
         return False

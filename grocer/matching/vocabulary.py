@@ -40,7 +40,7 @@ CONTAINERS: tuple[frozenset[str], ...] = (
 
 CONTAINER_WORDS = frozenset().union(*CONTAINERS)
 
-#: Words of company names that are not brands ("Mondelez Australia Pty Limited").
+#: Words of company names that are not brands ("Wombat Foods Australia Pty Limited").
 CORPORATE = frozenset(
     "pty ltd limited inc co company corporation corp australia aust nz llc sa sau gmbh plc "
     "group holdings unit trust international intl food product brand".split())
@@ -85,8 +85,8 @@ VARIANT_WORDS = frozenset(
     "rosemary thyme pesto red green yellow black blue pink purple gold silver brown "
     "rice oat wheat corn quinoa sultana raisin date fig cranberry fruit nut seed".split())
 
-#: Generic descriptors: what kind of article it is, a word chains add or drop ("Dairy Milk
-#: Peppermint" vs "Dairy Milk Peppermint Chocolate Block", "Milk Arrowroot Biscuits"). Only
+#: Generic descriptors: what kind of article it is, a word chains add or drop ("Zedco
+#: Peppermint" vs "Zedco Peppermint Chocolate Block", "Wombat Arrowroot Biscuits"). Only
 #: these may appear on one side alone; any other one-sided word may name another article.
 DESCRIPTORS = frozenset(
     "chocolate milk biscuit cookie cracker crispbread chip cereal breakfast sauce pasta "
