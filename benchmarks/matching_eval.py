@@ -1,31 +1,33 @@
-"""Quality of cross-chain matching against barcode ground truth (issue 9).
+"""Quality of cross-chain matching against barcode ground truth (issues 9 and 20).
 
 Reads, at run time and in place, from ``$GROCER_SHARED_DIR/corpus/matching`` (default
 ``../shared`` next to the repository, or ``--shared-dir``):
 
-* Woolworths 2026-07 products (JSONL: Stockcode, Name, Brand, PackageSize, Barcode) and
-  Woolworths 2020-07 specials (one JSON list: id ``w-<stockcode>-<barcode>``, name, brand,
-  packageSize) -- both mapped to :class:`MatchProduct` of company ``woolworths``; within a file a
-  stockcode counts once;
-* the IGA table (SplitCart-processed JSONL, ``{"product": {...}}``);
+* Woolworths 2020-07 specials (one JSON list: id ``w-<stockcode>-<barcode>``, name, brand,
+  packageSize, price, cupPrice) and Woolworths 2026-07 products (JSONL: Stockcode, Name, Brand,
+  PackageSize, Barcode, Price, CupPrice, CupMeasure) -- both mapped to :class:`MatchProduct` of
+  company ``woolworths``, one per stockcode (its first record's name and size, as in the
+  database); unit prices as the pipelines store them (:func:`standardize_unit_price`);
+* the IGA table of 2025-09 (SplitCart-processed JSONL, ``{"product": {...}}``);
 * the 353 Woolworths<->IGA pairs joined by barcode (the truth).
 
 Barcodes are hidden from the matcher (they only judge it). The judge reads them as GTIN-13, the
-form of the truth file: the Woolworths files drop leading zeros ("9542005955" is
-0009542005955, "89686170924" is 0089686170924), so an all-digit code of 8 to 12 digits is
-left-padded with zeros (:func:`judge_barcode`) -- read with :func:`clean_barcode` alone, 12 truth
-pairs could never be found and their products' pairs were never judged. Scores:
+form of the truth file: the Woolworths files drop leading zeros, so an all-digit code of 8 to
+12 digits is left-padded with zeros (:func:`judge_barcode`).
 
-* precision: over the proposed pairs whose two products both carry a barcode (equal = correct);
-* recall: truth pairs found (a proposed pair with that barcode on both sides) / all truth pairs;
-* baseline_recall: the same recall for exact equality of the v1 keys (ProductNormalizer with
-  empty tables);
-* diagnostics: ``truth_pairs_unreachable`` (truth pairs whose barcode no loaded record of one
-  chain carries -- the truth was derived from records these files lack), and precision by the
-  age of the Woolworths record (a stockcode seen only in the 2020 specials vs one seen in 2026).
+Judged separately by period -- a pair's period is its Woolworths product's: *same* when the
+2026 file lists it (the period of the IGA table), *cross* when only the 2020 specials do (an
+article re-coded since carries another barcode under the same name; no name matcher can see
+that); a truth pair's period is that of the Woolworths records carrying its barcode -- and in
+total, each with: proposed pairs, judged (both products carry a barcode), correct (a barcode in
+common), wrong, unjudged, precision with its Wilson 95 % lower bound, and recall (truth pairs
+found / truth pairs of that period). Also: ``baseline_recall`` (exact equality of v1 keys),
+``truth_pairs_unreachable`` (truth barcodes no loaded record of one chain carries), the
+rejections by reason, and ``without_unit_price``: the same run blind to unit prices (what the
+unit-price guard is worth).
 
-The last line printed is one JSON object. ``--show-wrong`` / ``--show-missed`` print details for
-tuning.
+One line per period, then the last line printed is one JSON object with all of it.
+``--show-wrong`` / ``--show-missed`` print details for tuning.
 """
 
 from __future__ import annotations
@@ -77,7 +79,8 @@ def judge_barcode(value) -> str | None:
 
 def _unit_price(fields: dict, fallback: tuple | None = None) -> tuple[float | None, str | None]:
     """``(unit_price, unit_measure)`` as the pipelines store them (:func:`standardize_unit_price`);
-    ``fallback`` (a processed ``(value, "1kg"|"1l")``) when the label has no quantity ("$4.50/kg")."""
+    ``fallback`` (a processed ``(value, "1kg"|"1l")``) when the label has no quantity
+    ("$4.50/kg")."""
     value, measure = standardize_unit_price(fields)
     if value is None and fallback and fallback[0] and fallback[1] in ("1kg", "1l"):
         return float(fallback[0]), fallback[1]

@@ -2,8 +2,9 @@
 the same article although their identity keys differ (issue 9).
 
 No Scrapy, no database: the query is :mod:`grocer.db.matching`, the review flow (report,
-rejections, apply) :mod:`grocer.matching.review`, the command ``scrapy match``. Barcodes are never used here (a product with a barcode is merged by barcode
-anyway); :attr:`MatchProduct.barcode` only travels into reports and the evaluation.
+rejections, apply) :mod:`grocer.matching.review`, the command ``scrapy match``. Barcodes are
+never used here (a product with a barcode is merged by barcode anyway);
+:attr:`MatchProduct.barcode` only travels into reports and the evaluation.
 
 Three stages, each recorded on every suggested pair (``block``, scores, ``rule``):
 

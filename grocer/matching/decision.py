@@ -13,6 +13,7 @@ from grocer.matching.profiles import Profile, brand_vocabulary, profile
 from grocer.matching.scoring import score_pairs, unit_price_ratio
 from grocer.matching.vocabulary import DESCRIPTORS
 
+
 def duplicate_listings(profiles: Sequence[Profile], config: MatchConfig = MatchConfig(),
                        ) -> dict[tuple[str, str], tuple[str, ...]]:
     """Products a chain lists twice: ``(company, key) -> keys of its doubles`` (same company).

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 
-
 @dataclass(frozen=True, slots=True)
 class MatchProduct:
     """One product as the matcher sees it.

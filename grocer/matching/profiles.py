@@ -7,8 +7,16 @@ from typing import Iterable
 
 from grocer.matching.products import MatchProduct
 from grocer.matching.vocabulary import (
-    CORPORATE, DESCRIPTORS, PACKAGING, PER_BASIS, PERCENT, PIECES, STOPWORDS, VARIANT_WORDS,
-    words_of)
+    CORPORATE,
+    DESCRIPTORS,
+    PACKAGING,
+    PER_BASIS,
+    PERCENT,
+    PIECES,
+    STOPWORDS,
+    VARIANT_WORDS,
+    words_of,
+)
 from grocer.normalization import canonical_sizes, extract_raw_sizes, standardize_sizes
 
 

@@ -8,7 +8,6 @@ import re
 import unicodedata
 from typing import Mapping
 
-
 _APOSTROPHES = re.compile(r"['\u2018\u2019`\u00b4]")
 _WORD = re.compile(r"[a-z0-9]+")
 _UNITS = (r"kilograms?|kg|grams?|gms?|g|millilitres?|milliliters?|mls?|litres?|liters?|ltrs?|lt|l"

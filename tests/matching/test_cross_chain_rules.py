@@ -7,7 +7,13 @@ from __future__ import annotations
 
 import pytest
 
-from grocer.matching import MatchConfig, candidate_pairs, duplicate_listings, profile, score_pairs
+from grocer.matching import (
+    MatchConfig,
+    candidate_pairs,
+    duplicate_listings,
+    profile,
+    score_pairs,
+)
 from tests.matching.test_matcher import candidates_of, iga, suggested, ww
 
 

@@ -13,7 +13,6 @@ from sqlalchemy import insert
 
 from grocer.db.matching import load_match_products
 from grocer.db.models import Brand, Company, Price, Product, Sku, Store
-from grocer.normalization import PRODUCT_TABLE_FILE, ProductNormalizer
 from grocer.matching import MatchPair, MatchProduct, review
 from grocer.matching.review import (
     REPORT_COLUMNS,
@@ -22,6 +21,7 @@ from grocer.matching.review import (
     plan_translations,
     write_report,
 )
+from grocer.normalization import PRODUCT_TABLE_FILE, ProductNormalizer
 
 NOW = dt.datetime(2026, 7, 1, 8, 0, tzinfo=dt.timezone.utc)
 NORMALIZER = ProductNormalizer({}, {})
