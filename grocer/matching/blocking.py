@@ -76,7 +76,6 @@ class Candidate:
     #: one-sided words a cross-chain rule explains (pack-size, claim, label, plain-variant
     #: words, compounds), with the rule: ("share", "pack-size words, equal weights")
     explained: tuple[tuple[str, str], ...] = ()
-    verdict: str = ""               # why the decision rule did not suggest it ("" = not asked)
 
     @property
     def cross_chain(self) -> bool:

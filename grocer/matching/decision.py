@@ -160,24 +160,19 @@ def decide(candidates: list[Candidate], config: MatchConfig = MatchConfig(),
         threshold = config.threshold(c.size, c.brand != "unbranded")
         if c.score < threshold:
             rejected["below-threshold"] += 1
-            c.verdict = "below-threshold"
             continue
         if by_a[c.a.key][0] is not c or by_b[c.b.key][0] is not c:
             rejected["not-mutual-best"] += 1
-            c.verdict = "not-mutual-best"
             continue
         margin = round(min(lead(by_a[c.a.key]), lead(by_b[c.b.key])), 2)
         if margin < config.margin:
             rejected["ambiguous"] += 1
-            c.verdict = "ambiguous"
             continue
         if rival(c) is not None:
             rejected["rival-listing"] += 1
-            c.verdict = "rival-listing"
             continue
         if duplicate(c) is not None:
             rejected["duplicate-listing"] += 1
-            c.verdict = "duplicate-listing"
             continue
         rule = (f"score {c.score:g} >= {threshold:g} (size {c.size}, brand {c.brand}); "
                 f"mutual best; margin {margin:g} >= {config.margin:g}; guards passed; "

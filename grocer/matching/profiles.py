@@ -51,6 +51,18 @@ def _product_sizes(product: MatchProduct) -> set[tuple[float, str]]:
     return canonical_sizes(standardize_sizes(raw))
 
 
+def derived_count(product: MatchProduct) -> frozenset[float]:
+    """The pack count a price per each gives away: price / unit price per 1 each, when a whole
+    number of 2 or more explains the price with the unit price rounded to the cent -- "6 pack"
+    unsaid in name and size."""
+    if not (product.price and product.unit_price and product.unit_measure == "1.0each"):
+        return frozenset()
+    whole = round(product.price / product.unit_price)
+    fits = whole * (product.unit_price - 0.005) <= product.price \
+        <= whole * (product.unit_price + 0.005)
+    return frozenset({float(whole)}) if whole >= 2 and fits else frozenset()
+
+
 def profile(product: MatchProduct) -> Profile:
     """The matching features of one product."""
     words = tuple(words_of(product.name))
@@ -66,6 +78,8 @@ def profile(product: MatchProduct) -> Profile:
     measures = frozenset(s for s in sizes if s[1] in ("g", "ml"))
     counts = frozenset(v for v, u in sizes if u in ("pk", "ea") and v > 1) | frozenset(
         float(n) for n in PIECES.findall(product.name or "") if int(n) > 1)
+    if not counts:
+        counts = derived_count(product)
     totals = frozenset((v * n, u) for v, u in measures for n in counts
                        ) if len(counts) == 1 else frozenset()
     name_words = set(words)

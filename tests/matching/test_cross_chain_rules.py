@@ -148,3 +148,19 @@ def test_one_chain_listing_an_article_twice_is_still_found():
     doubles = duplicate_listings(listings)
     assert doubles[("woolworths", "w1")] == ("w3",)
     assert ("woolworths", "w2") not in doubles
+
+
+def test_a_price_per_each_gives_away_the_pack_count():
+    unsaid = ww("w1", "Wombat Crumpets", "Wombat", "", price=3.0, unit_price=0.5,
+                unit_measure="1.0each")
+    assert profile(unsaid).counts == {6.0}
+    six = iga("i1", "Wombat Crumpets 6 Pack", "Wombat", "Each")
+    four = iga("i2", "Wombat Crumpets 4 Pack", "Wombat", "Each")
+    assert [c.size for c in candidates_of(six, unsaid)] == ["equal-count"]
+    assert candidates_of(four, unsaid) == []         # another pack: never compared
+    # not a whole number (a rounded or per-piece price), or per another measure: none
+    per_piece = ww("w2", "Wombat Lozenges", "Wombat", "", price=3.2, unit_price=0.45,
+                   unit_measure="1.0each")
+    per_kg = ww("w3", "Wombat Crumpets", "Wombat", "", price=3.0, unit_price=0.5,
+                unit_measure="1kg")
+    assert profile(per_piece).counts == frozenset() == profile(per_kg).counts
