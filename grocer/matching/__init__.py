@@ -1,5 +1,5 @@
 """Cross-chain product matching: suggest pairs of products (of different companies) that are
-the same article although their identity keys differ (issue 9).
+the same article although their identity keys differ (issues 9 and 20).
 
 No Scrapy, no database: the query is :mod:`grocer.db.matching`, the review flow (report,
 rejections, apply) :mod:`grocer.matching.review`, the command ``scrapy match``. Barcodes are
@@ -15,13 +15,15 @@ Three stages, each recorded on every suggested pair (``block``, scores, ``rule``
    the name -- and their *sizes do not conflict*. Sizes are taken from name and size field
    (spec §1.8.3) as canonical tuples (§1.9): a bare ``ea`` ("Each", IGA's selling unit) or
    ``pk`` has no number and is no size; a size field "per 100g" is a unit-price basis, not a
-   size; a multipack "N x S" also offers its total N*S. Masses/volumes must be §1.9-compatible
-   (10 %) when both sides have one, pack counts equal when both sides have one.
+   size; a multipack "N x S" also offers its total N*S; "N pieces" and price / price per each
+   (when a whole number) are pack counts. Masses/volumes must be §1.9-compatible (10 %) when
+   both sides have one, pack counts equal when both sides have one.
 2. **Scoring** (:func:`score_pairs`). Each side's name becomes a set of words (ASCII, lower,
    light plural folding, a few synonyms) without size mentions, without both sides' brand words
    and without packaging words; the pre-sorted word strings are compared with rapidfuzz
    (``ratio`` = token-sort, and ``token_set_ratio``; ``process.cpdist`` with ``workers=-1`` for
-   large batches); the score is their mean.
+   large batches); the score is their mean -- for two chains lifted towards the same score on
+   the identity words (no descriptors, no words a cross-chain rule explains).
 3. **Decision** (:func:`decide`), tuned for precision -- a wrong merge mixes two products'
    prices, a missed one only costs a comparison:
 
@@ -30,7 +32,12 @@ Three stages, each recorded on every suggested pair (``block``, scores, ``rule``
      flavours, colours, share packs ...); every word only one side has must be a generic
      descriptor ("biscuits", "chocolate", "sauce") or a spelling variant of a word of the other
      (swapped, dropped or added letters, an ending -- not another letter in a short word:
-     liver / lover); no conflicting containers (cans vs bottles, jar vs pouch);
+     liver / lover); no conflicting containers (cans vs bottles, jar vs pouch); unit prices
+     (per kg, l or each) at most 4 times apart;
+   * for two chains only, general grocery knowledge explains some one-sided words (pack-size
+     words at equal weights, labels such as "potato chips", the plain variant, claim words,
+     implied words, compounds, a percentage one chain states; brand-only names): the
+     duplicate-listing check of one chain keeps the strict rule;
    * sizes: a mass/volume equal on both sides (within 0.5 %); weaker evidence (only equal
      counts, a multipack total, one side's count missing, no size on either side) needs a
      higher score; "close" (re-sized article) or one-sided sizes ("Each" vs "6 pack") are
@@ -49,7 +56,9 @@ Three stages, each recorded on every suggested pair (``block``, scores, ``rule``
    What no rule on names can see: one article under two barcodes over the years (re-coded,
    re-sized with a stale size field, imported), when each chain lists only one of them.
 
-Output is deterministic: products are processed in key order, ties broken by key.
+Every suggested pair carries a confidence (0-1) and an explanation in words; pairs a reviewer
+rejected are never suggested (:mod:`.review`). Output is deterministic: products are processed
+in key order, ties broken by key.
 
 Modules: :mod:`.vocabulary` (word lists, words of a text), :mod:`.products` (records, thresholds),
 :mod:`.profiles` (per-product features), :mod:`.blocking`, :mod:`.scoring` (scores and guards),
