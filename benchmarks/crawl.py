@@ -1,7 +1,7 @@
 """A whole Aldi crawl with all item pipelines against the same crawl with none (DESIGN §8 target:
 with pipelines at least half as fast), in one run.
 
-The test suite's fixture server (tests/fixture_server.py, a thread of this process) serves an
+The test suite's fixture server (tests/helpers/fixture_server.py, a thread of this process) serves an
 Aldi site with generated products: --categories × --per-category per store, two stores
 (default 20 × 500: 20k items; --quick 20 × 150: 6k items, ~20 s). A fresh database
 (GROCER_DATABASE_URL when set — it gets emptied — else a temporary SQLite file) gets the fixture

@@ -1,57 +1,21 @@
-"""Database side of cross-chain matching (``scrapy match``): read the candidate products, write
-the review report, apply accepted pairs to the product translation table.
+"""The one query of cross-chain matching (``scrapy match``): the products the matcher compares.
 
-The matcher itself is pure (:mod:`grocer.normalization.matching`). Applying never touches the
-database: it adds ``variation key -> canonical key`` entries to
-``product_translation_table.json``; the next reconciliation merges the products (prices, SKUs,
-key variations re-pointed to the canonical one).
+The matcher is :mod:`grocer.matching`; the report, the rejections and applying pairs to the
+product translation table are :mod:`grocer.matching.review` (no SQL: the next reconciliation
+merges the products).
 """
 
 from __future__ import annotations
 
-import csv
-import io
-import json
-import os
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Sequence
 
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
-from grocer.db.models import Brand, Company, Price, Product, Sku
-from grocer.tables.files import (
-    PRODUCT_TABLE_FILE,
-    load_translation_tables,
-    write_table_atomically,
-)
-from grocer.normalization.matching import (
-    MatchConfig,
-    MatchPair,
-    MatchProduct,
-    group_pairs,
-    match_products,
-)
+from grocer.db.models import Brand, Company, Price, Product, Sku, Store
+from grocer.matching import MatchProduct
 
-__all__ = [
-    "REPORT_COLUMNS",
-    "ApplyResult",
-    "load_match_products",
-    "canonical_of",
-    "report_rows",
-    "write_report",
-    "plan_translations",
-    "apply_pairs",
-    "MatchRun",
-    "run_match",
-]
-
-REPORT_COLUMNS = (
-    "company_a", "id_a", "key_a", "name_a", "brand_a", "size_a", "prices_a",
-    "company_b", "id_b", "key_b", "name_b", "brand_b", "size_b", "prices_b",
-    "score", "sort_score", "set_score", "margin", "block", "rule", "canonical_key",
-)
+__all__ = ["load_match_products"]
 
 
 def load_match_products(engine: Engine, companies: Sequence[str] | None = None,
@@ -61,12 +25,22 @@ def load_match_products(engine: Engine, companies: Sequence[str] | None = None,
     ``companies``: company slugs (or names, any case) to read; None = all. ``weight`` is the
     product's number of current prices (one per store). A product already sold by two chains
     (merged by barcode) appears once per chain under the same key; the matcher never pairs a
-    key with itself.
+    key with itself. ``price`` and ``unit_price``/``unit_measure`` are the averages over the
+    stores of that company (evidence: the same article costs about the same per kilogram at
+    two chains).
     """
     wanted = {c.strip().lower() for c in companies or () if c and c.strip()}
     price_counts = (
         select(Price.product_id, func.count().label("n"))
         .group_by(Price.product_id)
+        .subquery()
+    )
+    by_company = (
+        select(Price.product_id, Store.company_id, func.avg(Price.price).label("price"),
+               func.avg(Price.unit_price).label("unit_price"),
+               func.min(Price.unit_of_measure).label("unit_measure"))
+        .join(Store, Store.id == Price.store_id)
+        .group_by(Price.product_id, Store.company_id)
         .subquery()
     )
     query = (
@@ -76,18 +50,21 @@ def load_match_products(engine: Engine, companies: Sequence[str] | None = None,
             Brand.name, Brand.normalized_name,
             Company.slug, Company.name,
             func.coalesce(price_counts.c.n, 0),
+            by_company.c.price, by_company.c.unit_price, by_company.c.unit_measure,
         )
         .join(Sku, Sku.product_id == Product.id)
         .join(Company, Company.id == Sku.company_id)
         .outerjoin(Brand, Brand.id == Product.brand_id)
         .outerjoin(price_counts, price_counts.c.product_id == Product.id)
+        .outerjoin(by_company, (by_company.c.product_id == Product.id)
+                   & (by_company.c.company_id == Company.id))
         .distinct()
         .order_by(Company.slug, Product.normalized_name_brand_size)
     )
     products: dict[tuple[str, int], MatchProduct] = {}
     with engine.connect() as connection:
         for (pid, name, size, sizes, key, barcode, brand, normalized_brand, slug, cname,
-             n_prices) in connection.execute(query):
+             n_prices, price, unit_price, unit_measure) in connection.execute(query):
             company = (slug or cname or "").lower()
             if wanted and company not in wanted and (cname or "").lower() not in wanted:
                 continue
@@ -98,158 +75,8 @@ def load_match_products(engine: Engine, companies: Sequence[str] | None = None,
                 size=size or "", sizes=tuple(s for s in sizes or () if isinstance(s, str)),
                 normalized_brand=normalized_brand or "", barcode=barcode,
                 weight=int(n_prices or 0), id=pid,
+                price=float(price) if price is not None else None,
+                unit_price=float(unit_price) if unit_price is not None else None,
+                unit_measure=unit_measure,
             )
     return list(products.values())
-
-
-def canonical_of(products: Iterable[MatchProduct]) -> MatchProduct:
-    """The product the others merge into: most prices (stores), then the smaller key."""
-    return min(products, key=lambda p: (-p.weight, p.key))
-
-
-def report_rows(pairs: Iterable[MatchPair]) -> list[dict]:
-    """Rows of the review report, in the matcher's (deterministic) order."""
-    rows = []
-    for pair in pairs:
-        row = pair.as_row()
-        row.update(id_a=pair.a.id, id_b=pair.b.id, prices_a=pair.a.weight,
-                   prices_b=pair.b.weight, canonical_key=canonical_of((pair.a, pair.b)).key)
-        rows.append({column: row.get(column) for column in REPORT_COLUMNS})
-    return rows
-
-
-def write_report(pairs: Sequence[MatchPair], path: str | os.PathLike | None = None,
-                 fmt: str | None = None) -> str:
-    """The report as CSV or JSON text; also written to ``path`` when given.
-
-    ``fmt``: "csv" or "json"; default from the path's suffix, else CSV.
-    """
-    if fmt is None:
-        fmt = "json" if path is not None and str(path).lower().endswith(".json") else "csv"
-    rows = report_rows(pairs)
-    if fmt == "json":
-        text = json.dumps(rows, indent=1, ensure_ascii=False) + "\n"
-    elif fmt == "csv":
-        buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=REPORT_COLUMNS, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
-        text = buffer.getvalue()
-    else:
-        raise ValueError(f"unknown report format {fmt!r} (csv or json)")
-    if path is not None:
-        Path(path).write_text(text, encoding="utf-8")
-    return text
-
-
-@dataclass
-class ApplyResult:
-    added: dict[str, str] = field(default_factory=dict)
-    already_mapped: list[str] = field(default_factory=list)
-    groups: int = 0
-    written: bool = False
-
-    def summary(self) -> str:
-        return (f"{self.groups:,} groups: {len(self.added):,} product translations added, "
-                f"{len(self.already_mapped):,} keys already in the table left alone")
-
-
-def _resolve(table: dict[str, str], key: str) -> str:
-    """Follow ``table`` from ``key`` to its final canonical (stops on a cycle)."""
-    seen = {key}
-    while key in table and table[key] not in seen:
-        key = table[key]
-        seen.add(key)
-    return key
-
-
-def plan_translations(pairs: Iterable[MatchPair], product_table: dict[str, str],
-                      ) -> tuple[dict[str, str], list[str], int]:
-    """``(new entries, keys left alone, groups)`` for ``pairs`` given the current table.
-
-    Matched products form groups (a pair per two chains can chain across three); each group's
-    canonical is :func:`canonical_of`, resolved through the existing table; every other member's
-    key maps to it. A key already in the table keeps its entry (never overwritten); an entry
-    that would point a key at itself or close a cycle is skipped.
-    """
-    added: dict[str, str] = {}
-    kept: list[str] = []
-    merged = dict(product_table)
-    groups = group_pairs(pairs)
-    for group in groups:
-        canonical = canonical_of(group)
-        target = _resolve(merged, canonical.key)
-        for product in group:
-            key = product.key
-            if key == canonical.key or key == target:
-                continue
-            if key in merged or _resolve(merged, target) == key:
-                kept.append(key)
-                continue
-            added[key] = merged[key] = target
-    return added, sorted(set(kept)), len(groups)
-
-
-def apply_pairs(pairs: Sequence[MatchPair], tables_dir: str | os.PathLike) -> ApplyResult:
-    """Add the pairs' ``variation -> canonical`` entries to the product translation table in
-    ``tables_dir`` (atomically; existing entries are never changed)."""
-    directory = Path(tables_dir)
-    _, product_table = load_translation_tables(directory)
-    added, kept, groups = plan_translations(pairs, product_table)
-    result = ApplyResult(added=added, already_mapped=kept, groups=groups)
-    if added:
-        directory.mkdir(parents=True, exist_ok=True)
-        write_table_atomically(directory / PRODUCT_TABLE_FILE, {**product_table, **added})
-        result.written = True
-    return result
-
-
-@dataclass
-class MatchRun:
-    """What ``scrapy match`` did: the pairs, the apply result (or None) and lines to print."""
-
-    pairs: list[MatchPair]
-    products: int
-    candidates: int
-    rejected: dict[str, int]
-    applied: ApplyResult | None = None
-    lines: list[str] = field(default_factory=list)
-
-
-def _table_lines(pairs: Sequence[MatchPair]) -> list[str]:
-    lines = []
-    for pair in pairs:
-        lines.append(f"{pair.score:6.2f}  {pair.a.company}: {pair.a.name} [{pair.a.size}]  <->  "
-                     f"{pair.b.company}: {pair.b.name} [{pair.b.size}]  ({pair.block})")
-    return lines
-
-
-def run_match(engine: Engine, companies: Sequence[str] | None = None,
-              min_score: float | None = None, output: str | os.PathLike | None = None,
-              apply: bool = False, tables_dir: str | os.PathLike = "translation_tables",
-              config: MatchConfig | None = None) -> MatchRun:
-    """Read products, match them across chains, report, and with ``apply`` write the table."""
-    config = config or MatchConfig()
-    if min_score is not None:
-        config = config.with_min_score(min_score)
-    products = load_match_products(engine, companies)
-    result = match_products(products, config)
-    run = MatchRun(result.pairs, len(products), result.candidates, result.rejected)
-    chains = sorted({p.company for p in products})
-    distinct = len({p.key for p in products})
-    run.lines.append(f"{distinct:,} products ({len(products):,} chain listings) of "
-                     f"{len(chains)} chains ({', '.join(chains) or 'none'}); "
-                     f"{result.candidates:,} candidate pairs; {len(result.pairs):,} suggested")
-    if output is not None:
-        write_report(result.pairs, output)
-        run.lines.append(f"report written to {output}")
-    elif result.pairs:
-        run.lines.extend(_table_lines(result.pairs))
-    if apply:
-        run.applied = apply_pairs(result.pairs, tables_dir)
-        where = Path(tables_dir) / PRODUCT_TABLE_FILE
-        run.lines.append(run.applied.summary() + (f" ({where} written; the next "
-                         "reconciliation merges them)" if run.applied.written else ""))
-    elif result.pairs:
-        run.lines.append("nothing applied: review the pairs, then run again with --apply")
-    return run

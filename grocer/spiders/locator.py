@@ -98,8 +98,8 @@ class LocatorSpider(GrocerSpider):
     custom_settings: ClassVar[dict] = {
         # Store items never meet the product pipelines, nor a crawl the product extensions.
         "ITEM_PIPELINES": {"grocer.pipelines.stores.StorePipeline": 100},
-        "EXTENSIONS": {"grocer.health.CrawlHealth": None,
-                       "grocer.extensions.ReconcileOnClose": None},
+        "EXTENSIONS": {"grocer.extensions.health.CrawlHealth": None,
+                       "grocer.extensions.reconcile.ReconcileOnClose": None},
     }
     # Divisions the locator lists (the scope in which unlisted stores close); None: all.
     divisions: ClassVar[tuple[str, ...] | None] = None

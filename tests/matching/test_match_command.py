@@ -11,19 +11,19 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import insert
 
-from grocer.db.matching import (
+from grocer.db.matching import load_match_products
+from grocer.db.models import Brand, Company, Price, Product, Sku, Store
+from grocer.matching import MatchPair, MatchProduct, review
+from grocer.matching.review import (
     REPORT_COLUMNS,
     apply_pairs,
     canonical_of,
-    load_match_products,
     plan_translations,
-    run_match,
     write_report,
 )
 from grocer.db.models import Brand, Company, Price, Product, Sku, Store
 from grocer.normalization import ProductNormalizer
 from grocer.tables.files import PRODUCT_TABLE_FILE
-from grocer.normalization.matching import MatchPair, MatchProduct
 
 NOW = dt.datetime(2026, 7, 1, 8, 0, tzinfo=dt.timezone.utc)
 NORMALIZER = ProductNormalizer({}, {})
@@ -47,7 +47,7 @@ class Db:
             for i in range(stores)]
 
     def product(self, company: str, sku: str, name: str, brand: str, size: str,
-                prices: int = 1) -> str:
+                prices: int = 1, unit_price: str | None = None) -> str:
         derived = NORMALIZER.normalize({"name": name, "brand": brand, "size": size})
         nb = derived["normalized_brand"]
         if nb not in self.brands:
@@ -61,10 +61,17 @@ class Db:
         self._insert(Sku, company_id=self.companies[company], sku=sku, product_id=pid)
         for store_id in self.stores[company][:prices]:
             self._insert(Price, product_id=pid, store_id=store_id, price=Decimal("4.50"),
+                         unit_price=Decimal(unit_price) if unit_price else None,
+                         unit_of_measure="1kg" if unit_price else None,
                          price_hash=f"h{pid}-{store_id}", scraped_at=NOW,
                          scraped_date=NOW.date(), last_seen=NOW, is_on_special=False,
                          is_available=True)
         return key
+
+
+def run_match(engine, companies=None, **options):
+    """``scrapy match`` as the command runs it: the query, then the review flow."""
+    return review.run_match(load_match_products(engine, companies), **options)
 
 
 @pytest.fixture
@@ -77,7 +84,7 @@ def db(engine):
         "iga_mustard": db.product("iga", "101", "Wombat Dijon Mustard", "Wombat Foods Pty Ltd",
                                   "215g Each", prices=1),
         "ww_mustard": db.product("woolworths", "201", "Wombat Mustard Dijon", "Wombat", "215g",
-                                 prices=3),
+                                 prices=3, unit_price="20.93"),
         "iga_full": db.product("iga", "102", "Moo Farm Full Cream Milk", "Moo Farm", "2L Each"),
         "ww_lite": db.product("woolworths", "202", "Moo Farm Lite Milk", "Moo Farm", "2L"),
         "iga_big": db.product("iga", "103", "Wombat Crunch Oat Biscuits", "Wombat", "500g Each"),
@@ -96,6 +103,9 @@ def test_load_match_products_reads_companies_brands_and_price_counts(db):
     assert (mustard.name, mustard.brand, mustard.size, mustard.weight) == (
         "Wombat Mustard Dijon", "Wombat", "215g", 3)
     assert mustard.normalized_brand == "wombat" and mustard.sizes == ("215g",)
+    # the price evidence: average over the chain's stores
+    assert (mustard.price, mustard.unit_price, mustard.unit_measure) == (4.5, 20.93, "1kg")
+    assert products[("iga", db.keys["iga_mustard"])].unit_price is None
     only = load_match_products(db.engine, ["IGA", "coles"])
     assert {p.company for p in only} == {"iga", "coles"}
 
@@ -203,3 +213,81 @@ def test_apply_pairs_writes_atomically(tmp_path):
     assert result.written and result.added == {"a": "b"}
     assert json.loads((tmp_path / PRODUCT_TABLE_FILE).read_text()) == {"a": "b"}
     assert [p.name for p in tmp_path.iterdir()] == [PRODUCT_TABLE_FILE]
+
+
+def test_report_carries_confidence_explanation_and_an_empty_decision(db, tmp_path):
+    out = tmp_path / "report.csv"
+    run_match(db.engine, output=out, tables_dir=tmp_path / "tables",
+              companies=["iga", "woolworths"])
+    [row] = list(csv.DictReader(out.open(encoding="utf-8")))
+    assert 0 < float(row["confidence"]) <= 1 and row["decision"] == ""
+    assert "brands" in row["explanation"] and "sizes equal (215g)" in row["explanation"]
+    # IGA's word order differs, no one-sided word; no unit prices in this database
+    assert "same name words" in row["explanation"]
+    assert "unit prices not comparable" in row["explanation"]
+
+
+def test_a_rejected_pair_is_never_suggested_again(db, tmp_path):
+    tables = tmp_path / "tables"
+    out = tmp_path / "report.csv"
+    run_match(db.engine, output=out, tables_dir=tables)
+    rows = list(csv.DictReader(out.open(encoding="utf-8")))
+    for row in rows:
+        if row["company_a"] == "iga":
+            row["decision"] = "reject"
+    with out.open("w", encoding="utf-8", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=REPORT_COLUMNS)
+        writer.writeheader()
+        writer.writerows(rows)
+    again = run_match(db.engine, tables_dir=tables, reject_from=out)
+    assert any("1 rejected pairs added" in line for line in again.lines)
+    assert {(p.a.key, p.b.key) for p in again.pairs} == {
+        (db.keys["coles_lettuce"], db.keys["ww_lettuce"])}
+    assert again.rejected["rejected-by-review"] == 1
+    stored = json.loads((tables / review.REJECTIONS_FILE).read_text(encoding="utf-8"))
+    assert list(stored) == [review.pair_key(db.keys["iga_mustard"], db.keys["ww_mustard"])]
+    # later runs read the file; --apply never writes the rejected pair; rejecting twice
+    # adds nothing
+    later = run_match(db.engine, tables_dir=tables, apply=True, reject_from=out)
+    assert any("0 rejected pairs added" in line for line in later.lines)
+    table = json.loads((tables / PRODUCT_TABLE_FILE).read_text(encoding="utf-8"))
+    assert db.keys["iga_mustard"] not in table and db.keys["ww_lettuce"] in table
+
+
+def test_apply_with_min_confidence_applies_only_the_strongest(db, tmp_path):
+    tables = tmp_path / "tables"
+    everything = run_match(db.engine, tables_dir=tables)
+    confidences = sorted(p.confidence for p in everything.pairs)
+    assert len(confidences) == 2 and confidences[0] < confidences[1]
+    run = run_match(db.engine, tables_dir=tables, apply=True, min_confidence=confidences[1])
+    assert len(run.applied.added) == 1
+    assert any("1 pairs below confidence" in line for line in run.lines)
+
+
+def test_an_invalid_rejections_file_is_an_error(db, tmp_path):
+    tables = tmp_path / "tables"
+    tables.mkdir()
+    (tables / review.REJECTIONS_FILE).write_text('{"only one key": "x"}', encoding="utf-8")
+    with pytest.raises(ValueError, match="is not '<key> | <key>'"):
+        run_match(db.engine, tables_dir=tables)
+
+
+def test_a_reviewed_report_without_the_decision_column_is_refused(tmp_path):
+    report = tmp_path / "old.json"
+    report.write_text(json.dumps([{"key_a": "a", "key_b": "b"}]), encoding="utf-8")
+    with pytest.raises(ValueError, match="no column decision"):
+        review.reject_reviewed(report, tmp_path / "tables")
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--min-confidence", "0.5"], "--min-confidence only applies with --apply"),
+    (["--apply", "--min-confidence", "2"], "--min-confidence must be between 0 and 1"),
+    (["--reject", "reviewed.txt"], "--reject must name a reviewed report"),
+    (["--reject", "missing.csv"], "--reject: no such file missing.csv"),
+])
+def test_command_refuses_bad_review_options(tmp_path, args, message):
+    from tests.helpers.scrapy_cli import run_scrapy
+
+    result = run_scrapy(["match", *args], db_url=f"sqlite:///{tmp_path}/none.db",
+                        workdir=tmp_path, check=False)
+    assert result.returncode == 2 and message in result.stderr

@@ -23,14 +23,14 @@ from grocer.spiders.woolworths_stores import (
     WoolworthsStoresSpider,
     opening_hours,
 )
-from tests.fixture_server import SITES_DIR
-from tests.locator_site import CODES, LOCATOR_CHAINS, distance_km, running_locator_site
-from tests.scrapy_cli import run_scrapy
-from tests.spiders.crawling import Crawler
+from tests.helpers.fixture_server import SITES_DIR
+from tests.helpers.locator_site import CODES, LOCATOR_CHAINS, distance_km, running_locator_site
+from tests.helpers.scrapy_cli import run_scrapy
+from tests.helpers.crawling import Crawler
 
 STEP_KM = 400  # 51 points: every fixture store is within the locators' radius of one or two
 IGA_STEP = 500  # 47 location ids
-STATS_ONLY = json.dumps({"tests.spiders.stats_dump.StatsDump": 0})
+STATS_ONLY = json.dumps({"tests.helpers.stats_dump.StatsDump": 0})
 EXPECTED = {  # chain → {code: (name, division, site_store_id, state, postcode)} of the fixtures
     "aldi": {"G102": ("1151 Creek Road", None, None, "QLD", "4152")},
     "coles": {"COL:401": ("Coles Firle", "Coles Supermarkets", "401", "SA", "5070"),

@@ -1,4 +1,4 @@
-"""The chains' store locators, served beside the fixture sites of tests/fixture_server.py.
+"""The chains' store locators, served beside the fixture sites of tests/helpers/fixture_server.py.
 
 Stores: tests/fixtures/sites/<chain>/locator_stores.json, in the real response shapes (IGA's
 wrapped as {"locationId", "store"}). A locator lists the stores within RADIUS_KM of the
@@ -21,7 +21,7 @@ import json
 import math
 from dataclasses import dataclass, field
 
-from tests.fixture_server import (
+from tests.helpers.fixture_server import (
     HOSTS,
     SITES_DIR,
     WOOLWORTHS_SESSION_COOKIE,
