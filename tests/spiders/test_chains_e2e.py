@@ -163,4 +163,7 @@ def test_scrapy_list_prints_the_spiders(tmp_path):
     result = subprocess.run([sys.executable, "-m", "scrapy", "list"], cwd=tmp_path,
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.split() == ["aldi", "coles", "coles_barcodes", "iga", "woolworths"]
+    assert result.stdout.split() == [
+        "aldi", "aldi_stores", "coles", "coles_barcodes", "coles_stores",
+        "iga", "iga_stores", "woolworths", "woolworths_stores",
+    ]
