@@ -1,0 +1,29 @@
+"""How a run ended: the crawl close reasons and the exit code each one gives.
+
+`finished` is the only success: at least one store completed and no item was lost. Every other
+reason exits non-zero, so cron, scrapyd and `deploy/schedule.py --wait` see the failure.
+"""
+
+FINISHED = "finished"
+NO_STORE_COMPLETED = "no_store_completed"  # every selected store failed (network, site, drift)
+BLOCKED = "blocked"  # the site refused the crawl (bot protection) past its retries
+ERROR_BUDGET = "error_budget"  # more items dropped than GROCER_MAX_DROP_RATE allows
+DB_ERRORS = "db_errors"  # an item or batch was lost to the database
+STORE_LOOP_ERROR = "store_loop_error"  # the spider's own store loop raised
+START_ERROR = "start_error"  # bad arguments, missing files, unreachable or unmigrated database
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2  # bad arguments or a crawl that could not start
+EXIT_BLOCKED = 3
+
+EXIT_CODES = {
+    FINISHED: EXIT_OK,
+    BLOCKED: EXIT_BLOCKED,
+    START_ERROR: EXIT_USAGE,
+}
+
+
+def exit_code(close_reason: str | None) -> int:
+    """The process exit code for a crawl that closed with `close_reason`."""
+    return EXIT_CODES.get(close_reason, EXIT_FAILED)
