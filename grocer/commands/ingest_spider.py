@@ -12,7 +12,6 @@ import asyncio
 import datetime as dt
 import json
 import logging
-from zoneinfo import ZoneInfo
 
 import scrapy
 from scrapy import signals
@@ -22,10 +21,10 @@ from grocer.crawlstate import CrawlState
 from grocer.db.engine import engine_from_settings
 from grocer.db.migrate import prepare_schema
 from grocer.items import ProductItem
+from grocer.normalization.dates import as_utc, sydney_midday
 
 logger = logging.getLogger(__name__)
 
-SYDNEY = ZoneInfo("Australia/Sydney")
 INVALID_LINES = "grocer/ingest/invalid_lines"
 # Invalid lines logged one by one; the rest only counted.
 LOGGED_INVALID_LINES = 20
@@ -40,8 +39,7 @@ def splitcart_scraped_at(metadata: dict) -> dt.datetime:
     text = metadata.get("scraped_date")
     if not text:
         return dt.datetime.now(dt.timezone.utc)
-    day = dt.date.fromisoformat(str(text)[:10])
-    return dt.datetime.combine(day, dt.time(12), SYDNEY).astimezone(dt.timezone.utc)
+    return sydney_midday(dt.date.fromisoformat(str(text)[:10]))
 
 
 def feed_scraped_at(value) -> dt.datetime:
@@ -49,10 +47,9 @@ def feed_scraped_at(value) -> dt.datetime:
     if value is None:
         return dt.datetime.now(dt.timezone.utc)
     try:
-        parsed = dt.datetime.fromisoformat(value)
+        return as_utc(value)
     except (TypeError, ValueError):
         raise BadLine(f"bad scraped_at {value!r}") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
 
 
 def default_store(company: str) -> str:

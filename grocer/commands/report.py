@@ -109,8 +109,8 @@ class Command(GrocerCommand):
 
     def run(self, args, opts):
         from grocer.chains import get_chain
-        from grocer.db.models import utcnow
         from grocer.db.report import crawl_report
+        from grocer.normalization.dates import utcnow
 
         if args:
             self.fail("usage: scrapy report [--days N] [--company C] [--all]")

@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
 
+from grocer.db.models import Company, Price, Store
 from grocer.db.transactions import run_transaction
-from grocer.db.models import Company, Price, Store, utcnow
+from grocer.normalization.dates import utcnow
 
 logger = logging.getLogger(__name__)
 

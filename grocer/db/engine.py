@@ -6,7 +6,7 @@ import functools
 from contextlib import contextmanager
 
 from sqlalchemy import create_engine, event
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 DEFAULT_DATABASE_URL = "sqlite:///grocer.sqlite3"
@@ -65,5 +65,5 @@ def session_scope(engine: Engine):
         yield session
 
 
-def is_mysql(engine: Engine) -> bool:
-    return engine.dialect.name in ("mysql", "mariadb")
+def is_mysql(bind: Engine | Connection) -> bool:
+    return bind.dialect.name in ("mysql", "mariadb")

@@ -30,7 +30,6 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from grocer.db import tables
-from grocer.db.transactions import chunked, in_chunks, run_transaction
 from grocer.db.delisting import CompletedStore, delist_unseen
 from grocer.db.locks import DEFAULT_TIMEOUT, reconcile_lock
 from grocer.db.models import (
@@ -40,8 +39,9 @@ from grocer.db.models import (
     Product,
     ProductKeyVariation,
     Sku,
-    utcnow,
 )
+from grocer.db.transactions import chunked, in_chunks, run_transaction
+from grocer.normalization.dates import utcnow
 
 # Products younger than this are never orphans: another crawl may not have priced them yet.
 DEFAULT_ORPHAN_GRACE_SECONDS = 3600.0

@@ -24,7 +24,8 @@ from sqlalchemy.engine import Engine
 
 from grocer.chains import CHAINS, Chain
 from grocer.db.engine import session_scope
-from grocer.db.models import Company, CrawlRun, Division, Store, utcnow
+from grocer.db.models import Company, CrawlRun, Division, Store
+from grocer.normalization.dates import utcnow
 
 FINISHED = "finished"
 COUNT_NAMES = ("items", "stored", "dropped", "written", "unchanged")

@@ -10,7 +10,8 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Engine
 
 from grocer.db.engine import session_scope
-from grocer.db.models import Company, Division, Store, utcnow
+from grocer.db.models import Company, Division, Store
+from grocer.normalization.dates import utcnow
 from grocer.storelist import StoreList, company_display_name
 
 STORE_FIELDS = ("site_store_id", "name", "address", "suburb", "state", "postcode",

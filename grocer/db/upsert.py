@@ -5,9 +5,7 @@ from __future__ import annotations
 from sqlalchemy import Connection, insert
 from sqlalchemy.dialects import mysql, sqlite
 
-
-def _is_mysql(connection: Connection) -> bool:
-    return connection.dialect.name in ("mysql", "mariadb")
+from grocer.db.engine import is_mysql
 
 
 def insert_ignore(connection: Connection, model):
@@ -15,7 +13,7 @@ def insert_ignore(connection: Connection, model):
 
     On MySQL not `INSERT IGNORE`, which also turns foreign-key errors and truncation into
     warnings: `ON DUPLICATE KEY UPDATE id = id` ignores duplicate keys only."""
-    if _is_mysql(connection):
+    if is_mysql(connection):
         statement = mysql.insert(model)
         return statement.on_duplicate_key_update({"id": model.__table__.c.id})
     if connection.dialect.name == "sqlite":
@@ -25,7 +23,7 @@ def insert_ignore(connection: Connection, model):
 
 def upsert(connection: Connection, model, conflict_columns: list[str], update_columns: list[str]):
     """INSERT … or UPDATE `update_columns` when a row with the same `conflict_columns` exists."""
-    if _is_mysql(connection):
+    if is_mysql(connection):
         statement = mysql.insert(model)
         return statement.on_duplicate_key_update(
             {name: statement.inserted[name] for name in update_columns})

@@ -31,8 +31,8 @@ from grocer.db.crawlruns import record_crawl_run
 from grocer.db.delisting import CompletedStore
 from grocer.db.engine import engine_from_settings
 from grocer.db.locks import DEFAULT_TIMEOUT, LockTimeout
-from grocer.db.models import utcnow
 from grocer.db.reconcile import DEFAULT_ORPHAN_GRACE_SECONDS, ReconcileResult, reconcile
+from grocer.normalization.dates import utcnow
 
 logger = logging.getLogger(__name__)
 

@@ -11,17 +11,16 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from zoneinfo import ZoneInfo
 
 from itemadapter import ItemAdapter
 
 from grocer import stats as keys
 from grocer.db.prices import PriceWriter
+from grocer.normalization.dates import as_utc, sydney_date, utcnow
 from grocer.pipelines.database import DatabasePipeline
 
 logger = logging.getLogger(__name__)
 
-SYDNEY = ZoneInfo("Australia/Sydney")
 CENT = Decimal("0.01")
 UNIT = Decimal("0.0001")
 
@@ -33,17 +32,6 @@ def _decimal(value, exponent: Decimal) -> Decimal | None:
         return Decimal(str(value)).quantize(exponent, rounding=ROUND_HALF_UP)
     except (InvalidOperation, ValueError):
         return None
-
-
-def as_utc(value) -> dt.datetime:
-    """scraped_at as a timezone-aware UTC datetime (items replayed from a feed carry ISO text)."""
-    if isinstance(value, str):
-        value = dt.datetime.fromisoformat(value)
-    if not isinstance(value, dt.datetime):
-        return dt.datetime.now(dt.timezone.utc)
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.timezone.utc)
-    return value.astimezone(dt.timezone.utc)
 
 
 def price_row(product: dict, product_id: int, store_id: int, scraped_at: dt.datetime) -> dict:
@@ -63,7 +51,7 @@ def price_row(product: dict, product_id: int, store_id: int, scraped_at: dt.date
         "is_available": product.get("is_available"),
         "price_hash": product["price_hash"],
         "scraped_at": scraped_at,
-        "scraped_date": scraped_at.astimezone(SYDNEY).date(),
+        "scraped_date": sydney_date(scraped_at),
     }
 
 
@@ -80,7 +68,7 @@ class PricePipeline(DatabasePipeline):
         store_id = self.directory.store_id(adapter["company"], store_code)
         self.store_codes[store_id] = store_code
         self.buffer.append(price_row(adapter["product"], adapter["product_id"], store_id,
-                                     as_utc(adapter.get("scraped_at"))))
+                                     as_utc(adapter.get("scraped_at") or utcnow())))
         if len(self.buffer) >= self.batch_size:
             self.flush()
         return item

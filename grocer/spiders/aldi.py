@@ -1,6 +1,7 @@
 """Aldi: the public JSON API (spec §4.1, §1.4, §1.6). No cookies, no warm-up."""
 
-from grocer.spiders.base import Page, StoreSpider, as_int, dig
+from grocer.normalization.values import as_int, dig
+from grocer.spiders.base import Page, StoreSpider
 from grocer.spiders.categories import TreeFields
 
 # Root categories that only regroup products found elsewhere (compared lower-cased).

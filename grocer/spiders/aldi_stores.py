@@ -1,7 +1,7 @@
 """Aldi's store locator: `/v2/service-points` around a position (spec §4.1 [hist]), paged by
 `offset` while the response's `meta.pagination.totalCount` says there are more."""
 
-from grocer.spiders.base import as_int, dig
+from grocer.normalization.values import as_int, dig
 from grocer.spiders.locator import LocatorSpider, as_float, text
 
 

@@ -1,12 +1,7 @@
-"""The base of grocer's spiders: everything the chain spiders share.
-
-`GrocerSpider` — arguments, the stores to crawl, requests to a chain's site (base URL from
-settings, the chain's headers and cookies), a work loop driven by `spider_idle` (the next unit
-of work starts when every request of the previous one is done), bad responses and failures.
-
-`StoreSpider` — the stores one after another: category tree → categories → pages → items, with
-per-store bookkeeping (crawl state, stats, drift, a summary line, Store.last_crawled_at) and the
-translation-table refresh every TABLES_REFRESH_EVERY_STORES stores.
+"""`StoreSpider`, the base of the chain spiders: the stores one after another, each: category
+tree → categories → pages → items, with per-store bookkeeping (crawl state, stats, drift, a
+summary line, Store.last_crawled_at) and the translation-table refresh every
+TABLES_REFRESH_EVERY_STORES stores.
 
 A chain spider only declares where things are: the requests of a store's start, the category
 tree's fields and skip rules, the request for page N of a category and how to read a page.
@@ -17,77 +12,21 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, ClassVar
-from urllib.parse import urlencode
 
-from scrapy import Request, Spider, signals
-from scrapy.downloadermiddlewares.retry import get_retry_request
-from scrapy.exceptions import CloseSpider, DontCloseSpider, IgnoreRequest
-from scrapy.spidermiddlewares.httperror import HttpError
+from scrapy import Request
 
-from grocer.chains import get_chain
 from grocer.crawlstate import COMPLETED, FAILED, RUNNING, CrawlState, StoreRun
-from grocer.db.engine import engine_from_settings
-from grocer.db.migrate import prepare_schema
 from grocer.items import ProductItem
+from grocer.normalization.dates import utcnow
+from grocer.spiders.arguments import split_argument
 from grocer.spiders.categories import Category, TreeFields, walk_categories
-from grocer.spiders.stores import StoreTarget, mark_crawled, select_stores
+from grocer.spiders.site import GrocerSpider
+from grocer.spiders.stores import StoreTarget, mark_crawled
 from grocer.stats import store_key
 from grocer.tables.refresh import TablesRefresher
-
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
-
-
-def split_argument(value) -> list[str]:
-    """`-a x=a,b` (scrapyd passes every value as a string); a list is taken as it is."""
-    if value is None:
-        return []
-    parts = value if isinstance(value, (list, tuple)) else str(value).split(",")
-    return [part.strip() for part in parts if str(part).strip()]
-
-
-def positive_int(value, name: str) -> int | None:
-    if value in (None, ""):
-        return None
-    try:
-        number = int(str(value).strip())
-    except ValueError:
-        number = 0
-    if number < 1:
-        raise ValueError(f"-a {name}={value!r}: expected a positive whole number")
-    return number
-
-
-def dig(data, *path):
-    """data[path[0]][path[1]]…, or None where the path does not exist."""
-    for step in path:
-        if isinstance(data, dict):
-            data = data.get(step)
-        elif isinstance(data, list) and isinstance(step, int) and -len(data) <= step < len(data):
-            data = data[step]
-        else:
-            return None
-    return data
-
-
-def as_int(value) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def describe_failure(failure) -> tuple[str, str]:
-    """(stats kind, human reason) of a failed request."""
-    error = failure.value
-    if isinstance(error, HttpError):
-        status = error.response.status
-        return f"http_{status}", f"HTTP {status}"
-    if isinstance(error, IgnoreRequest):
-        return "ignored", str(error) or "request ignored"
-    name = type(error).__name__
-    return name.lower(), f"{name}: {failure.getErrorMessage()}"
 
 
 @dataclass
@@ -98,137 +37,6 @@ class Page:
     total: int | None = None  # products in the whole category, when the site says
     page_size: int | None = None  # the site's page size, when it says
     store_id: Any = None  # the store the site says it answered for (drift check)
-
-
-class GrocerSpider(Spider):
-    """Shared machinery of every grocer spider; see the module docstring."""
-
-    company: ClassVar[str] = ""  # the chain slug; defaults to the spider name
-    base_url_setting: ClassVar[str]
-    user_agent_setting: ClassVar[str]
-    # Statuses that reach the callbacks instead of the errback (e.g. "no more pages").
-    handled_statuses: ClassVar[tuple[int, ...]] = ()
-
-    @classmethod
-    def update_settings(cls, settings):
-        super().update_settings(settings)
-        user_agent = settings.get(cls.user_agent_setting)
-        if user_agent:  # the chain's User-Agent, also for robots.txt
-            settings.set("USER_AGENT", user_agent, priority="spider")
-
-    def __init__(self, *args, stores=None, limit=None, **kwargs):
-        # Extra keyword arguments (scrapyd's _job, ...) become attributes, as in Scrapy.
-        super().__init__(*args, **kwargs)
-        self.company = self.company or self.name
-        self.chain = get_chain(self.company)
-        self.stores_argument = stores
-        self.limit = positive_int(limit, "limit")
-
-    @classmethod
-    def from_crawler(cls, crawler, *args, **kwargs):
-        spider = super().from_crawler(crawler, *args, **kwargs)
-        spider.base_url = crawler.settings.get(cls.base_url_setting).rstrip("/")
-        spider.select_targets(crawler.settings)
-        crawler.signals.connect(spider.on_idle, signal=signals.spider_idle)
-        crawler.signals.connect(spider.on_spider_error, signal=signals.spider_error)
-        return spider
-
-    def select_targets(self, settings) -> None:
-        """The stores to crawl, from the database. Resolved when the spider is built, so that a
-        bad -a stores= stops the crawl before anything is fetched."""
-        self.db = engine_from_settings(settings)
-        prepare_schema(self.db, self.logger)
-        self.targets = select_stores(self.db, self.chain, self.stores_argument)
-
-    # --- the work loop ------------------------------------------------------------------------
-
-    def next_work(self) -> Iterable[Request] | None:
-        """The requests of the next unit of work; None when there is none left."""
-        raise NotImplementedError
-
-    def _next_requests(self) -> list[Request]:
-        while (work := self.next_work()) is not None:
-            requests = list(work)
-            if requests:
-                return requests
-        return []
-
-    async def start(self):
-        for request in self._next_requests():
-            yield request
-
-    def on_idle(self):
-        try:
-            requests = self._next_requests()
-        except Exception as error:
-            # Scrapy ignores other exceptions of idle handlers and would close as `finished`,
-            # silently skipping the stores left.
-            self.logger.exception("the store loop failed")
-            raise CloseSpider("store_loop_error") from error
-        if requests:
-            for request in requests:
-                self.crawler.engine.crawl(request)
-            raise DontCloseSpider
-
-    # --- requests -----------------------------------------------------------------------------
-
-    def request_headers(self) -> dict[str, str]:
-        return {}
-
-    def store_cookies(self, store: StoreTarget) -> dict[str, str]:
-        return {}
-
-    def site_request(self, path: str, *, callback, store: StoreTarget | None = None,
-                     params: dict | None = None, meta: dict | None = None,
-                     headers: dict | None = None, **kwargs) -> Request:
-        """A request to the chain's site: only scheme and host come from settings."""
-        url = f"{self.base_url}{path}" + (f"?{urlencode(params)}" if params else "")
-        meta = {"handle_httpstatus_list": list(self.handled_statuses), **(meta or {})}
-        cookies = None
-        if store is not None:
-            # One cookie jar per store: a store's cookies never leak into the next store.
-            meta.setdefault("store", store.code)
-            meta.setdefault("cookiejar", store.code)
-            cookies = self.store_cookies(store) or None
-        return Request(url, callback=callback, errback=self.request_failed, meta=meta,
-                       headers={**self.request_headers(), **(headers or {})}, cookies=cookies,
-                       **kwargs)
-
-    # --- bad responses and failures -----------------------------------------------------------
-
-    def count(self, key: str, value: int = 1) -> None:
-        self.crawler.stats.inc_value(key, value)
-
-    def read_json(self, response):
-        """The JSON of a response, or None when it is not JSON (truncated, HTML, empty)."""
-        try:
-            return response.json()
-        except (ValueError, AttributeError, UnicodeDecodeError):
-            return None
-
-    def retry_bad_response(self, response, kind: str) -> Iterator[Request]:
-        """Count an unusable response and retry it while retries last; then give up on it."""
-        self.count(f"grocer/bad_response/{kind}")
-        retry = get_retry_request(response.request, spider=self, reason=f"bad_response/{kind}")
-        if retry is not None:
-            yield retry
-        else:
-            self.record_failure(response.request, f"bad response ({kind}) after retries")
-
-    def request_failed(self, failure):
-        kind, reason = describe_failure(failure)
-        self.count(f"grocer/request_failed/{kind}")
-        self.record_failure(failure.request, reason)
-
-    def on_spider_error(self, failure, response, spider):
-        """A callback that raised lost (part of) a page: its unit of work is not complete."""
-        self.count("grocer/spider_errors")
-        if response is not None and response.request is not None:
-            self.record_failure(response.request,
-                                f"error parsing a page: {type(failure.value).__name__}")
-
-    def record_failure(self, request: Request, reason: str) -> None:
-        self.logger.error("%s: %s", reason, request.url)
 
 
 @dataclass

@@ -21,7 +21,8 @@ from pathlib import Path
 from parsel import Selector
 from scrapy.exceptions import CloseSpider
 
-from grocer.spiders.base import Page, StoreSpider, as_int, dig
+from grocer.normalization.values import as_int, dig
+from grocer.spiders.base import Page, StoreSpider
 from grocer.spiders.categories import TreeFields
 
 # Texts of Imperva/Incapsula block and challenge pages. (Normal pages load

@@ -15,8 +15,9 @@ from urllib.parse import urlsplit
 from grocer.crawlstate import CrawlState
 from grocer.db.barcodes import coles_products_needing_barcode, write_coles_barcodes
 from grocer.normalization import clean_barcode
-from grocer.spiders.base import GrocerSpider, positive_int
+from grocer.spiders.arguments import positive_int
 from grocer.spiders.coles import ColesSite, body_text, gtin_from_product_page
+from grocer.spiders.site import GrocerSpider
 
 
 def product_path(url: str | None, name: str, sku: str) -> str:

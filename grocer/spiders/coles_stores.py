@@ -5,7 +5,7 @@ Store ids come as `COL:401`; the site's store number is the part after the colon
 
 import json
 
-from grocer.spiders.base import dig
+from grocer.normalization.values import dig
 from grocer.spiders.coles import ColesSite, body_text
 from grocer.spiders.locator import LocatorSpider, as_float, text
 

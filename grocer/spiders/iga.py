@@ -5,7 +5,8 @@ own prices; the API wants the store's retailer id (Store.site_store_id) in the p
 import uuid
 from urllib.parse import quote
 
-from grocer.spiders.base import Page, StoreSpider, as_int
+from grocer.normalization.values import as_int
+from grocer.spiders.base import Page, StoreSpider
 from grocer.spiders.categories import TreeFields
 
 SKIPPED_NAMES = frozenset({"christmas", "seasonal", "specials", "promotions", "weekly specials"})

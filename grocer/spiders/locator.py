@@ -29,7 +29,8 @@ from scrapy import Request
 from scrapy.exceptions import CloseSpider
 
 from grocer.items import StoreItem
-from grocer.spiders.base import GrocerSpider, positive_int
+from grocer.spiders.arguments import positive_int
+from grocer.spiders.site import GrocerSpider
 
 KM_PER_DEGREE = 111.2  # of latitude (and of longitude at the equator)
 

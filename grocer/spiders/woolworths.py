@@ -7,7 +7,8 @@ same for every store, so it is fetched once per crawl.
 
 import json
 
-from grocer.spiders.base import Page, StoreSpider, as_int, dig
+from grocer.normalization.values import as_int, dig
+from grocer.spiders.base import Page, StoreSpider
 from grocer.spiders.categories import TreeFields
 
 SKIPPED_ROOTS = frozenset({"specials", "everyday-market", "big-night-in", "dinner", "lunch-box",

@@ -8,6 +8,7 @@ import pytest
 from grocer.normalization import (
     CLEANED_FIELDS,
     CLEANERS,
+    REJECTION_REASONS,
     ProductNormalizer,
     ProductRejected,
     derive,
@@ -15,8 +16,8 @@ from grocer.normalization import (
     price_hash,
     validate_cleaned,
 )
-from grocer.normalization import REJECTION_REASONS
-from grocer.normalization.cleaners import _get, clean_category_path, iga_unit_price
+from grocer.normalization.cleaners import clean_category_path, iga_unit_price
+from grocer.normalization.values import dig
 
 FIXTURES = Path(__file__).parent / "fixtures"
 NORMALIZER = ProductNormalizer({}, {})
@@ -488,9 +489,9 @@ def test_canonical_sizes_of_a_product():
 
 def test_safe_field_access():
     raw = {"a": 1, "b": {"c": [{"url": "u"}]}, "s": "x"}
-    assert _get(raw, "a") == 1
-    assert _get(raw, "b", "c", 0, "url") == "u"
-    assert _get(raw, "missing") is None
-    assert _get(raw, "b", "c", 5, "url") is None  # out of range
-    assert _get(raw, "s", "x") is None  # not a container midway
-    assert _get(raw, "b", "c", "0") is None
+    assert dig(raw, "a") == 1
+    assert dig(raw, "b", "c", 0, "url") == "u"
+    assert dig(raw, "missing") is None
+    assert dig(raw, "b", "c", 5, "url") is None  # out of range
+    assert dig(raw, "s", "x") is None  # not a container midway
+    assert dig(raw, "b", "c", "0") is None

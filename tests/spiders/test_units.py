@@ -18,7 +18,7 @@ from grocer.db.barcodes import coles_products_needing_barcode, write_coles_barco
 from grocer.db.models import Company, Product, Sku, Store
 from grocer.middlewares import RetryBackoffMiddleware, StoreAwareRequestFingerprinter
 from grocer.spiders.aldi import AldiSpider
-from grocer.spiders.base import positive_int, split_argument
+from grocer.spiders.arguments import positive_int, split_argument
 from grocer.spiders.coles import (
     ColesSpider,
     build_id_from_html,

@@ -1,0 +1,68 @@
+"""Per-chain cleaners (one module per chain, shared rules in `validation`) (spec §1.7, §4): a retailer's raw product -> one cleaned dict.
+
+Every cleaner returns the same shape (:data:`CLEANED_FIELDS`, None where unknown, plus chain
+extras) or raises :class:`ProductRejected` with a short ``reason`` slug
+(:data:`REJECTION_REASONS`). Nothing else ever escapes ``Cleaner.clean``: unexpected shapes
+raise ``ProductRejected("malformed")``.
+
+Common rules (clean and :func:`validate_cleaned`):
+
+* ``sku`` is always a non-empty ``str`` (ints from Woolworths/Coles become strings).
+* ``name`` must be a string with at least one ASCII letter or digit, at most 255 characters.
+* ``price_current`` must be a finite number, > 0 and <= :data:`MAX_PRICE`; ints stay ints and
+  floats stay floats (the price hash is type-sensitive). ``price_was`` that is not such a
+  number becomes None (never rejects).
+* A barcode that does not clean (§1.8.6) becomes None and the raw value is kept, as a string,
+  under ``invalid_barcode`` (absence markers like "null"/"notfound" are not counted).
+* Whitespace-only strings become None; ``name``, ``brand`` and ``size`` are stripped (neither
+  changes a key nor a hash). Over-long optional texts (brand/size > 255, URLs > 2048) become None.
+* A name containing "donation" is rejected (SplitCart's sanity check removed those lines).
+
+Chain notes: Aldi prices are cents / 100.0 (floats); Coles ``was == 0`` means no was-price and
+``_type != "PRODUCT"`` tiles are not products; Woolworths ``category_path`` is stamped on the raw
+product by the spider. IGA (historic storefront API): the price is ``wholePrice`` (the TPR price
+when ``wasWholePrice`` is set), i.e. per ``unitOfPrice`` (per kg for weighed "EachUnit" produce);
+``price_was`` = ``wasWholePrice``; the size string is ``<unitOfSize.size><abbr>`` (+ " <sellBy>"
+unless "Each") or ``"<n> each"``; the per-unit price is computed with unit conversion
+(:func:`iga_unit_price`), not SplitCart's same-unit assumption (§6.1.8).
+"""
+
+
+from .aldi import AldiCleaner
+from .coles import ColesCleaner
+from .iga import IgaCleaner, iga_unit_price
+from .validation import (
+    CLEANED_FIELDS,
+    DERIVED_FIELDS,
+    MAX_NAME_LENGTH,
+    MAX_PRICE,
+    REJECTION_REASONS,
+    Cleaner,
+    ProductRejected,
+    clean_category_path,
+    validate_cleaned,
+)
+from .woolworths import WoolworthsCleaner
+
+__all__ = [
+    "ProductRejected", "REJECTION_REASONS", "CLEANED_FIELDS", "DERIVED_FIELDS", "MAX_PRICE",
+    "MAX_NAME_LENGTH", "Cleaner", "AldiCleaner", "ColesCleaner", "WoolworthsCleaner",
+    "IgaCleaner", "CLEANERS", "get_cleaner", "validate_cleaned", "clean_category_path",
+    "iga_unit_price",
+]
+
+CLEANERS: dict[str, Cleaner] = {
+    "aldi": AldiCleaner(),
+    "coles": ColesCleaner(),
+    "woolworths": WoolworthsCleaner(),
+    "iga": IgaCleaner(),
+}
+
+
+def get_cleaner(company: str) -> Cleaner:
+    """The cleaner of a chain ("Aldi", "coles", " WOOLWORTHS " ...); KeyError if unknown."""
+    key = company.strip().lower() if isinstance(company, str) else company
+    try:
+        return CLEANERS[key]
+    except (KeyError, TypeError):
+        raise KeyError(f"no cleaner for company {company!r}; known: {sorted(CLEANERS)}") from None

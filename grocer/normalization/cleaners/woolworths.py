@@ -1,0 +1,51 @@
+"""The Woolworths field map: the site's raw product -> the cleaned shape."""
+
+from __future__ import annotations
+
+from ..values import finite_number
+from .validation import Cleaner, as_text, clean_category_path, dedupe, float_or_none
+
+
+class WoolworthsCleaner(Cleaner):
+    """Woolworths browse/search product (``Bundles[].Products[]``); the spider stamps
+    ``category_path`` (root -> leaf display names) on each raw product."""
+
+    company = "woolworths"
+
+    def transform(self, raw: dict) -> dict:
+        sku = raw.get("Stockcode")
+        slug = raw.get("UrlFriendlyName")
+        url = slug if isinstance(slug, str) else None
+        if url and url.strip() and sku not in (None, ""):
+            url = f"https://www.woolworths.com.au/shop/productdetails/{sku}/{slug}"
+        attrs = raw.get("AdditionalAttributes")
+        attrs = attrs if isinstance(attrs, dict) else {}
+        image = raw.get("LargeImageFile") or raw.get("MediumImageFile")
+        rating = raw.get("Rating")
+        rating = rating if isinstance(rating, dict) else {}
+        return {
+            "sku": sku,
+            "name": raw.get("Name"),
+            "brand": raw.get("Brand"),
+            "size": raw.get("PackageSize"),
+            "barcode": raw.get("Barcode"),
+            "description": as_text(raw.get("Description")),
+            "ingredients": as_text(attrs.get("ingredients")),
+            "allergens": as_text(attrs.get("allergystatement")),
+            "country_of_origin": as_text(attrs.get("countryoforigin")),
+            "url": url,
+            "image_url": image if isinstance(image, str) else None,
+            "category_path": dedupe(clean_category_path(raw.get("category_path"))),
+            "price_current": raw.get("Price"),
+            "price_was": raw.get("WasPrice"),
+            "per_unit_price_string": raw.get("CupString"),
+            "per_unit_price_value": finite_number(raw.get("InstoreCupPrice")),
+            "per_unit_price_measure": raw.get("CupMeasure"),
+            "average_user_rating": finite_number(rating.get("Average")),
+            "rating_count": finite_number(rating.get("ReviewCount")),
+            "health_star_rating": float_or_none(attrs.get("healthstarrating")),
+            "is_available": bool(raw.get("IsAvailable", False)),
+        }
+
+
+# IGA units: abbreviation/type -> (dimension, factor to the base unit g / ml / each)

@@ -1,0 +1,165 @@
+"""`GrocerSpider`, the base of every grocer spider: arguments, the stores to crawl, requests to
+a chain's site (base URL from settings, the chain's headers and cookies), a work loop driven by
+`spider_idle` (the next unit of work starts when every request of the previous one is done), bad
+responses and failures."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import ClassVar
+from urllib.parse import urlencode
+
+from scrapy import Request, Spider, signals
+from scrapy.downloadermiddlewares.retry import get_retry_request
+from scrapy.exceptions import CloseSpider, DontCloseSpider, IgnoreRequest
+from scrapy.spidermiddlewares.httperror import HttpError
+
+from grocer.chains import get_chain
+from grocer.db.engine import engine_from_settings
+from grocer.db.migrate import prepare_schema
+from grocer.spiders.arguments import positive_int
+from grocer.spiders.stores import StoreTarget, select_stores
+
+
+def describe_failure(failure) -> tuple[str, str]:
+    """(stats kind, human reason) of a failed request."""
+    error = failure.value
+    if isinstance(error, HttpError):
+        status = error.response.status
+        return f"http_{status}", f"HTTP {status}"
+    if isinstance(error, IgnoreRequest):
+        return "ignored", str(error) or "request ignored"
+    name = type(error).__name__
+    return name.lower(), f"{name}: {failure.getErrorMessage()}"
+
+
+
+class GrocerSpider(Spider):
+    """Shared machinery of every grocer spider; see the module docstring."""
+
+    company: ClassVar[str] = ""  # the chain slug; defaults to the spider name
+    base_url_setting: ClassVar[str]
+    user_agent_setting: ClassVar[str]
+    # Statuses that reach the callbacks instead of the errback (e.g. "no more pages").
+    handled_statuses: ClassVar[tuple[int, ...]] = ()
+
+    @classmethod
+    def update_settings(cls, settings):
+        super().update_settings(settings)
+        user_agent = settings.get(cls.user_agent_setting)
+        if user_agent:  # the chain's User-Agent, also for robots.txt
+            settings.set("USER_AGENT", user_agent, priority="spider")
+
+    def __init__(self, *args, stores=None, limit=None, **kwargs):
+        # Extra keyword arguments (scrapyd's _job, ...) become attributes, as in Scrapy.
+        super().__init__(*args, **kwargs)
+        self.company = self.company or self.name
+        self.chain = get_chain(self.company)
+        self.stores_argument = stores
+        self.limit = positive_int(limit, "limit")
+
+    @classmethod
+    def from_crawler(cls, crawler, *args, **kwargs):
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        spider.base_url = crawler.settings.get(cls.base_url_setting).rstrip("/")
+        spider.select_targets(crawler.settings)
+        crawler.signals.connect(spider.on_idle, signal=signals.spider_idle)
+        crawler.signals.connect(spider.on_spider_error, signal=signals.spider_error)
+        return spider
+
+    def select_targets(self, settings) -> None:
+        """The stores to crawl, from the database. Resolved when the spider is built, so that a
+        bad -a stores= stops the crawl before anything is fetched."""
+        self.db = engine_from_settings(settings)
+        prepare_schema(self.db, self.logger)
+        self.targets = select_stores(self.db, self.chain, self.stores_argument)
+
+    # --- the work loop ------------------------------------------------------------------------
+
+    def next_work(self) -> Iterable[Request] | None:
+        """The requests of the next unit of work; None when there is none left."""
+        raise NotImplementedError
+
+    def _next_requests(self) -> list[Request]:
+        while (work := self.next_work()) is not None:
+            requests = list(work)
+            if requests:
+                return requests
+        return []
+
+    async def start(self):
+        for request in self._next_requests():
+            yield request
+
+    def on_idle(self):
+        try:
+            requests = self._next_requests()
+        except Exception as error:
+            # Scrapy ignores other exceptions of idle handlers and would close as `finished`,
+            # silently skipping the stores left.
+            self.logger.exception("the store loop failed")
+            raise CloseSpider("store_loop_error") from error
+        if requests:
+            for request in requests:
+                self.crawler.engine.crawl(request)
+            raise DontCloseSpider
+
+    # --- requests -----------------------------------------------------------------------------
+
+    def request_headers(self) -> dict[str, str]:
+        return {}
+
+    def store_cookies(self, store: StoreTarget) -> dict[str, str]:
+        return {}
+
+    def site_request(self, path: str, *, callback, store: StoreTarget | None = None,
+                     params: dict | None = None, meta: dict | None = None,
+                     headers: dict | None = None, **kwargs) -> Request:
+        """A request to the chain's site: only scheme and host come from settings."""
+        url = f"{self.base_url}{path}" + (f"?{urlencode(params)}" if params else "")
+        meta = {"handle_httpstatus_list": list(self.handled_statuses), **(meta or {})}
+        cookies = None
+        if store is not None:
+            # One cookie jar per store: a store's cookies never leak into the next store.
+            meta.setdefault("store", store.code)
+            meta.setdefault("cookiejar", store.code)
+            cookies = self.store_cookies(store) or None
+        return Request(url, callback=callback, errback=self.request_failed, meta=meta,
+                       headers={**self.request_headers(), **(headers or {})}, cookies=cookies,
+                       **kwargs)
+
+    # --- bad responses and failures -----------------------------------------------------------
+
+    def count(self, key: str, value: int = 1) -> None:
+        self.crawler.stats.inc_value(key, value)
+
+    def read_json(self, response):
+        """The JSON of a response, or None when it is not JSON (truncated, HTML, empty)."""
+        try:
+            return response.json()
+        except (ValueError, AttributeError, UnicodeDecodeError):
+            return None
+
+    def retry_bad_response(self, response, kind: str) -> Iterator[Request]:
+        """Count an unusable response and retry it while retries last; then give up on it."""
+        self.count(f"grocer/bad_response/{kind}")
+        retry = get_retry_request(response.request, spider=self, reason=f"bad_response/{kind}")
+        if retry is not None:
+            yield retry
+        else:
+            self.record_failure(response.request, f"bad response ({kind}) after retries")
+
+    def request_failed(self, failure):
+        kind, reason = describe_failure(failure)
+        self.count(f"grocer/request_failed/{kind}")
+        self.record_failure(failure.request, reason)
+
+    def on_spider_error(self, failure, response, spider):
+        """A callback that raised lost (part of) a page: its unit of work is not complete."""
+        self.count("grocer/spider_errors")
+        if response is not None and response.request is not None:
+            self.record_failure(response.request,
+                                f"error parsing a page: {type(failure.value).__name__}")
+
+    def record_failure(self, request: Request, reason: str) -> None:
+        self.logger.error("%s: %s", reason, request.url)
