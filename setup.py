@@ -20,7 +20,7 @@ setup(
         "tzdata",
     ],
     extras_require={
-        "test": ["pytest>=8", "scrapyd>=1.5", "scrapyd-client>=2.0"],
+        "test": ["pytest>=8", "ruff>=0.6", "scrapyd>=1.5", "scrapyd-client>=2.0"],
         "deploy": ["scrapyd>=1.5", "scrapyd-client>=2.0"],
     },
     entry_points={"scrapy": ["settings = grocer.settings"]},
