@@ -15,7 +15,7 @@ import datetime as dt
 from collections import defaultdict
 from decimal import Decimal
 
-from sqlalchemy import Integer, and_, cast, func, literal_column, or_, select, text
+from sqlalchemy import Integer, and_, case, cast, func, literal_column, or_, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import aliased
 
@@ -258,13 +258,13 @@ def price_changes(engine: Engine, since: dt.datetime, chain: str | None = None, 
 
     with engine.connect() as connection:
         counts = connection.execute(select(
-            func.count().filter(changed), func.count().filter(first))).one()
+            func.sum(case((changed, 1), else_=0)), func.sum(case((first, 1), else_=0)))).one()
         changes = [item(row) for row in connection.execute(
             listing(changed, (func.abs(ratio).desc(),)))]
         first_seen = [item(row) for row in connection.execute(
             listing(first, (window.c.at.desc(),)))]
     return {"since": since, "chain": chain, "page": max(page, 1), "per_page": limit,
-            "total_changes": counts[0] or 0, "total_first_seen": counts[1] or 0,
+            "total_changes": int(counts[0] or 0), "total_first_seen": int(counts[1] or 0),
             "changes": changes, "first_seen": first_seen}
 
 
