@@ -44,8 +44,18 @@ class Command(GrocerCommand):
     def run(self, args, opts):
         if args:
             self.fail("usage: scrapy web [--host HOST] [--port PORT]")
+        from sqlalchemy.exc import SQLAlchemyError
+
+        from grocer.db import migrate
         from grocer.web.app import create_app
 
+        try:
+            current, head = migrate.current_revision(self.engine()), migrate.head_revision()
+        except SQLAlchemyError as error:
+            self.fail(f"cannot open the database: {str(error).splitlines()[0]}")
+        if current != head:
+            self.fail(f"the database is at schema revision {current or 'none'}, grocer web "
+                      f"needs {head}: run `scrapy migrate`")
         app = create_app(self.settings.get("GROCER_DATABASE_URL") or None,
                          tables_dir=self.settings.get("TRANSLATION_TABLES_DIR"),
                          tables_token=self.settings.get("GROCER_TABLES_TOKEN"),

@@ -172,12 +172,14 @@ def get_product(engine: Engine, product_id: int, sort: str = "price",
     }
 
 
-def product_history(engine: Engine, product_id: int) -> dict:
+def product_history(engine: Engine, product_id: int) -> dict | None:
     """A product's price history as step series: per chain (its lowest price over its stores
     at each moment) and per store. Each point: ``{"at", "price", "was_price", "on_special"}``
     from that moment on; a chain point is written only when the chain's lowest price (or its
-    special/was mark) changes."""
+    special/was mark) changes. None: no such product."""
     with engine.connect() as connection:
+        if connection.scalar(select(Product.id).where(Product.id == product_id)) is None:
+            return None
         rows = connection.execute(
             select(PriceHistory.scraped_at, PriceHistory.store_id, Company.slug,
                    Store.store_code, Store.name, PriceHistory.price, PriceHistory.was_price,

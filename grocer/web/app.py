@@ -136,17 +136,22 @@ class GrocerWeb:
         return product
 
     def history(self, request: Request) -> dict:
-        product_id = request.path_params["product_id"]
-        if catalog.get_product(self.engine, product_id) is None:
+        history = catalog.product_history(self.engine, request.path_params["product_id"])
+        if history is None:
             raise HTTPException(404, "no such product")
-        return catalog.product_history(self.engine, product_id)
+        return history
 
     def changes(self, request: Request) -> dict:
         return catalog.price_changes(self.engine, _since(request), _chain(request),
                                      _int(request, "page", 1), _int(request, "per_page", 50))
 
     def stores(self, request: Request) -> dict:
-        days = float(request.query_params.get("days") or self.stale_days)
+        try:
+            days = float(request.query_params.get("days") or self.stale_days)
+        except ValueError:
+            days = 0
+        if not 0 < days < 10_000:
+            raise HTTPException(400, "days must be a number of days above 0")
         return catalog.store_health(self.engine, days=days)
 
     # -- pages (sync: run in Starlette's threadpool) ----------------------------------------
