@@ -12,11 +12,11 @@ class Command(GrocerCommand):
         return (
             "generate: write brand_translation_table.json and product_translation_table.json "
             "into TRANSLATION_TABLES_DIR from the database (atomically; nothing is merged). "
-            "serve: the grocer web server (as `scrapy web`), which serves the two files "
-            "exactly as they are on disk at /tables/<name>.json (never regenerated, no "
-            "database access for them), with an MD5 ETag and 304 on If-None-Match; every "
-            "request needs the header X-Grocer-Token equal to GROCER_TABLES_TOKEN, which "
-            "must be set."
+            "serve: grocer web's server (`scrapy web`) with only its /tables/ routes: the two "
+            "files exactly as they are on disk at /tables/<name>.json (never regenerated, no "
+            "database access), with an MD5 ETag and 304 on If-None-Match; every request needs "
+            "the header X-Grocer-Token equal to GROCER_TABLES_TOKEN, which must be set. "
+            "Spiders elsewhere set TRANSLATION_TABLES_URL=http://HOST:PORT/tables."
         )
 
     def add_options(self, parser):
@@ -57,17 +57,16 @@ class Command(GrocerCommand):
               f"{result.product_entries:,} product entries ({written})")
 
     def serve(self, opts):
-        # The tables are served by grocer web (`scrapy web`): this is that server, which opens
-        # the database only when a page or the API is asked for, never for the tables.
+        # grocer web's server (`scrapy web`) with only its /tables/ routes: the machine may be
+        # reachable by crawlers elsewhere, the catalogue pages need not be; no database.
         from grocer.commands.web import serve
         from grocer.web.app import create_app
         from grocer.web.tables import ServerConfigError
 
         try:
-            app = create_app(self.settings.get("GROCER_DATABASE_URL") or None,
-                             tables_dir=self.directory(),
+            app = create_app(tables_dir=self.directory(),
                              tables_token=self.settings.get("GROCER_TABLES_TOKEN"),
-                             require_tables=True)
+                             tables_only=True)
         except ServerConfigError as error:
             self.fail(str(error))
         serve(self, app, opts.host, opts.port, f"serving translation tables from {self.directory()} at /tables/")

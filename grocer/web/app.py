@@ -220,14 +220,16 @@ def _error_page(web: GrocerWeb):
 
 
 def create_app(database_url: str | None = None, *, tables_dir=None, tables_token: str | None = None,
-               stale_days: float = 7, require_tables: bool = False) -> Starlette:
-    """The application. Tables are served when `tables_token` is set (with `require_tables`
-    a missing token or directory raises ServerConfigError instead)."""
+               stale_days: float = 7, tables_only: bool = False) -> Starlette:
+    """The application. Tables are served when `tables_token` is set and `tables_dir` exists.
+    `tables_only` (`scrapy tables serve`): nothing but ``/tables/``, and a missing token or
+    directory raises ServerConfigError."""
     tables = None
-    if require_tables or (tables_token and tables_dir and Path(tables_dir).is_dir()):
+    if tables_only or (tables_token and tables_dir and Path(tables_dir).is_dir()):
         tables = TablesSource(tables_dir, tables_token)
     web = GrocerWeb(database_url, stale_days)
-    routes = [
+    tables_route = Route("/tables/{name}", serve_table, methods=["GET", "HEAD"])
+    routes = [tables_route] if tables_only else [
         Route("/", web.search_page),
         Route("/products/{product_id:int}", web.product_page),
         Route("/products/{product_id:int}/history.csv", web.history_csv),
@@ -239,7 +241,7 @@ def create_app(database_url: str | None = None, *, tables_dir=None, tables_token
         Route("/api/products/{product_id:int}/history", web.api(web.history)),
         Route("/api/changes", web.api(web.changes)),
         Route("/api/stores", web.api(web.stores)),
-        Route("/tables/{name}", serve_table, methods=["GET", "HEAD"]),
+        tables_route,
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
     app = Starlette(routes=routes, exception_handlers={HTTPException: _error_page(web)})

@@ -44,8 +44,7 @@ def server(tmp_path, no_database):
 
 
 def make_app(directory, token):
-    return create_app("sqlite:///unused.sqlite3", tables_dir=directory, tables_token=token,
-                      require_tables=True)
+    return create_app(tables_dir=directory, tables_token=token, tables_only=True)
 
 
 def request(server, path, method="GET", token=TOKEN, **headers):
@@ -91,6 +90,8 @@ def test_only_the_two_tables_and_only_get_head(server):
     assert request(server, "/tables/../secret.txt")[0].status == 404
     assert request(server, "/tables/%2e%2e%2fsecret.txt")[0].status == 404
     assert request(server, "/tables/")[0].status == 404
+    assert request(server, "/")[0].status == 404  # only the tables: no catalogue pages
+    assert request(server, "/api/stores")[0].status == 404
     assert request(server, BRAND, method="POST")[0].status == 405
     (server.directory / "brand_translation_table.json").unlink()
     assert request(server, BRAND)[0].status == 404
