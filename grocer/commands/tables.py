@@ -12,10 +12,11 @@ class Command(GrocerCommand):
         return (
             "generate: write brand_translation_table.json and product_translation_table.json "
             "into TRANSLATION_TABLES_DIR from the database (atomically; nothing is merged). "
-            "serve: a read-only HTTP server for the two files exactly as they are on disk "
-            "(never regenerated, no database access), with an MD5 ETag and 304 on "
-            "If-None-Match; every request needs the header X-Grocer-Token equal to "
-            "GROCER_TABLES_TOKEN, which must be set."
+            "serve: grocer web's server (`scrapy web`) with only its /tables/ routes: the two "
+            "files exactly as they are on disk at /tables/<name>.json (never regenerated, no "
+            "database access), with an MD5 ETag and 304 on If-None-Match; every request needs "
+            "the header X-Grocer-Token equal to GROCER_TABLES_TOKEN, which must be set. "
+            "Spiders elsewhere set TRANSLATION_TABLES_URL=http://HOST:PORT/tables."
         )
 
     def add_options(self, parser):
@@ -56,22 +57,16 @@ class Command(GrocerCommand):
               f"{result.product_entries:,} product entries ({written})")
 
     def serve(self, opts):
-        # Deliberately no database: the server only reads the two files.
-        from grocer.tables_server import ServerConfigError, make_server
+        # grocer web's server (`scrapy web`) with only its /tables/ routes: the machine may be
+        # reachable by crawlers elsewhere, the catalogue pages need not be; no database.
+        from grocer.commands.web import serve
+        from grocer.web.app import create_app
+        from grocer.web.tables import ServerConfigError
 
         try:
-            server = make_server(self.directory(), self.settings.get("GROCER_TABLES_TOKEN"),
-                                 opts.host, opts.port)
+            app = create_app(tables_dir=self.directory(),
+                             tables_token=self.settings.get("GROCER_TABLES_TOKEN"),
+                             tables_only=True)
         except ServerConfigError as error:
             self.fail(str(error))
-        except OSError as error:
-            self.fail(f"cannot listen on {opts.host}:{opts.port}: {error}")
-        host, port = server.server_address[:2]
-        print(f"serving translation tables from {server.directory} on http://{host}:{port}/ "
-              "(Ctrl-C stops)", flush=True)
-        try:
-            server.serve_forever()
-        except KeyboardInterrupt:
-            pass
-        finally:
-            server.server_close()
+        serve(self, app, opts.host, opts.port, f"serving translation tables from {self.directory()} at /tables/")

@@ -13,6 +13,7 @@ from sqlalchemy import inspect
 from sqlalchemy.engine import Engine
 
 from grocer.db.migrations import versions
+from grocer.db.models import is_search_index_table
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 
@@ -22,6 +23,11 @@ def alembic_config(engine: Engine) -> Config:
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.attributes["engine"] = engine
     return config
+
+
+def include_name(name, type_, parent_names) -> bool:
+    """What schema comparisons (autogenerate) look at: not SQLite's full-text index tables."""
+    return not (type_ == "table" and is_search_index_table(name))
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:

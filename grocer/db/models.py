@@ -30,6 +30,7 @@ from sqlalchemy.dialects import mysql
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from grocer.normalization.dates import utcnow
+from grocer.normalization.text import search_words
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -146,8 +147,25 @@ class Brand(Base):
     normalized_name_variations: Mapped[list] = mapped_column(JSON, default=list)
 
 
+# SQLite's full-text index of Product.search_text (an FTS5 table and its shadow tables, made by
+# migration 0004): not a model, so schema comparisons leave these tables out.
+SQLITE_SEARCH_TABLE = "product_search"
+
+
+def is_search_index_table(name: str) -> bool:
+    return name == SQLITE_SEARCH_TABLE or name.startswith(SQLITE_SEARCH_TABLE + "_")
+
+
+def _search_text_default(context) -> str:
+    """A product written without a search text (not through resolution) is found by name."""
+    return search_words(context.get_current_parameters().get("name"))
+
+
 class Product(Base):
     __tablename__ = "product"
+    # Search (grocer web): a full-text index on MariaDB/MySQL; on SQLite the migration keeps an
+    # FTS5 table (product_search) in step with this column through triggers.
+    __table_args__ = (Index("ix_product_search_text", "search_text", mysql_prefix="FULLTEXT"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(255), index=True)
@@ -167,6 +185,8 @@ class Product(Base):
     brand_name_company_pairs: Mapped[list] = mapped_column(JSON, default=list)
     # [{"company": slug, "path": [...]}, ...]
     category_paths: Mapped[list] = mapped_column(JSON, default=list)
+    # search_words(name, brand): what `grocer web` searches.
+    search_text: Mapped[str | None] = mapped_column(String(512), default=_search_text_default)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     brand: Mapped[Brand | None] = relationship()

@@ -20,6 +20,7 @@ from sqlalchemy.engine import Engine
 from grocer.db.transactions import in_chunks, run_transaction
 from grocer.db.models import Brand, Product, ProductKeyVariation, Sku
 from grocer.db.upsert import insert_ignore
+from grocer.normalization.text import search_words
 
 logger = logging.getLogger(__name__)
 
@@ -390,4 +391,5 @@ def _product_values(product: dict, company_slug: str) -> dict:
         "has_no_coles_barcode": bool(product.get("has_no_coles_barcode")),
         "brand_name_company_pairs": [[brand, company_slug]] if brand else [],
         "category_paths": [{"company": company_slug, "path": path}] if path else [],
+        "search_text": search_words(product["name"], brand),
     }

@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 import unicodedata
 
-__all__ = ["clean_value", "slugify", "to_ascii"]
+__all__ = ["clean_value", "search_words", "slugify", "to_ascii"]
 
 _NOT_WORD_CHAR = re.compile(r"[^a-z0-9\s]")
+_NOT_SEARCH_CHAR = re.compile(r"[^a-z0-9]+")
 _SLUG_STRIP = re.compile(r"[^\w\s-]")
 _SLUG_DASHES = re.compile(r"[-\s]+")
 
@@ -38,3 +39,12 @@ def slugify(value) -> str:
     value = to_ascii(str(value))
     value = _SLUG_STRIP.sub("", value.lower())
     return _SLUG_DASHES.sub("-", value).strip("-_")
+
+
+def search_words(*texts) -> str:
+    """The searchable form of texts (a product's name and brand, or a query): ASCII, lower-case,
+    every run of other characters one space, in order ("Arnott's Tim-Tam" -> "arnott s tim tam").
+    Query words then match word prefixes of the stored form."""
+    words = (_NOT_SEARCH_CHAR.sub(" ", to_ascii(text).lower()) for text in texts
+             if isinstance(text, str))
+    return " ".join(" ".join(words).split())

@@ -23,7 +23,8 @@ def test_upgrade_from_empty_creates_every_table_and_matches_the_models(engine):
     from alembic.migration import MigrationContext
 
     with engine.connect() as connection:
-        context = MigrationContext.configure(connection, opts={"compare_type": False})
+        context = MigrationContext.configure(connection, opts={
+            "compare_type": False, "include_name": migrate.include_name})
         assert compare_metadata(context, Base.metadata) == []
 
 

@@ -7,7 +7,7 @@ from sqlalchemy.engine import Engine
 
 from grocer.db import migrate
 from grocer.db.engine import make_engine, normalize_url
-from grocer.db.models import Base
+from grocer.db.models import SQLITE_SEARCH_TABLE, Base
 
 
 def ensure_mysql_database(url: str) -> None:
@@ -29,6 +29,8 @@ def drop_everything(engine: Engine) -> None:
         if engine.dialect.name in ("mysql", "mariadb"):
             connection.execute(text("SET FOREIGN_KEY_CHECKS=0"))
         Base.metadata.drop_all(connection)
+        if engine.dialect.name == "sqlite":  # the full-text index of migration 0004
+            connection.execute(text(f"DROP TABLE IF EXISTS {SQLITE_SEARCH_TABLE}"))
         connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
         if engine.dialect.name in ("mysql", "mariadb"):
             connection.execute(text("SET FOREIGN_KEY_CHECKS=1"))

@@ -6,6 +6,7 @@ import os
 from alembic import context
 
 from grocer.db.engine import DEFAULT_DATABASE_URL, make_engine
+from grocer.db.migrate import include_name
 from grocer.db.models import Base
 
 config = context.config
@@ -19,6 +20,7 @@ with engine.connect() as connection:
         target_metadata=Base.metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_name=include_name,
     )
     with context.begin_transaction():
         context.run_migrations()
