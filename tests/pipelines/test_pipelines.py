@@ -179,14 +179,21 @@ def test_new_products_sku_brand_and_category_are_stored(crawl, engine, db_sessio
 
 # --- prices -------------------------------------------------------------------------------
 
-def test_unchanged_price_moves_last_seen_only_and_a_change_adds_history(crawl, engine):
+def test_unchanged_price_writes_nothing_moves_freshness_and_a_change_adds_history(crawl,
+                                                                                 engine):
+    from grocer.db.storecrawls import price_last_seen
+
     crawl([woolworths(5, "Cream 300ml", 3.0, size="300ml")])
+    with engine.connect() as connection:
+        row_before = connection.execute(select(Price)).one()
     crawl([woolworths(5, "Cream 300ml", 3.0, size="300ml", at=T1)])
     assert crawl.stats["grocer/prices/unchanged"] == 1
     assert count(engine, PriceHistory) == 1
     with engine.connect() as connection:
-        assert connection.scalar(select(Price.last_seen)) == T1
+        assert connection.execute(select(Price)).one() == row_before  # the row is not written
         assert connection.scalar(select(Price.scraped_at)) == T0
+        assert price_last_seen(connection, row_before.store_id, [row_before.product_id]) == {
+            row_before.product_id: T1}
 
     crawl([woolworths(5, "Cream 300ml", 2.5, size="300ml", was=3.0, at=T1)])
     assert count(engine, PriceHistory) == 2
