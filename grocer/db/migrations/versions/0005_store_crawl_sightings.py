@@ -46,5 +46,4 @@ def upgrade() -> None:
 def downgrade() -> None:
     with op.batch_alter_table("price") as batch_op:
         batch_op.drop_column("sku")
-    op.drop_index("ix_store_crawl_store_id_seen_at", table_name="store_crawl")
-    op.drop_table("store_crawl")
+    op.drop_table("store_crawl")  # its index goes with it (MySQL: the foreign key needs it)
