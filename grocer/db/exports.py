@@ -21,6 +21,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, load_only, selectinload
 
 from grocer.db.models import Company, Price, PriceHistory, Product, Sku, Store
+from grocer.db.storecrawls import SightingCache, last_seen
 
 CHUNK_SIZE = 1000
 
@@ -135,9 +136,16 @@ def _stream(engine: Engine, query, chunk_size: int) -> Iterator[dict]:
 def iter_prices(engine: Engine, *, company: str | None = None, store: str | None = None,
                 product_key: str | None = None, since: dt.date | None = None,
                 chunk_size: int = CHUNK_SIZE) -> Iterator[dict]:
-    """Current prices (one per product and store), filtered; `since` = scraped_date ≥ DATE."""
-    yield from _stream(engine, _price_query(Price, PRICE_FIELDS, company, store, product_key,
-                                            since), chunk_size)
+    """Current prices (one per product and store), filtered; `since` = scraped_date ≥ DATE.
+    `last_seen` is the price's freshness: its row's or a later sighting by a store crawl."""
+    query = _price_query(Price, PRICE_FIELDS, company, store, product_key, since)
+    query = query.add_columns(Price.store_id.label("_store_id"))
+    seen = SightingCache(engine)
+    for row in _stream(engine, query, chunk_size):
+        store_id = row.pop("_store_id")
+        row["last_seen"] = last_seen(row["last_seen"], row["delisted_at"],
+                                     seen.get(store_id, row["product_id"]))
+        yield row
 
 
 def iter_history(engine: Engine, *, company: str | None = None, store: str | None = None,

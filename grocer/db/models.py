@@ -14,6 +14,7 @@ from decimal import Decimal
 from sqlalchemy import (
     JSON,
     Boolean,
+    LargeBinary,
     Date,
     DateTime,
     ForeignKey,
@@ -256,8 +257,12 @@ class Price(_PriceColumns, Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     product_id: Mapped[int] = mapped_column(ForeignKey("product.id", ondelete="CASCADE"))
     store_id: Mapped[int] = mapped_column(ForeignKey("store.id", ondelete="CASCADE"))
-    # Last crawl that saw this price (moves even when nothing changed).
+    # When this row was last written (new, changed, listed again, delisted). A crawl that sees
+    # the price unchanged writes nothing here: it records the sighting in its StoreCrawl row, and
+    # the freshness of the price is the later of the two (grocer.db.storecrawls.last_seen).
     last_seen: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    # The listing (SKU) whose price this is, when a store lists a product more than once.
+    sku: Mapped[str | None] = mapped_column(ExactString(100))
     # Set when a complete crawl of the store no longer lists the product; cleared when seen.
     delisted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
@@ -277,6 +282,23 @@ class PriceHistory(_PriceColumns, Base):
     store_id: Mapped[int] = mapped_column(
         ForeignKey("store.id", ondelete="CASCADE"), index=True
     )
+
+
+class StoreCrawl(Base):
+    """What one crawl (one PriceWriter) saw at one store: O(stores) bookkeeping instead of a
+    `last_seen` rewrite of every unchanged price (see grocer.db.storecrawls)."""
+
+    __tablename__ = "store_crawl"
+    __table_args__ = (Index("ix_store_crawl_store_id_seen_at", "store_id", "seen_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    store_id: Mapped[int] = mapped_column(ForeignKey("store.id", ondelete="CASCADE"))
+    started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)  # first sighting (scraped_at)
+    seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)  # last sighting (scraped_at)
+    products: Mapped[int] = mapped_column(Integer, default=0)  # sightings recorded in `seen`
+    # Frames of (sighting time, product ids), one per batch: grocer.db.storecrawls encodes them.
+    seen: Mapped[bytes] = mapped_column(
+        LargeBinary().with_variant(mysql.LONGBLOB(), "mysql", "mariadb"))
 
 
 class CrawlRun(Base):

@@ -29,7 +29,7 @@ from sqlalchemy import and_, bindparam, delete, exists, insert, select, text, up
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from grocer.db import tables
+from grocer.db import storecrawls, tables
 from grocer.db.delisting import CompletedStore, delist_unseen
 from grocer.db.locks import DEFAULT_TIMEOUT, reconcile_lock
 from grocer.db.models import (
@@ -135,6 +135,21 @@ def _repoint(session: Session, table, column_name: str, mapping: Mapping[int, in
             f"WHERE {column} IN ({olds})"))
         total += result.rowcount or 0
     return total
+
+
+def _freshness(session: Session, prices) -> dict[int, dt.datetime]:
+    """{price id: when it was last seen} (its row's last_seen or a later store-crawl sighting)."""
+    by_store: dict[int, list] = defaultdict(list)
+    for price in prices:
+        by_store[price.store_id].append(price)
+    seen = {}
+    for store_id, store_prices in by_store.items():
+        sightings = storecrawls.sightings(session.connection(), store_id,
+                                          product_ids=[p.product_id for p in store_prices])
+        for price in store_prices:
+            seen[price.id] = storecrawls.last_seen(price.last_seen, price.delisted_at,
+                                                   sightings.get(price.product_id))
+    return seen
 
 
 def _delete_ids(session: Session, table, ids: Iterable[int]) -> int:
@@ -259,7 +274,7 @@ def _merge_product_chunk(session: Session, chunk: list[tuple[str, str]]) -> Prod
 
     # 1. Prices at the same store: the most recent survives, the others go *before* re-pointing.
     # Most recent = still listed, then seen last (grocer's scraped_at moves only when the price
-    # changes; last_seen moves at every sighting), then changed last.
+    # changes; a sighting is the row's last_seen or a store crawl's), then changed last.
     groups: dict[tuple[int, int], list] = defaultdict(list)
     for chunk_ids in in_chunks(product_ids, CHUNK_SIZE):
         for price in session.execute(
@@ -268,13 +283,27 @@ def _merge_product_chunk(session: Session, chunk: list[tuple[str, str]]) -> Prod
                 .where(_price.c.product_id.in_(chunk_ids))):
             canon_id = moves.get(price.product_id, price.product_id)
             groups[(canon_id, price.store_id)].append(price)
+    seen = _freshness(session, [price for prices in groups.values() for price in prices])
     losers = []
     for (canon_id, _store), prices in groups.items():
         if len(prices) > 1:
-            prices.sort(key=lambda p: (p.delisted_at is not None, -p.last_seen.timestamp(),
+            prices.sort(key=lambda p: (p.delisted_at is not None, -seen[p.id].timestamp(),
                                        -p.scraped_at.timestamp(), p.product_id != canon_id, p.id))
             losers.extend(p.id for p in prices[1:])
     result.prices_deleted = _delete_ids(session, _price, losers)
+    # The store crawls' sightings name the duplicate's id: a moved price keeps its freshness
+    # in its own row.
+    lost = set(losers)
+    stale: dict[dt.datetime, list[int]] = defaultdict(list)
+    for prices in groups.values():
+        for price in prices:
+            if (price.product_id in moves and price.id not in lost
+                    and seen[price.id] > price.last_seen):
+                stale[seen[price.id]].append(price.id)
+    for last_seen, price_ids in stale.items():
+        for chunk_ids in in_chunks(sorted(price_ids), CHUNK_SIZE):
+            session.execute(update(_price).where(_price.c.id.in_(chunk_ids))
+                            .values(last_seen=last_seen))
     result.prices_repointed = _repoint(session, _price, "product_id", moves)
 
     # 2. Everything else that belongs to a duplicate moves to its canonical product.

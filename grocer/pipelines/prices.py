@@ -50,6 +50,7 @@ def price_row(product: dict, product_id: int, store_id: int, scraped_at: dt.date
         "is_on_special": bool(product.get("is_on_special")),
         "is_available": product.get("is_available"),
         "price_hash": product["price_hash"],
+        "sku": product.get("sku"),  # which listing, when a store lists a product twice
         "scraped_at": scraped_at,
         "scraped_date": sydney_date(scraped_at),
     }
@@ -85,6 +86,9 @@ class PricePipeline(DatabasePipeline):
             self._inc(keys.DB_ERRORS)
             self._inc("grocer/db_error_rows", len(batch))
             return
+        self._count(results)
+
+    def _count(self, results) -> None:
         for store_id, result in results.items():
             code = self.store_codes.get(store_id)
             for name in ("new", "changed", "unchanged", "older"):
@@ -96,3 +100,8 @@ class PricePipeline(DatabasePipeline):
 
     def close_spider(self):
         self.flush()
+        try:  # listings that waited for a stored listing the crawl never saw
+            self._count(self.writer.finish())
+        except Exception:
+            logger.exception("the crawl's waiting listings could not be written")
+            self._inc(keys.DB_ERRORS)

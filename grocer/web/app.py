@@ -30,7 +30,7 @@ from starlette.staticfiles import StaticFiles
 from grocer.chains import CHAINS
 from grocer.db import catalog
 from grocer.db.engine import get_engine
-from grocer.db.models import utcnow
+from grocer.normalization.dates import utcnow
 from grocer.web import chart
 from grocer.web.tables import TablesSource, serve_table
 

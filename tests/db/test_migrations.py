@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from sqlalchemy import inspect
 
 from grocer.db import migrate
@@ -64,3 +66,33 @@ def test_a_crawl_on_an_older_schema_is_refused(engine):
     with pytest.raises(migrate.SchemaNotCurrent, match="run `scrapy migrate`"):
         migrate.prepare_schema(engine, logging.getLogger("test"))
     migrate.upgrade(engine)
+
+
+def test_0005_keeps_prices_and_their_freshness(engine):
+    """Prices written before store crawls were recorded keep their last_seen as freshness."""
+    import datetime as dt
+
+    from sqlalchemy import text
+
+    from grocer.db.storecrawls import price_last_seen
+
+    drop_everything(engine)
+    migrate.upgrade(engine, "0003")
+    with engine.begin() as connection:
+        connection.execute(text("INSERT INTO company (id, name, slug) VALUES (1, 'Aldi', 'aldi')"))
+        connection.execute(text("INSERT INTO store (id, company_id, store_code) "
+                                "VALUES (1, 1, 'G1')"))
+        connection.execute(text(
+            "INSERT INTO product (id, name, sizes, normalized_name_brand_size, key_version, "
+            "has_no_coles_barcode, brand_name_company_pairs, category_paths, created_at) "
+            "VALUES (1, 'Milk', '[]', 'milk', 1, 0, '[]', '[]', '2026-06-01 08:00:00')"))
+        connection.execute(text(
+            "INSERT INTO price (id, product_id, store_id, price, is_on_special, price_hash, "
+            "scraped_at, scraped_date, last_seen) VALUES (1, 1, 1, 2.50, 0, 'h', "
+            "'2026-06-01 08:00:00', '2026-06-01', '2026-06-03 08:00:00')"))
+    migrate.upgrade(engine)
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT price, sku FROM price")).one() == (
+            Decimal("2.50"), None)
+        assert price_last_seen(connection, 1, [1]) == {
+            1: dt.datetime(2026, 6, 3, 8, tzinfo=dt.timezone.utc)}

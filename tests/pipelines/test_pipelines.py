@@ -179,14 +179,21 @@ def test_new_products_sku_brand_and_category_are_stored(crawl, engine, db_sessio
 
 # --- prices -------------------------------------------------------------------------------
 
-def test_unchanged_price_moves_last_seen_only_and_a_change_adds_history(crawl, engine):
+def test_unchanged_price_writes_nothing_moves_freshness_and_a_change_adds_history(crawl,
+                                                                                 engine):
+    from grocer.db.storecrawls import price_last_seen
+
     crawl([woolworths(5, "Cream 300ml", 3.0, size="300ml")])
+    with engine.connect() as connection:
+        row_before = connection.execute(select(Price)).one()
     crawl([woolworths(5, "Cream 300ml", 3.0, size="300ml", at=T1)])
     assert crawl.stats["grocer/prices/unchanged"] == 1
     assert count(engine, PriceHistory) == 1
     with engine.connect() as connection:
-        assert connection.scalar(select(Price.last_seen)) == T1
+        assert connection.execute(select(Price)).one() == row_before  # the row is not written
         assert connection.scalar(select(Price.scraped_at)) == T0
+        assert price_last_seen(connection, row_before.store_id, [row_before.product_id]) == {
+            row_before.product_id: T1}
 
     crawl([woolworths(5, "Cream 300ml", 2.5, size="300ml", was=3.0, at=T1)])
     assert count(engine, PriceHistory) == 2
@@ -370,3 +377,24 @@ def test_small_caches_evict_and_still_resolve_every_product_to_its_id(db_url, en
     assert resolve(products[:20]) == ids[:20]  # evicted: looked up again
     assert resolve(products[40:]) == ids[40:]
     assert count(engine, Product) == 60
+
+
+@pytest.mark.parametrize("batch_size", [1, 1000])
+def test_two_listings_of_one_product_give_one_price_whatever_the_order(crawl, engine,
+                                                                       batch_size):
+    """Two SKUs of one product at one store (same barcode): the lowest price counts, ties by
+    SKU; two identical crawls end alike and the second writes no history (issue 14)."""
+    def listings(at, reverse=False):
+        items = [woolworths(90, "Oat Milk 1L", 3.2, size="1L", barcode="9300000000076", at=at),
+                 woolworths(91, "Oat Milk 1L", 2.9, size="1L", barcode="9300000000076", at=at)]
+        return items[::-1] if reverse else items
+
+    first = crawl(listings(T0), batch_size=batch_size)
+    assert first[0]["product_id"] == first[1]["product_id"]
+    with engine.connect() as connection:
+        after_first = tuple(connection.execute(select(Price.price, Price.sku)).one())
+    crawl(listings(T1, reverse=True), batch_size=batch_size)
+    with engine.connect() as connection:
+        assert tuple(connection.execute(select(Price.price, Price.sku)).one()) == \
+            after_first == (Decimal("2.90"), "91")
+    assert count(engine, PriceHistory) == 1
