@@ -15,7 +15,7 @@ import datetime as dt
 from collections import defaultdict
 from decimal import Decimal
 
-from sqlalchemy import Integer, and_, case, cast, func, literal_column, or_, select, text
+from sqlalchemy import Integer, and_, cast, func, literal_column, or_, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import aliased
 
@@ -217,7 +217,11 @@ def price_changes(engine: Engine, since: dt.datetime, chain: str | None = None, 
                   per_page: int = 50) -> dict:
     """History rows since `since` compared with the row before them (same product and store):
     ``changes`` — rises and drops, the biggest relative change first — and ``first_seen`` — a
-    product's first price at a store (newest first), counted and paged apart."""
+    product's first price at a store (newest first), counted and paged apart.
+
+    One query reads the window's rows with their previous price (one index probe each);
+    counting, ordering and paging happen here, so that probe runs once per row, and a second
+    query names the rows of the page."""
     limit, offset = page_bounds(page, per_page)
     before = aliased(PriceHistory)
     previous = (select(before.price).where(
@@ -225,49 +229,56 @@ def price_changes(engine: Engine, since: dt.datetime, chain: str | None = None, 
         before.scraped_at < PriceHistory.scraped_at)
         .order_by(before.scraped_at.desc(), before.id.desc()).limit(1)
         .correlate(PriceHistory).scalar_subquery())
-    window = (select(PriceHistory.id.label("id"), PriceHistory.product_id.label("product_id"),
-                     PriceHistory.store_id.label("store_id"),
-                     PriceHistory.scraped_at.label("at"), PriceHistory.price.label("new"),
-                     PriceHistory.is_on_special.label("on_special"), previous.label("old"))
-              .where(PriceHistory.scraped_at >= since))
+    window = (select(PriceHistory.id, PriceHistory.scraped_at, PriceHistory.product_id,
+                     PriceHistory.store_id, previous, PriceHistory.price,
+                     PriceHistory.is_on_special)
+              # scraped_date (indexed) is the Sydney date, never before the UTC date: a safe
+              # range to narrow the scan to before the exact time test.
+              .where(PriceHistory.scraped_date >= since.astimezone(dt.timezone.utc).date(),
+                     PriceHistory.scraped_at >= since))
     if chain:
         window = window.join(Store, Store.id == PriceHistory.store_id).join(
             Company, Company.id == Store.company_id).where(Company.slug == chain)
-    window = window.subquery()
-    changed = and_(window.c.old.is_not(None), window.c.old != window.c.new)
-    first = window.c.old.is_(None)
-    ratio = (window.c.new - window.c.old) / window.c.old
-
-    def listing(condition, order):
-        return (select(window.c.at, window.c.product_id, window.c.old, window.c.new,
-                       window.c.on_special, Product.name, Company.slug, Store.id,
-                       Store.store_code, Store.name)
-                .join(Product, Product.id == window.c.product_id)
-                .join(Store, Store.id == window.c.store_id)
-                .join(Company, Company.id == Store.company_id)
-                .where(condition).order_by(*order, window.c.id).limit(limit).offset(offset))
-
-    def item(row) -> dict:
-        at, pid, old, new, special, name, slug, store_id, code, store_name = row
-        percent = (None if old in (None, 0) else
-                   float(((Decimal(new) - Decimal(old)) / Decimal(old) * 100).quantize(
-                       Decimal("0.1"))))
-        return {"at": at, "product_id": pid, "product_name": name, "chain": slug,
-                "store_id": store_id, "store_code": code, "store_name": store_name,
-                "old_price": old, "new_price": new, "percent": percent,
-                "on_special": bool(special),
-                "direction": None if old is None else "rise" if new > old else "drop"}
-
     with engine.connect() as connection:
-        counts = connection.execute(select(
-            func.sum(case((changed, 1), else_=0)), func.sum(case((first, 1), else_=0)))).one()
-        changes = [item(row) for row in connection.execute(
-            listing(changed, (func.abs(ratio).desc(),)))]
-        first_seen = [item(row) for row in connection.execute(
-            listing(first, (window.c.at.desc(),)))]
+        rows = connection.execute(window).all()
+        changes = [row for row in rows if row[4] is not None and row[4] != row[5]]
+        first = [row for row in rows if row[4] is None]
+        changes.sort(key=lambda row: (-abs((row[5] - row[4]) / row[4]) if row[4] else 0, row[0]))
+        first.sort(key=lambda row: (row[1], row[0]), reverse=True)
+        page_changes, page_first = changes[offset:offset + limit], first[offset:offset + limit]
+        names = _row_names(connection, page_changes + page_first)
     return {"since": since, "chain": chain, "page": max(page, 1), "per_page": limit,
-            "total_changes": int(counts[0] or 0), "total_first_seen": int(counts[1] or 0),
-            "changes": changes, "first_seen": first_seen}
+            "total_changes": len(changes), "total_first_seen": len(first),
+            "changes": [_change(row, names) for row in page_changes],
+            "first_seen": [_change(row, names) for row in page_first]}
+
+
+def _row_names(connection, rows) -> dict:
+    """Product names and store details of history rows: {("product", id): name,
+    ("store", id): (chain, code, name)}."""
+    names: dict = {}
+    product_ids = sorted({row[2] for row in rows})
+    store_ids = sorted({row[3] for row in rows})
+    if product_ids:
+        names.update({("product", pid): name for pid, name in connection.execute(
+            select(Product.id, Product.name).where(Product.id.in_(product_ids)))})
+    if store_ids:
+        names.update({("store", sid): (slug, code, name) for sid, slug, code, name in
+                      connection.execute(select(Store.id, Company.slug, Store.store_code,
+                                                Store.name)
+                                         .join(Company, Company.id == Store.company_id)
+                                         .where(Store.id.in_(store_ids)))})
+    return names
+
+
+def _change(row, names: dict) -> dict:
+    _, at, pid, store_id, old, new, special = row
+    chain, code, store_name = names[("store", store_id)]
+    percent = None if not old else float(((new - old) / old * 100).quantize(Decimal("0.1")))
+    return {"at": at, "product_id": pid, "product_name": names.get(("product", pid)),
+            "chain": chain, "store_id": store_id, "store_code": code, "store_name": store_name,
+            "old_price": old, "new_price": new, "percent": percent, "on_special": bool(special),
+            "direction": None if old is None else "rise" if new > old else "drop"}
 
 
 # -- stores ----------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ import unicodedata
 __all__ = ["clean_value", "search_words", "slugify", "to_ascii"]
 
 _NOT_WORD_CHAR = re.compile(r"[^a-z0-9\s]")
+_APOSTROPHES = re.compile(r"['\u2019`]")
 _NOT_SEARCH_CHAR = re.compile(r"[^a-z0-9]+")
 _SLUG_STRIP = re.compile(r"[^\w\s-]")
 _SLUG_DASHES = re.compile(r"[-\s]+")
@@ -43,8 +44,8 @@ def slugify(value) -> str:
 
 def search_words(*texts) -> str:
     """The searchable form of texts (a product's name and brand, or a query): ASCII, lower-case,
-    every run of other characters one space, in order ("Arnott's Tim-Tam" -> "arnott s tim tam").
-    Query words then match word prefixes of the stored form."""
-    words = (_NOT_SEARCH_CHAR.sub(" ", to_ascii(text).lower()) for text in texts
-             if isinstance(text, str))
+    apostrophes dropped, every run of other characters one space, words in order
+    ("Arnott's Tim-Tam" -> "arnotts tim tam"). Query words then match word prefixes of it."""
+    words = (_NOT_SEARCH_CHAR.sub(" ", to_ascii(_APOSTROPHES.sub("", text)).lower())
+             for text in texts if isinstance(text, str))
     return " ".join(" ".join(words).split())

@@ -3,7 +3,7 @@
 import pytest
 
 from grocer.normalization import clean_barcode, clean_value
-from grocer.normalization.text import slugify
+from grocer.normalization.text import search_words, slugify
 
 
 @pytest.mark.parametrize("text, expected", [
@@ -69,3 +69,13 @@ def test_slugify_like_django(name, slug):
 ])
 def test_clean_barcode(raw, expected):
     assert clean_barcode(raw) == expected
+
+
+@pytest.mark.parametrize("texts, words", [
+    (("Arnott's Tim-Tam Chocolate 200g", "Arnott’s"), "arnotts tim tam chocolate 200g arnotts"),
+    (("Crème  Brûlée",), "creme brulee"),
+    (("Milk", None), "milk"),
+    (("  ", "!!"), ""),
+])
+def test_search_words_keep_word_order_and_split_on_punctuation(texts, words):
+    assert search_words(*texts) == words
