@@ -3,15 +3,17 @@ with pipelines at least half as fast), in one run.
 
 The test suite's fixture server (tests/helpers/fixture_server.py, a thread of this process) serves an
 Aldi site with generated products: --categories × --per-category per store, two stores
-(default 20 × 500: 20k items; --quick 20 × 150: 6k items, ~20 s). A fresh database
-(GROCER_DATABASE_URL when set — it gets emptied — else a temporary SQLite file) gets the fixture
-store list; then `scrapy crawl aldi` runs in a subprocess four times: without pipelines, with,
-without, with. The first crawl with pipelines writes into an empty database (cold), the second
-re-crawls the same prices (warm). Each crawl is timed by its own stats (elapsed_time_seconds:
-engine start to close, pipeline flushes included; not interpreter start-up); each variant's
-faster run counts. One JSON line at the end.
+(default 20 × 250: 10k items; --quick 20 × 100: 4k items). `scrapy crawl aldi` runs in a
+subprocess — a fresh process each — three times per repetition (--repeat, default 3): on a fresh
+database (GROCER_DATABASE_URL when set — it gets emptied — else a temporary SQLite file) with
+the fixture store list, without pipelines, then with them into the empty database (cold), then
+with them again (warm: the next re-crawl of the same prices). Each crawl is timed by its own
+stats (elapsed_time_seconds: engine start to close, pipeline flushes included; not interpreter
+start-up). Figures are medians with min/max; the ratios are taken per repetition. One JSON line
+at the end.
 
-    python benchmarks/crawl.py [--quick] [--categories N] [--per-category N] [--workdir DIR]
+    python benchmarks/crawl.py [--quick] [--repeat N] [--categories N] [--per-category N]
+                               [--workdir DIR]
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from benchmarks.runs import log, shown, spread  # noqa: E402
 from grocer.db.stores import load_stores  # noqa: E402
 from tests.helpers.database import fresh_database  # noqa: E402
 from grocer.storelist import read_store_list  # noqa: E402
@@ -176,11 +179,13 @@ def main(argv=None) -> int:
     parser.add_argument("--categories", type=int, help=f"at most {len(AISLES)}; default 20")
     parser.add_argument("--per-category", type=int, help="products per category; default 500")
     parser.add_argument("--workdir", type=Path, help="keep the logs here (default: a temp dir)")
+    parser.add_argument("--repeat", type=int, default=3,
+                        help="repetitions (each: fresh database, none, cold, warm); default 3")
     args = parser.parse_args(argv)
     if (args.categories or 0) > len(AISLES):
         parser.error(f"--categories: at most {len(AISLES)}")
     categories = args.categories or 20
-    per_category = args.per_category or (150 if args.quick else 500)
+    per_category = args.per_category or (100 if args.quick else 250)
 
     site = BenchSite.from_fixtures()
     site.trees["aldi"], site.catalogues["aldi"] = generate(categories, per_category)
@@ -189,30 +194,41 @@ def main(argv=None) -> int:
         if rng.random() < .25:
             site.set_price("aldi", STORES[1], product["sku"], product["price"]["amount"] + 20)
 
+    runs: dict[str, list[dict]] = {"none": [], "all-cold": [], "all-warm": []}
     with tempfile.TemporaryDirectory(prefix="grocer-crawl-bench-") as tmp:
         work = args.workdir or Path(tmp)
         work.mkdir(parents=True, exist_ok=True)
         url = os.environ.get("GROCER_DATABASE_URL") or f"sqlite:///{work / 'bench.sqlite3'}"
-        engine = fresh_database(url)
-        load_stores(engine, read_store_list(SITES_DIR / "stores.json"))
-        engine.dispose()
         with serve(site) as urls:
             runner = Crawler(work, url, urls)
-            runs = [crawl(runner, label, settings) for label, settings in [
-                ("none", {"ITEM_PIPELINES": "{}"}), ("all-cold", {}),
-                ("none", {"ITEM_PIPELINES": "{}"}), ("all-warm", {})]]
-    if len({run["items"] for run in runs}) != 1:
+            for _ in range(max(1, args.repeat)):
+                engine = fresh_database(url)  # cold: an empty database each repetition
+                load_stores(engine, read_store_list(SITES_DIR / "stores.json"))
+                engine.dispose()
+                for label, settings in [("none", {"ITEM_PIPELINES": "{}"}), ("all-cold", {}),
+                                        ("all-warm", {})]:
+                    runs[label].append(crawl(runner, label, settings))
+    if len({run["items"] for label in runs for run in runs[label]}) != 1:
         sys.exit(f"the crawls disagree on the items: {runs}")
-    without = max((r for r in runs if r["label"] == "none"), key=lambda r: r["items_per_s"])
-    with_all = max((r for r in runs if r["label"] != "none"), key=lambda r: r["items_per_s"])
-    cold = next(r for r in runs if r["label"] == "all-cold")
+
+    def ratio(label):  # per repetition: the crawls of one repetition ran side by side
+        return spread(run["items_per_s"] / none["items_per_s"]
+                      for run, none in zip(runs[label], runs["none"]))
+
+    speeds = {label: spread(run["items_per_s"] for run in label_runs)
+              for label, label_runs in runs.items()}
+    warm, cold = ratio("all-warm"), ratio("all-cold")
+    log(f"without pipelines {shown(speeds['none'], ' items/s')}; with, cold database "
+        f"{shown(speeds['all-cold'], ' items/s')}; with, warm {shown(speeds['all-warm'], ' items/s')}")
+    log(f"ratio warm {shown(warm)}; cold {shown(cold)} (target >= 0.5)")
     print(json.dumps({
-        "benchmark": "crawl", "backend": engine.dialect.name, "items": with_all["items"],
-        "with_pipelines_items_per_s": with_all["items_per_s"],
-        "without_pipelines_items_per_s": without["items_per_s"],
-        "ratio": round(with_all["items_per_s"] / without["items_per_s"], 3),
-        "ratio_cold_database": round(cold["items_per_s"] / without["items_per_s"], 3),
-        "target": 0.5}))
+        "benchmark": "crawl", "backend": engine.dialect.name,
+        "items": runs["none"][0]["items"], "repeat": len(runs["none"]),
+        "with_pipelines_items_per_s": speeds["all-warm"]["median"],
+        "with_pipelines_cold_items_per_s": speeds["all-cold"]["median"],
+        "without_pipelines_items_per_s": speeds["none"]["median"],
+        "ratio": warm["median"], "ratio_cold_database": cold["median"],
+        "ratios": {"warm": warm, "cold": cold}, "items_per_s": speeds, "target": 0.5}))
     return 0
 
 

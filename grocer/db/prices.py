@@ -52,17 +52,24 @@ class WriteResult:
 
 @dataclass
 class _Stored:
-    price: object
-    sku: str | None
     price_hash: str
+    sku: str | None
     is_available: bool | None
-    last_seen: dt.datetime
-    delisted_at: dt.datetime | None
+    delisted: bool
+    # Read only where needed (a re-crawl's batch reads four small columns per row):
+    last_seen: dt.datetime | None = None  # None: not after the batch's first sighting
+    price: object = None  # only for rows the listing rule compares
 
 
 def listing_order(row: dict) -> tuple:
     """The rule: lowest current price, then lowest SKU, then the hash (a total order)."""
     return (row["price"] is None, row["price"] or 0, row.get("sku") or "", row["price_hash"])
+
+
+def _incumbent(stored: _Stored, row: dict) -> bool:
+    """Whether `row` is the stored listing, or no stored listing is worth waiting for (a row
+    stored before listings were recorded, a delisted one)."""
+    return stored.delisted or stored.sku is None or row.get("sku") in (None, stored.sku)
 
 
 def _stored_order(stored: _Stored) -> tuple:
@@ -176,7 +183,7 @@ class PriceWriter:
                 return
             elif before.price_hash != row["price_hash"]:
                 result.changed += 1
-            elif (before.is_available != row["is_available"] or before.delisted_at is not None
+            elif (before.is_available != row["is_available"] or before.delisted
                   or (mine and before.sku != row.get("sku"))
                   or (before.sku is not None and row.get("sku") not in (None, before.sku))):
                 result.unchanged += 1  # same price; availability, listing or delisting moved
@@ -199,8 +206,9 @@ class PriceWriter:
             if final:  # a waiting listing whose stored listing never came
                 decide(row, before, mine)
                 continue
-            if before is not None and not mine and row["scraped_at"] < max(
-                    before.last_seen, fresher.get(key, before.last_seen)):
+            newest = max((at for at in (before and before.last_seen, fresher.get(key))
+                          if at is not None), default=None)
+            if not mine and newest is not None and row["scraped_at"] < newest:
                 plan.results[store_id].older += 1  # never let an older observation win
                 continue
             seen[store_id].append(row)
@@ -208,8 +216,7 @@ class PriceWriter:
                 decide(row, before, mine)
                 continue
             # The stored listing (or none to wait for: a legacy row, a delisted one).
-            incumbent = (before.delisted_at is not None or before.sku is None
-                         or row.get("sku") in (None, before.sku))
+            incumbent = _incumbent(before, row)
             waiting = self._pending.get(key)
             if waiting is not None and listing_order(waiting) < listing_order(row):
                 row = waiting
@@ -286,20 +293,37 @@ class PriceWriter:
 
     # --- reads ------------------------------------------------------------------------------
 
-    @staticmethod
-    def _stored(connection: Connection, keys) -> dict[tuple[int, int], _Stored]:
+    def _stored(self, connection: Connection, candidates) -> dict[tuple[int, int], _Stored]:
+        """The stored rows of the candidates: hash, listing, availability and two flags in one
+        read; last_seen only where it is after the batch's first sighting (an out-of-order
+        replay, or a row this crawl wrote), the price only where the listing rule needs it."""
         by_store: dict[int, list[int]] = defaultdict(list)
-        for product_id, store_id in keys:
+        for product_id, store_id in candidates:
             by_store[store_id].append(product_id)
-        stored = {}
+        stored: dict[tuple[int, int], _Stored] = {}
         c = Price.__table__.c
         for store_id, product_ids in by_store.items():
+            first = min(candidates[(product_id, store_id)]["scraped_at"]
+                        for product_id in product_ids)
+            later: list[int] = []
             for chunk in in_chunks(product_ids):
-                for row in connection.execute(
-                        select(c.product_id, c.price, c.sku, c.price_hash, c.is_available,
-                               c.last_seen, c.delisted_at)
+                for product_id, price_hash, sku, available, delisted, newer in connection.execute(
+                        select(c.product_id, c.price_hash, c.sku, c.is_available,
+                               c.delisted_at.is_not(None), c.last_seen > first)
                         .where(c.store_id == store_id, c.product_id.in_(chunk))):
-                    stored[(row.product_id, store_id)] = _Stored(*row[1:])
+                    before = _Stored(price_hash, sku, available, bool(delisted))
+                    stored[(product_id, store_id)] = before
+                    decided = store_id in self._decided and product_id in self._decided[store_id]
+                    if newer or decided or not _incumbent(
+                            before, candidates[(product_id, store_id)]):
+                        later.append(product_id)
+            for chunk in in_chunks(later):
+                for product_id, price, last_seen in connection.execute(
+                        select(c.product_id, c.price, c.last_seen)
+                        .where(c.store_id == store_id, c.product_id.in_(chunk))):
+                    before = stored[(product_id, store_id)]
+                    before.price = price
+                    before.last_seen = last_seen if last_seen > first else None
         return stored
 
     def _fresher_sightings(self, connection: Connection, candidates, stored
@@ -317,7 +341,8 @@ class PriceWriter:
         for key, row in candidates.items():
             before = stored.get(key)
             if (before is not None and key[1] in newest
-                    and before.last_seen <= row["scraped_at"] < newest[key[1]]):
+                    and (before.last_seen is None or before.last_seen <= row["scraped_at"])
+                    and row["scraped_at"] < newest[key[1]]):
                 doubtful[key[1]].append(key[0])
         fresher = {}
         for store_id, product_ids in doubtful.items():
