@@ -84,6 +84,8 @@ class PricePipeline(DatabasePipeline):
                              len(batch))
             self._inc(keys.DB_ERRORS)
             self._inc("grocer/db_error_rows", len(batch))
+            for row in batch:  # stored no more: its store fails, the crawl closes db_errors
+                keys.item_lost(self.stats, self.store_codes.get(row["store_id"]), "db_error")
             return
         for store_id, result in results.items():
             code = self.store_codes.get(store_id)
