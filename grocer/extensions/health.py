@@ -200,6 +200,10 @@ class CrawlHealth:
             reason, lost=self.lost(), stores=len(runs),
             completed=sum(run.status == COMPLETED for run in runs))
         self.stats.set_value(keys.CLOSE_REASON, final)
+        completed = sum(run.status == COMPLETED for run in runs)
+        if runs:
+            self.stats.set_value("grocer/stores/completed", completed)
+            self.stats.set_value("grocer/stores/failed", len(runs) - completed)
         summary = self.summary()
         for name, value in summary.items():
             self.stats.set_value(f"{HEALTH}/{name}", value)

@@ -208,8 +208,11 @@ class ReconcileOnClose:
                 started_at=self.started_at or _aware(stats.get("start_time")),
                 finished_at=utcnow(), close_reason=reason, reconciled=outcome.reconciled,
                 stats=stats, store_stats=store_stats, run_id=self.run_id)
-        except Exception:
-            logger.exception("could not record the crawl run", extra={"spider": spider})
+        except Exception as error:
+            # Said once: when the database was unusable at start already, the spider said so.
+            logger.log(logging.DEBUG if self.run_id is None else logging.ERROR,
+                       "could not record the crawl run: %s", describe(error),
+                       extra={"spider": spider})
             return None
 
     def _stats(self) -> dict:
