@@ -3,20 +3,75 @@ take it for a command of its own)."""
 
 from __future__ import annotations
 
+import functools
 import logging
+import os
+import sys
 
 from scrapy.commands import ScrapyCommand
-from scrapy.exceptions import UsageError
 from scrapy.utils.log import configure_logging
 
 from grocer.db.engine import engine_from_settings
 
 
+class CommandFailed(Exception):
+    """Raised by GrocerCommand.fail: one line on stderr, the exit code, no usage text."""
+
+    def __init__(self, message: str, exitcode: int):
+        super().__init__(message)
+        self.exitcode = exitcode
+
+
+def one_line_errors(run):
+    """A command's run(): a database that cannot be used or an output closed early is one line
+    on stderr and exit code 1, not a traceback."""
+
+    @functools.wraps(run)
+    def wrapper(self, args, opts):
+        from sqlalchemy.exc import SQLAlchemyError
+
+        from grocer.db.errors import describe
+        from grocer.db.migrate import SchemaNotCurrent
+
+        try:
+            return run(self, args, opts)
+        except CommandFailed as failure:
+            print(f"scrapy {self.command_name}: {failure}", file=sys.stderr)
+            self.exitcode = failure.exitcode
+        except BrokenPipeError:
+            # The reader went away (`| head`): stop writing, say so once.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            print(f"scrapy {self.command_name}: output closed before the end (broken pipe)",
+                  file=sys.stderr)
+            self.exitcode = 1
+        except OSError as error:  # a bad output path, an unreadable file
+            where = f"{error.filename}: " if error.filename else ""
+            print(f"scrapy {self.command_name}: {where}{error.strerror or error}",
+                  file=sys.stderr)
+            self.exitcode = 1
+        except (SQLAlchemyError, SchemaNotCurrent) as error:
+            print(f"scrapy {self.command_name}: {describe(error, self._engine)}", file=sys.stderr)
+            self.exitcode = 1
+
+    return wrapper
+
+
 class GrocerCommand(ScrapyCommand):
-    """A command that works on grocer's database and needs no crawler."""
+    """A command that works on grocer's database and needs no crawler. Every command's run()
+    turns database errors and a broken pipe into one line (see one_line_errors)."""
 
     requires_project = True
     requires_crawler_process = False
+    _engine = None
+
+    @property
+    def command_name(self) -> str:
+        return type(self).__module__.rsplit(".", 1)[-1]  # Scrapy names commands so
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "run" in cls.__dict__:
+            cls.run = one_line_errors(cls.__dict__["run"])
 
     def process_options(self, args, opts):
         super().process_options(args, opts)
@@ -25,9 +80,23 @@ class GrocerCommand(ScrapyCommand):
             logging.getLogger(noisy).setLevel(logging.WARNING)
 
     def engine(self):
-        return engine_from_settings(self.settings)
+        self._engine = engine_from_settings(self.settings)
+        return self._engine
+
+    def existing_engine(self):
+        """The engine of a database that must exist already: a read-only command never
+        creates an empty SQLite file at a mistyped path."""
+        engine = self.engine()
+        path = engine.url.database if engine.url.get_backend_name() == "sqlite" else None
+        if path and path != ":memory:" and not os.path.exists(path):
+            self.fail(f"no database at {path}: check GROCER_DATABASE_URL (a crawl or "
+                      "`scrapy migrate` creates it)")
+        return engine
+
+    def write(self, text: str) -> None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
 
     def fail(self, message: str, exitcode: int = 2) -> None:
-        """Stop the command with a one-line error, no traceback."""
-        self.exitcode = exitcode
-        raise UsageError(message, print_help=False)
+        """Stop the command with a one-line error, no traceback (2: usage, bad input)."""
+        raise CommandFailed(message, exitcode)

@@ -1,7 +1,10 @@
-"""What a crawl did, store by store: written by spiders, read by pipelines and extensions.
+"""What a crawl did, store by store: the spider reports pages and failures, the crawl-health
+extension settles each store's outcome at close, reconciliation and the CrawlRun read it.
 
-Spiders (and `scrapy ingest`) set `spider.crawl_state`. Reconciliation delists only stores whose
-run is `completed` in a crawl that is not `partial` (no -a categories / -a limit).
+A store is `completed` only when every page was fetched (the spider saw no failure) and every
+item it yielded was stored or dropped with a reason (none lost, none still in flight). Otherwise
+it is `failed`, with a reason slug (below) and a human `error`. Reconciliation delists only
+completed stores of a crawl that is not `partial` (no -a categories / -a limit).
 """
 
 from __future__ import annotations
@@ -11,6 +14,14 @@ from dataclasses import dataclass, field
 
 PENDING, RUNNING, COMPLETED, FAILED = "pending", "running", "completed", "failed"
 
+# Why a store failed (StoreRun.reason).
+FETCH_FAILED = "fetch_failed"  # a page could not be fetched or read (network, HTTP, shape)
+NO_PRODUCTS = "no_products"  # the site listed no product at all: a site problem
+BLOCKED = "blocked"  # the site's bot protection refused the crawl
+DB_ERROR = "db_error"  # an item of the store was lost to the database
+UNSETTLED = "unsettled"  # items of the store never came out of the pipelines (killed crawl)
+CRAWL_CLOSED = "crawl_closed"  # the crawl closed (shutdown, error budget, ...) mid-store
+
 
 @dataclass
 class StoreRun:
@@ -18,8 +29,32 @@ class StoreRun:
     status: str = PENDING
     started_at: dt.datetime | None = None  # timezone-aware UTC
     finished_at: dt.datetime | None = None
-    error: str | None = None
+    reason: str | None = None  # a slug above when failed
+    error: str | None = None  # what went wrong, for people
     drift: int = 0  # responses that named another store than the one requested
+    pages: int = 0
+    items: int = 0  # items the spider yielded for the store
+    # Set when the crawl closes, by the crawl-health extension (the one place counting them):
+    stored: int = 0
+    dropped: int = 0
+    ignored: int = 0  # drops the error budget leaves out (not_a_product)
+    lost: int = 0
+    written: int = 0  # new or changed prices
+    unchanged: int = 0
+    dropped_by_reason: dict[str, int] = field(default_factory=dict)
+
+    def fail(self, reason: str, error: str) -> None:
+        self.status, self.reason, self.error = FAILED, reason, error
+
+    def settle(self) -> None:
+        """A completed store whose items were not all stored or dropped fails after all."""
+        if self.status != COMPLETED:
+            return
+        if self.lost:
+            self.fail(DB_ERROR, f"{self.lost} item(s) lost to the database")
+        elif self.items > self.stored + self.dropped:
+            self.fail(UNSETTLED, f"{self.items - self.stored - self.dropped} item(s) never "
+                      "stored or dropped")
 
 
 @dataclass

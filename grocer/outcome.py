@@ -27,3 +27,17 @@ EXIT_CODES = {
 def exit_code(close_reason: str | None) -> int:
     """The process exit code for a crawl that closed with `close_reason`."""
     return EXIT_CODES.get(close_reason, EXIT_FAILED)
+
+
+def crawl_close_reason(scrapy_reason: str | None, *, lost: int, stores: int,
+                       completed: int) -> str:
+    """The reason a crawl really closed with. Scrapy says `finished` whenever the crawl ran out
+    of work; it is only one when no item was lost and, for a crawl of stores, one completed.
+    Any other reason (blocked, error_budget, shutdown, ...) is kept as it is."""
+    if scrapy_reason != FINISHED:
+        return scrapy_reason or START_ERROR
+    if lost:
+        return DB_ERRORS
+    if stores and not completed:
+        return NO_STORE_COMPLETED
+    return FINISHED

@@ -37,6 +37,9 @@ GROCER_MAX_DROP_RATE = float(_env("GROCER_MAX_DROP_RATE", 0.05))
 GROCER_MIN_ITEMS_FOR_BUDGET = int(_env("GROCER_MIN_ITEMS_FOR_BUDGET", 50))
 # Drop reasons counted but left out of the budget (comma-separated): ad/banner tiles.
 GROCER_BUDGET_IGNORED_REASONS = _env("GROCER_BUDGET_IGNORED_REASONS", "not_a_product")
+# Product fields whose completeness the crawl-health summary reports (comma-separated).
+GROCER_HEALTH_FIELDS = _env("GROCER_HEALTH_FIELDS",
+                            "barcode,brand,size,unit_price,category_path,image_url")
 
 # --- chains ---------------------------------------------------------------------------------
 # Only scheme and host come from settings; paths and parameters are the real sites'.
@@ -67,6 +70,10 @@ USER_AGENT = _CONTACT_UA
 # than this share of the chain's open stores (then it closes none and says so).
 GROCER_STORES_MAX_CLOSED_SHARE = float(_env("GROCER_STORES_MAX_CLOSED_SHARE", 0.2))
 
+# Where chain spiders get their stores: a callable (settings, chain, -a stores= value) →
+# StoreTargets. Tests replace it to build spiders without a database.
+GROCER_STORE_DIRECTORY = "grocer.db.targets.store_targets"
+
 # --- pipelines and extensions ---------------------------------------------------------------
 ITEM_PIPELINES = {
     "grocer.pipelines.clean.CleanPipeline": 100,
@@ -74,6 +81,12 @@ ITEM_PIPELINES = {
     "grocer.pipelines.resolve.ResolvePipeline": 300,
     "grocer.pipelines.prices.PricePipeline": 400,
 }
+SPIDER_MIDDLEWARES = {
+    # A crawl being closed (error budget) stops reading start(): see grocer.extensions.health.
+    "grocer.extensions.health.StartGate": 10,
+}
+# The end-of-crawl stats dump without the per-store counters (they are in the CrawlRun).
+STATS_CLASS = "grocer.stats.GrocerStatsCollector"
 EXTENSIONS = {
     # Before ReconcileOnClose: its health summary goes into the stats the CrawlRun records.
     "grocer.extensions.health.CrawlHealth": 400,

@@ -1,14 +1,26 @@
-"""Stats keys shared by pipelines, spiders, extensions and `scrapy report`."""
+"""Stats keys shared by pipelines, spiders, extensions and `scrapy report`, and the stats
+collector that keeps per-store counters out of the end-of-crawl dump."""
+
+import pprint
+
+from scrapy.statscollectors import MemoryStatsCollector
 
 DROPPED = "grocer/dropped"  # grocer/dropped/<reason>
 DROPPED_TOTAL = "grocer/dropped_total"
 DB_ERRORS = "grocer/db_errors"
 ITEM_ERRORS = "grocer/item_errors"  # exceptions other than DropItem out of a pipeline
 INVALID_BARCODES = "grocer/invalid_barcode"
+# The reason the crawl really closed with (grocer.outcome), set by the crawl-health extension
+# after the pipelines flushed; Scrapy's finish_reason can only be `finished` for a crawl that
+# lost its last batch on close.
+CLOSE_REASON = "grocer/close_reason"
+# Set (to a close reason) when an extension decided to stop the crawl mid-way.
+CLOSING = "grocer/closing"
+STORE_PREFIX = "grocer/store/"
 
 
 def store_key(store_code: str, name: str) -> str:
-    return f"grocer/store/{store_code}/{name}"
+    return f"{STORE_PREFIX}{store_code}/{name}"
 
 
 def inc_store(stats, store_code: str | None, name: str, count: int = 1) -> None:
@@ -28,3 +40,12 @@ def item_lost(stats, store_code: str | None, reason: str, count: int = 1) -> Non
     stats.inc_value(f"{LOST}/{reason}", count)
     stats.inc_value(LOST_TOTAL, count)
     inc_store(stats, store_code, "lost", count)
+
+
+class GrocerStatsCollector(MemoryStatsCollector):
+    """Scrapy's stats collector, but the end-of-crawl dump leaves the per-store counters out:
+    a 1,000-store crawl would log thousands of lines (they are in CrawlRun.store_stats)."""
+
+    def __str__(self) -> str:
+        return pprint.pformat({key: value for key, value in self.get_stats().items()
+                               if not key.startswith(STORE_PREFIX)})

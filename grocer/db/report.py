@@ -1,16 +1,15 @@
-"""The queries behind `scrapy report`: per chain and store, the last successful crawl, its counts,
-coverage and staleness.
+"""The queries behind `scrapy report`: per chain and store, the last attempt (its outcome and
+reason), the last successful crawl, its counts, coverage and staleness.
 
-A store's **last successful crawl** is the newest ``CrawlRun`` with ``close_reason`` ``finished``
-whose ``stores_completed`` lists it (``finished_at`` is its date). Only a store for which no crawl
-run was recorded at all (crawled before runs were recorded, or the record failed) falls back to
+Each ``CrawlRun`` records every store it started in ``store_stats`` (a
+`grocer.crawlstate.StoreRun`: status ``completed`` or ``failed``, reason, counts). A store's
+**last attempt** is the newest run that started it; its **last successful crawl** the newest run
+in which it was ``completed`` — whatever the crawl's close reason: a store whose every page was
+fetched and every item stored was crawled. A run still open (no close reason: running, or
+killed) shows as such. Only a store for which no crawl run was recorded at all falls back to
 ``Store.last_crawled_at``. A store is **fresh** when its last successful crawl is at most
 ``days`` old, **stale** otherwise (never crawled included). **Coverage** is the share of the
 chain's supermarket stores (see `grocer.chains`) that are fresh.
-
-Counts of a store in a run come from the run's stats: the crawl-health summary
-(``grocer/health/stores``) when present, else the ``grocer/store/<code>/<name>`` counters, else
-``CrawlRun.store_stats``.
 """
 
 from __future__ import annotations
@@ -19,6 +18,7 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from sqlalchemy import func as sa_func
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
@@ -27,8 +27,8 @@ from grocer.db.engine import session_scope
 from grocer.db.models import Company, CrawlRun, Division, Store
 from grocer.normalization.dates import utcnow
 
-FINISHED = "finished"
-COUNT_NAMES = ("items", "stored", "dropped", "written", "unchanged")
+COUNT_NAMES = ("items", "stored", "dropped", "lost", "written", "unchanged")
+COMPLETED, FAILED, RUNNING = "completed", "failed", "running"  # grocer.crawlstate
 
 
 @dataclass(frozen=True)
@@ -36,6 +36,9 @@ class RunRef:
     id: int | None  # None: no run record (Store.last_crawled_at)
     at: dt.datetime | None
     close_reason: str | None
+    outcome: str | None = None  # the store's: completed, failed, running (the run never closed)
+    reason: str | None = None  # why it failed: db_error, blocked, fetch_failed, ...
+    error: str | None = None
 
 
 @dataclass
@@ -57,20 +60,27 @@ class StoreReport:
     def failed_since(self) -> RunRef | None:
         """The newest attempt when it came after the last success and was not one."""
         attempt = self.last_attempt
-        if attempt is None or attempt.id is None:
-            return None
-        if self.last_success is not None and self.last_success.id == attempt.id:
-            return None
-        if (self.last_success is not None and self.last_success.at and attempt.at
-                and attempt.at <= self.last_success.at):
+        if attempt is None or attempt.id is None or attempt.outcome == COMPLETED:
             return None
         return attempt
+
+    @property
+    def status(self) -> str:
+        """What `scrapy report` says of the store: ok, stale, never crawled, or the reason its
+        last attempt failed (db_error, blocked, fetch_failed, running, ...)."""
+        failed = self.failed_since
+        if failed is not None:
+            return failed.reason or failed.outcome or FAILED
+        if self.last_success is None:
+            return "never crawled"
+        return "ok" if self.fresh else "stale"
 
 
 @dataclass
 class ChainReport:
     chain: Chain
     stores: list[StoreReport]
+    last_run: RunRef | None = None  # the chain's newest crawl run, whatever it did
 
     @property
     def supermarkets(self) -> list[StoreReport]:
@@ -94,24 +104,24 @@ def _is_supermarket(chain: Chain, division: str | None, site_store_id: str | Non
     return True
 
 
-def _store_counts(code: str, stats: dict | None, store_stats: dict | None) -> dict[str, int]:
-    stats = stats or {}
-    health = stats.get("grocer/health/stores")
-    if isinstance(health, dict) and isinstance(health.get(code), dict):
-        source = health[code]
-        return {name: int(source.get(name) or 0) for name in COUNT_NAMES if name in source}
-    prefix = f"grocer/store/{code}/"
-    counts = {name: int(stats[prefix + name] or 0) for name in COUNT_NAMES + ("scraped",)
-              if prefix + name in stats}
-    if "scraped" in counts:  # items that reached the pipelines, dropped ones included
-        counts["stored"] = max(counts.pop("scraped") - counts.get("dropped", 0), 0)
-    if counts:
-        return counts
-    source = (store_stats or {}).get(code)
-    if isinstance(source, dict):
-        return {name: int(source.get(name) or 0) for name in COUNT_NAMES
-                if isinstance(source.get(name), (int, float))}
-    return {}
+def _store_outcome(run_id, at, close_reason, code, completed, store_stats) -> RunRef:
+    """The store's outcome in one run, from its StoreRun in store_stats."""
+    record = (store_stats or {}).get(code)
+    if isinstance(record, dict) and record.get("status"):
+        outcome, reason, error = record["status"], record.get("reason"), record.get("error")
+    else:  # a run recorded without the store's StoreRun
+        outcome = COMPLETED if code in (completed or []) else FAILED
+        reason, error = None, None
+    if close_reason is None:  # never closed: still running, or killed
+        outcome, reason = RUNNING, reason or "crawl not closed (running or killed)"
+    return RunRef(run_id, at, close_reason, outcome, reason, error)
+
+
+def _store_counts(record) -> dict[str, int]:
+    if not isinstance(record, dict):
+        return {}
+    return {name: int(record[name]) for name in COUNT_NAMES
+            if isinstance(record.get(name), (int, float))}
 
 
 def crawl_report(engine: Engine, *, days: float = 7, companies: Iterable[str] | None = None,
@@ -135,45 +145,40 @@ def crawl_report(engine: Engine, *, days: float = 7, companies: Iterable[str] | 
                 code, name, _is_supermarket(CHAINS[slug], division, site_store_id),
                 last_crawled_at)
 
-        # Newest first; only the small columns (stats are read below for the runs needed).
+        last_runs: dict[str, RunRef] = {}
+        # Newest first (a run still open by its start).
         runs = session.execute(
-            select(CrawlRun.id, CrawlRun.spider, CrawlRun.finished_at, CrawlRun.close_reason,
-                   CrawlRun.stores, CrawlRun.stores_completed)
+            select(CrawlRun.id, CrawlRun.spider, CrawlRun.started_at, CrawlRun.finished_at,
+                   CrawlRun.close_reason, CrawlRun.stores, CrawlRun.stores_completed,
+                   CrawlRun.store_stats)
             .where(CrawlRun.spider.in_(slugs))
-            .order_by(CrawlRun.finished_at.is_(None), CrawlRun.finished_at.desc(),
+            .order_by(sa_func.coalesce(CrawlRun.finished_at, CrawlRun.started_at).desc(),
                       CrawlRun.id.desc()))
-        for run_id, spider, finished_at, reason, run_stores, completed in runs:
+        for run_id, spider, started_at, finished_at, reason, run_stores, completed, \
+                store_stats in runs:
             chain_stores = stores[spider]
-            ref = RunRef(run_id, finished_at, reason)
-            for code in dict.fromkeys([*(run_stores or []), *(completed or [])]):
+            last_runs.setdefault(spider, RunRef(run_id, finished_at or started_at, reason))
+            for code in dict.fromkeys([*(run_stores or []), *(completed or []),
+                                       *(store_stats or {})]):
                 store = chain_stores.get(code)
-                if store is not None and store.last_attempt is None:
+                if store is None or store.last_success is not None:
+                    continue
+                ref = _store_outcome(run_id, finished_at or started_at, reason, code,
+                                     completed, store_stats)
+                if store.last_attempt is None:
                     store.last_attempt = ref
-            if reason == FINISHED:
-                for code in completed or []:
-                    store = chain_stores.get(code)
-                    if store is not None and store.last_success is None:
-                        store.last_success = ref
-
-        wanted = {store.last_success.id for chain_stores in stores.values()
-                  for store in chain_stores.values()
-                  if store.last_success is not None and store.last_success.id is not None}
-        run_stats = {}
-        if wanted:
-            for run_id, stats, store_stats in session.execute(
-                    select(CrawlRun.id, CrawlRun.stats, CrawlRun.store_stats)
-                    .where(CrawlRun.id.in_(sorted(wanted)))):
-                run_stats[run_id] = (stats, store_stats)
+                if ref.outcome == COMPLETED:
+                    store.last_success = ref
+                    store.counts = _store_counts((store_stats or {}).get(code))
 
     reports = []
     for chain in chains:
         for store in stores[chain.slug].values():
-            if store.last_success is not None:
-                store.counts = _store_counts(store.code, *run_stats.get(store.last_success.id,
-                                                                        (None, None)))
-            elif store.last_attempt is None and store.last_crawled_at is not None:
+            if store.last_success is None and store.last_attempt is None \
+                    and store.last_crawled_at is not None:
                 store.last_success = RunRef(None, store.last_crawled_at, None)
             at = store.last_success.at if store.last_success is not None else None
             store.fresh = at is not None and at >= cutoff
-        reports.append(ChainReport(chain, list(stores[chain.slug].values())))
+        reports.append(ChainReport(chain, list(stores[chain.slug].values()),
+                                   last_runs.get(chain.slug)))
     return reports

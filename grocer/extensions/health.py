@@ -1,34 +1,38 @@
-"""Crawl health: what a crawl stored and dropped, how complete its products are, and its error
-budget.
+"""Crawl health: what a crawl stored, dropped and lost, how complete its products are, its error
+budget, and — the one place that counts them — each store's outcome.
 
 `CrawlHealth` (a Scrapy extension) counts, per crawl and per store, the items stored (passed
-every pipeline: ``item_scraped``) and dropped (``item_dropped``, by reason), and for every stored
-item which of the fields in ``GROCER_HEALTH_FIELDS`` it has (``grocer/field_valid/<field>``).
+every pipeline: ``item_scraped``), dropped (``item_dropped``, by reason) and lost (valid items
+not stored because something failed: ``grocer.stats.item_lost``, counted by the pipelines), and
+for every stored item which of the fields in ``GROCER_HEALTH_FIELDS`` it has
+(``grocer/field_valid/<field>``). An item lost after it passed the pipelines (its price batch
+failed when written) is counted lost, not stored.
 
-Error budget: when ``dropped / (stored + dropped)`` exceeds ``GROCER_MAX_DROP_RATE`` (default
-0.05) the crawl closes with the reason ``error_budget``, so the spider-close reconciliation
-(which runs on ``finished`` only) delists, merges and deletes nothing. During the crawl the
-budget is checked once ``GROCER_MIN_ITEMS_FOR_BUDGET`` items (default 50) were seen, so that a
-few bad items at the start do not stop it; when the crawl is about to finish it is checked
-whatever the number of items (a small crawl that dropped most of its items must not delist a
-store either). ``GROCER_MAX_DROP_RATE`` of 1 or more turns the budget off. Drops whose reason
-is in ``GROCER_BUDGET_IGNORED_REASONS`` (default ``not_a_product``: ad and banner tiles, which are
-not products) are counted but left out of the rate.
+Error budget: when ``dropped / processed`` (processed = stored + dropped + lost; an item still
+in the pipelines is not processed yet) exceeds ``GROCER_MAX_DROP_RATE`` the crawl closes with the
+reason ``error_budget``, so the spider-close reconciliation (which runs on ``finished`` only)
+delists, merges and deletes nothing. During the crawl the budget is checked once
+``GROCER_MIN_ITEMS_FOR_BUDGET`` items were processed, so that a few bad items at the start do
+not stop it; when the crawl is about to finish it is checked whatever the number of items.
+``GROCER_MAX_DROP_RATE`` of 1 or more turns the budget off. Drops whose reason is in
+``GROCER_BUDGET_IGNORED_REASONS`` (ad and banner tiles, which are not products) are counted but
+left out of the rate.
 
-At close it leaves a summary in the stats — recorded with the crawl in ``CrawlRun.stats`` and
-read by ``scrapy report`` —::
+Closing without private Scrapy API: an item dropped while a response is processed closes the
+crawl at once (``engine.close_spider_async``; Scrapy finishes that response and closes). An item
+that came from ``start()`` (``scrapy ingest``) has no response: then `StartGate` (a spider
+middleware) stops reading ``start()``, the items in the pipelines finish, and the crawl closes at
+its ``spider_idle`` with ``CloseSpider``.
 
-    grocer/health/stored, grocer/health/dropped, grocer/health/ignored (drops left out of
-    the rate), grocer/health/drop_rate, grocer/health/max_drop_rate,
-    grocer/health/budget ("ok" | "exceeded"),
-    grocer/health/field_rates  {field: share of stored items having it},
-    grocer/health/stores       {store_code: {items, stored, dropped, ignored, drop_rate,
-                                             dropped_by_reason, written, unchanged}}
-
-(``items``: items the spider yielded for the store; ``stored``: items that passed every
-pipeline; ``written``: new or changed prices; ``unchanged``: prices only seen again.)
-
-and logs it on one line.
+At close (after the pipelines flushed their buffers) it settles each store of the spider's
+``crawl_state`` (`grocer.crawlstate.StoreRun.settle`: a store with a lost or unaccounted item is
+failed), decides the crawl's real close reason (`grocer.outcome.crawl_close_reason`: a
+``finished`` crawl that lost an item is ``db_errors``, one that completed no store
+``no_store_completed``) into ``grocer/close_reason``, and leaves a summary in the stats
+(``grocer/health/stored``, ``dropped``, ``lost``, ``ignored``, ``drop_rate``,
+``max_drop_rate``, ``budget`` ("ok" | "exceeded"), ``field_rates``). Per-store counts go into
+the ``StoreRun``s (and so into ``CrawlRun.store_stats``), never into the end-of-crawl stats
+dump. It logs one line for the crawl.
 """
 
 from __future__ import annotations
@@ -40,20 +44,19 @@ from collections import Counter, defaultdict
 from itemadapter import ItemAdapter
 from scrapy import signals
 from scrapy.exceptions import CloseSpider
+from scrapy.utils.defer import deferred_from_coro
 
+from grocer import outcome
 from grocer import stats as keys
+from grocer.crawlstate import COMPLETED, FAILED
 
 logger = logging.getLogger(__name__)
 
-ERROR_BUDGET = "error_budget"
 HEALTH = "grocer/health"
 FIELD_VALID = "grocer/field_valid"
-DEFAULT_FIELDS = ("barcode", "brand", "size", "unit_price", "category_path", "image_url")
-DEFAULT_MAX_DROP_RATE = 0.05
-DEFAULT_MIN_ITEMS = 50
-DEFAULT_IGNORED_REASONS = ("not_a_product",)
-# Per-store counters the pipelines and spiders keep in grocer/store/<code>/<name>.
-STORE_COUNTERS = ("items", "written", "unchanged")
+# Drop reasons that mean "lost", not "dropped": the pipeline that lost the item counted it with
+# grocer.stats.item_lost already.
+LOST_DROP_REASONS = frozenset({"db_error"})
 
 
 def has_value(value) -> bool:
@@ -79,9 +82,28 @@ def rate(part: int, whole: int) -> float:
     return round(part / whole, 4) if whole else 0.0
 
 
-def drop_rate(stored: int, dropped: int, ignored: int = 0) -> float:
-    """dropped / (stored + dropped), both without the ignored drops."""
-    return rate(dropped - ignored, stored + dropped - ignored)
+def store_of(item) -> str:
+    store = ItemAdapter(item).get("store_code") if item is not None else None
+    return str(store) if store else ""
+
+
+class Tally:
+    """Items of a crawl or of one store: passed the pipelines, dropped (by reason), and lost
+    inside a drop. Lost items that had passed the pipelines are known only from the stats."""
+
+    def __init__(self):
+        self.scraped = 0
+        self.dropped: Counter[str] = Counter()
+        self.lost_in_drops = 0
+
+    def stored(self, lost: int) -> int:
+        return max(self.scraped - max(lost - self.lost_in_drops, 0), 0)
+
+    def dropped_total(self) -> int:
+        return sum(self.dropped.values())
+
+    def ignored(self, reasons) -> int:
+        return sum(count for reason, count in self.dropped.items() if reason in reasons)
 
 
 class CrawlHealth:
@@ -89,16 +111,12 @@ class CrawlHealth:
         self.crawler = crawler
         self.stats = crawler.stats
         settings = crawler.settings
-        self.max_drop_rate = settings.getfloat("GROCER_MAX_DROP_RATE", DEFAULT_MAX_DROP_RATE)
-        self.min_items = settings.getint("GROCER_MIN_ITEMS_FOR_BUDGET", DEFAULT_MIN_ITEMS)
-        self.fields = tuple(settings.getlist("GROCER_HEALTH_FIELDS") or DEFAULT_FIELDS)
-        ignored = settings.getlist("GROCER_BUDGET_IGNORED_REASONS", DEFAULT_IGNORED_REASONS)
-        self.ignored_reasons = frozenset(ignored)
-        self.stored = 0
-        self.dropped = 0
-        self.ignored = 0  # drops whose reason the budget leaves out
-        self.store_stored: Counter[str] = Counter()
-        self.store_dropped: dict[str, Counter[str]] = defaultdict(Counter)
+        self.max_drop_rate = settings.getfloat("GROCER_MAX_DROP_RATE")
+        self.min_items = settings.getint("GROCER_MIN_ITEMS_FOR_BUDGET")
+        self.fields = tuple(settings.getlist("GROCER_HEALTH_FIELDS"))
+        self.ignored_reasons = frozenset(settings.getlist("GROCER_BUDGET_IGNORED_REASONS"))
+        self.crawl = Tally()
+        self.stores: dict[str, Tally] = defaultdict(Tally)
         self.field_valid: Counter[str] = Counter()
         self.closing = False  # the budget was exceeded mid-crawl: the crawl is being closed
 
@@ -108,7 +126,6 @@ class CrawlHealth:
         crawler.signals.connect(extension.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(extension.item_scraped, signal=signals.item_scraped)
         crawler.signals.connect(extension.item_dropped, signal=signals.item_dropped)
-        crawler.signals.connect(extension.spider_idle, signal=signals.spider_idle)
         crawler.signals.connect(extension.spider_closed, signal=signals.spider_closed)
         return extension
 
@@ -121,6 +138,9 @@ class CrawlHealth:
     def spider_opened(self, spider):
         import grocer
 
+        # Connected now, after the spider's own idle handler: that one finishes the last store
+        # before this one judges the crawl.
+        self.crawler.signals.connect(self.spider_idle, signal=signals.spider_idle)
         # Under scrapyd this names the egg the crawl runs from (and its version).
         origin = os.path.dirname(grocer.__file__)
         logger.info("grocer from %s%s; error budget: %s", origin,
@@ -136,155 +156,176 @@ class CrawlHealth:
                            extra={"spider": spider})
 
     def item_scraped(self, item, spider, response=None):
-        adapter = ItemAdapter(item)
-        self.stored += 1
-        store = adapter.get("store_code")
-        if store:
-            self.store_stored[str(store)] += 1
-        product = adapter.get("product") or {}
+        self.crawl.scraped += 1
+        self.stores[store_of(item)].scraped += 1
+        product = ItemAdapter(item).get("product") or {}
         for field in self.fields:
             if has_value(product.get(field)):
                 self.field_valid[field] += 1
                 self.stats.inc_value(f"{FIELD_VALID}/{field}")
-        self.check_budget(spider)
+        self.check_budget(spider, response)
 
     def item_dropped(self, item, spider, exception=None, response=None):
-        self.dropped += 1
         reason = drop_reason(exception)
-        if reason in self.ignored_reasons:
-            self.ignored += 1
-        store = ItemAdapter(item).get("store_code") if item is not None else None
-        self.store_dropped[str(store) if store else ""][reason] += 1
-        self.check_budget(spider)
+        tallies = (self.crawl, self.stores[store_of(item)])
+        for tally in tallies:
+            if reason in LOST_DROP_REASONS:
+                tally.lost_in_drops += 1
+            else:
+                tally.dropped[reason] += 1
+        self.check_budget(spider, response)
 
     def spider_idle(self, spider):
-        """The crawl may be about to finish: the budget is checked on every item it saw, however
-        few. (While the spider has more work it raises DontCloseSpider, which wins.)"""
-        if self.over_budget(minimum=1):
-            raise CloseSpider(ERROR_BUDGET)
+        """The crawl may be about to finish (while the spider has more work it raises
+        DontCloseSpider, which wins): the budget is checked on every item, however few, and a
+        crawl that lost items or completed no store closes with that reason."""
+        if self.closing or self.over_budget(minimum=1):
+            raise CloseSpider(outcome.ERROR_BUDGET)
+        state = getattr(spider, "crawl_state", None)
+        runs = list(getattr(state, "stores", {}).values())
+        reason = outcome.crawl_close_reason(
+            outcome.FINISHED, lost=self.lost(), stores=len(runs),
+            completed=sum(run.status == COMPLETED for run in runs))
+        if reason != outcome.FINISHED:
+            raise CloseSpider(reason)
 
     def spider_closed(self, spider, reason):
-        self._stop_nudging()
-        if reason == ERROR_BUDGET and not self.closing:
-            self._log_breach(spider)  # found at the end of the crawl
+        if reason == outcome.ERROR_BUDGET and not self.closing:
+            self.log_breach(spider)  # found at the end of the crawl
+        state = getattr(spider, "crawl_state", None)
+        runs = list(getattr(state, "stores", {}).values())
+        for run in runs:
+            self.settle(run)
+        final = outcome.crawl_close_reason(
+            reason, lost=self.lost(), stores=len(runs),
+            completed=sum(run.status == COMPLETED for run in runs))
+        self.stats.set_value(keys.CLOSE_REASON, final)
+        completed = sum(run.status == COMPLETED for run in runs)
+        if runs:
+            self.stats.set_value("grocer/stores/completed", completed)
+            self.stats.set_value("grocer/stores/failed", len(runs) - completed)
         summary = self.summary()
         for name, value in summary.items():
             self.stats.set_value(f"{HEALTH}/{name}", value)
-        logger.log(logging.WARNING if summary["budget"] == "exceeded" else logging.INFO,
-                   "%s", self.summary_line(reason, summary), extra={"spider": spider})
+        not_started = len(getattr(spider, "targets", None) or ()) - len(runs)
+        logger.log(logging.INFO if final == outcome.FINISHED else logging.WARNING, "%s",
+                   self.summary_line(final, summary, runs, not_started),
+                   extra={"spider": spider})
+
+    # --- counts -------------------------------------------------------------------------------
+
+    def lost(self, store: str | None = None) -> int:
+        key = keys.LOST_TOTAL if store is None else keys.store_key(store, "lost")
+        return self.stats.get_value(key, 0) or 0
+
+    def stored(self) -> int:
+        return self.crawl.stored(self.lost())
+
+    def processed(self) -> int:
+        return self.stored() + self.crawl.dropped_total() + self.lost()
+
+    def settle(self, run) -> None:
+        """The store's counts into its StoreRun, then its final outcome."""
+        tally = self.stores.get(run.store_code, Tally())
+        run.lost = self.lost(run.store_code)
+        run.stored = tally.stored(run.lost)
+        run.dropped = tally.dropped_total()
+        run.ignored = tally.ignored(self.ignored_reasons)
+        run.dropped_by_reason = dict(sorted(tally.dropped.items()))
+        for name in ("written", "unchanged"):
+            setattr(run, name, self.stats.get_value(keys.store_key(run.store_code, name), 0)
+                    or 0)
+        was = run.status
+        run.settle()
+        if was == COMPLETED and run.status == FAILED:
+            logger.error("store %s FAILED (%s): %s; nothing of it is delisted and its "
+                         "last_crawled_at stays", run.store_code, run.reason, run.error)
 
     # --- the budget ---------------------------------------------------------------------------
 
-    def over_budget(self, minimum: int) -> bool:
-        seen = self.stored + self.dropped - self.ignored
-        return (self.budget_enabled and seen >= max(minimum, 1)
-                and (self.dropped - self.ignored) / seen > self.max_drop_rate)
+    def counted(self) -> tuple[int, int]:
+        """(drops counted against the budget, items the rate is taken over)."""
+        ignored = self.crawl.ignored(self.ignored_reasons)
+        return self.crawl.dropped_total() - ignored, self.processed() - ignored
 
-    def check_budget(self, spider) -> None:
+    def over_budget(self, minimum: int) -> bool:
+        dropped, processed = self.counted()
+        return (self.budget_enabled and processed >= max(minimum, 1)
+                and dropped / processed > self.max_drop_rate)
+
+    def check_budget(self, spider, response) -> None:
         if self.closing or not self.over_budget(self.min_items):
             return
         self.closing = True
-        self._log_breach(spider)
-        self._close(spider, ERROR_BUDGET)
+        self.log_breach(spider)
+        self.stats.set_value(keys.CLOSING, outcome.ERROR_BUDGET)
+        if response is not None:
+            # Scrapy finishes the response being processed, then closes.
+            deferred_from_coro(self.crawler.engine.close_spider_async(
+                reason=outcome.ERROR_BUDGET))
+        # else: an item of start(): StartGate stops start(), spider_idle closes.
 
-    def _log_breach(self, spider) -> None:
-        counted, seen = self.dropped - self.ignored, self.stored + self.dropped - self.ignored
+    def log_breach(self, spider) -> None:
+        dropped, processed = self.counted()
         logger.error(
             "error budget exceeded: %d of %d items dropped (%.1f%% > %.1f%%); the crawl closes "
-            "as %r and reconciliation will not run", counted, seen,
-            100 * counted / max(seen, 1), 100 * self.max_drop_rate, ERROR_BUDGET,
+            "as %r and reconciliation will not run", dropped, processed,
+            100 * dropped / max(processed, 1), 100 * self.max_drop_rate, outcome.ERROR_BUDGET,
             extra={"spider": spider})
-
-    def _close(self, spider, reason: str) -> None:
-        engine = self.crawler.engine
-        if hasattr(engine, "close_spider_async"):  # Scrapy >= 2.14
-            coroutine = engine.close_spider_async(reason=reason)
-            try:
-                from scrapy.utils.defer import _schedule_coro
-            except ImportError:  # pragma: no cover - a later Scrapy without the helper
-                from scrapy.utils.defer import deferred_from_coro as _schedule_coro
-            _schedule_coro(coroutine)
-        else:  # pragma: no cover - older Scrapy
-            engine.close_spider(spider, reason)
-        self._start_nudging()
-
-    def _start_nudging(self) -> None:
-        """Work around a Scrapy 2.19 hang: a spider closed while items yielded by start() (not by
-        a response) are in the pipelines never closes — the scraper only re-checks whether it
-        can close after a response, not after such an item (`scrapy ingest`; the built-in
-        CLOSESPIDER_ITEMCOUNT hangs the same way). Until the crawl is closed, check for it."""
-        try:
-            from scrapy.utils.asyncio import create_looping_call
-        except ImportError:  # pragma: no cover
-            from twisted.internet.task import LoopingCall as create_looping_call
-        self._nudge = create_looping_call(self._nudge_scraper)
-        self._nudge.start(0.2, now=False)
-
-    def _nudge_scraper(self) -> None:
-        scraper = getattr(getattr(self.crawler, "engine", None), "scraper", None)
-        slot = getattr(scraper, "slot", None)
-        closing = getattr(slot, "closing", None)
-        if closing is not None and not closing.called and slot.is_idle():
-            scraper._check_if_closing()
-
-    def _stop_nudging(self) -> None:
-        nudge, self._nudge = getattr(self, "_nudge", None), None
-        if nudge is not None and nudge.running:
-            nudge.stop()
 
     # --- the summary --------------------------------------------------------------------------
 
-    def store_summary(self) -> dict[str, dict]:
-        stats = self.stats.get_stats()
-        prefix = "grocer/store/"
-        codes = set(self.store_stored) | {code for code in self.store_dropped if code}
-        for key in stats:
-            if key.startswith(prefix):
-                codes.add(key[len(prefix):].rsplit("/", 1)[0])
-        stores = {}
-        for code in sorted(codes):
-            reasons = self.store_dropped.get(code, Counter())
-            stored, dropped = self.store_stored.get(code, 0), sum(reasons.values())
-            ignored = sum(n for reason, n in reasons.items() if reason in self.ignored_reasons)
-            stores[code] = {
-                **{name: stats.get(keys.store_key(code, name), 0) or 0
-                   for name in STORE_COUNTERS},
-                "stored": stored,
-                "dropped": dropped,
-                "ignored": ignored,
-                "drop_rate": drop_rate(stored, dropped, ignored),
-                "dropped_by_reason": dict(sorted(reasons.items())),
-            }
-        return stores
-
     def summary(self) -> dict:
+        stored = self.stored()
+        dropped, processed = self.counted()
         return {
-            "stored": self.stored,
-            "dropped": self.dropped,
-            "ignored": self.ignored,
-            "drop_rate": drop_rate(self.stored, self.dropped, self.ignored),
+            "stored": stored,
+            "dropped": self.crawl.dropped_total(),
+            "lost": self.lost(),
+            "ignored": self.crawl.ignored(self.ignored_reasons),
+            "drop_rate": rate(dropped, processed),
             "max_drop_rate": self.max_drop_rate,
             "budget": "exceeded" if self.closing or self.over_budget(minimum=1) else "ok",
-            "field_rates": {field: rate(self.field_valid[field], self.stored)
+            "field_rates": {field: rate(self.field_valid[field], stored)
                             for field in self.fields},
-            "stores": self.store_summary(),
         }
 
-    def summary_line(self, reason: str, summary: dict) -> str:
-        reasons: Counter[str] = Counter()
-        for counter in self.store_dropped.values():
-            reasons.update(counter)
-        dropped = ", ".join(f"{name} {count:,}" for name, count in reasons.most_common(5))
+    def summary_line(self, reason: str, summary: dict, runs, not_started: int) -> str:
+        dropped = ", ".join(f"{name} {count:,}"
+                            for name, count in self.crawl.dropped.most_common(5))
         fields = ", ".join(f"{field} {value:.0%}" for field, value in
                            summary["field_rates"].items())
-        stores = summary["stores"]
-        over = sum(1 for store in stores.values() if store["drop_rate"] > self.max_drop_rate)
         budget = (f"budget {self.max_drop_rate:.1%} {summary['budget']}" if self.budget_enabled
                   else "budget off")
+        failed = Counter(run.reason or "?" for run in runs if run.status != COMPLETED)
+        stores = ""
+        if runs or not_started > 0:
+            stores = (f"; stores: {len(runs) - sum(failed.values())} completed, "
+                      f"{sum(failed.values())} failed"
+                      + (f" ({', '.join(f'{r} {n}' for r, n in sorted(failed.items()))})"
+                         if failed else "")
+                      + (f", {not_started} not started" if not_started > 0 else ""))
         return (
-            f"crawl health ({reason}): {self.stored:,} stored, {self.dropped:,} dropped "
-            f"({summary['drop_rate']:.1%}; {budget})"
+            f"crawl closed ({reason}): {summary['stored']:,} stored, {summary['dropped']:,} "
+            f"dropped ({summary['drop_rate']:.1%}; {budget}), {summary['lost']:,} lost"
             + (f" [{dropped}]" if dropped else "")
-            + f"; fields: {fields or '-'}; {len(stores)} store(s)"
-            + (f", {over} over the drop budget" if over else "")
+            + f"; fields: {fields or '-'}" + stores
         )
+
+
+class StartGate:
+    """Spider middleware: stops reading the spider's start() once the crawl is closing (see the
+    module docstring), so that items of start() do not keep a closing crawl open."""
+
+    def __init__(self, stats):
+        self.stats = stats
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        return cls(crawler.stats)
+
+    async def process_start(self, start):
+        async for item_or_request in start:
+            if self.stats.get_value(keys.CLOSING):
+                return
+            yield item_or_request

@@ -4,8 +4,12 @@
 errors, reconcile the database under the reconciliation lock — delisting of the stores the crawl
 completed, brand and product merges from the translation tables in ``TRANSLATION_TABLES_DIR``,
 orphan clean-up, table generation. Any other close (``shutdown``, ``cancelled``, ``blocked``,
-``error_budget``, …) or a crawl with database errors changes nothing. Every crawl is recorded in
-``CrawlRun``, reconciled or not.
+``error_budget``, …) or a crawl with database errors changes nothing. The close reason is the
+real one the crawl-health extension decided (``grocer/close_reason``: ``db_errors``,
+``no_store_completed``, … for a crawl Scrapy calls ``finished``). Every crawl is recorded in
+``CrawlRun``, reconciled or not: its row is inserted when the crawl opens and completed at close
+with each store's outcome and reason (``store_stats``); Store.last_crawled_at of the stores it
+completed is set then (spiders never write to the database).
 
 Settings: ``GROCER_RECONCILE_ON_CLOSE`` (default True), ``GROCER_RECONCILE_LOCK_TIMEOUT``
 (seconds to wait for another reconciliation, default 600), ``GROCER_ORPHAN_GRACE_SECONDS``
@@ -26,12 +30,16 @@ from scrapy import signals
 from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet import threads
 
+from grocer import outcome as reasons
 from grocer import stats as keys
-from grocer.db.crawlruns import record_crawl_run
+from grocer.db.crawlruns import record_crawl_run, start_crawl_run
 from grocer.db.delisting import CompletedStore
 from grocer.db.engine import engine_from_settings
+from grocer.db.errors import describe
+from grocer.db.migrate import prepare_schema
 from grocer.db.locks import DEFAULT_TIMEOUT, LockTimeout
 from grocer.db.reconcile import DEFAULT_ORPHAN_GRACE_SECONDS, ReconcileResult, reconcile
+from grocer.db.targets import mark_crawled
 from grocer.normalization.dates import utcnow
 
 logger = logging.getLogger(__name__)
@@ -55,6 +63,7 @@ class ReconcileOnClose:
         self.settings = crawler.settings
         self.enabled = self.settings.getbool("GROCER_RECONCILE_ON_CLOSE", True)
         self.started_at: dt.datetime | None = None
+        self.run_id: int | None = None
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -66,8 +75,22 @@ class ReconcileOnClose:
 
     # --- signals ------------------------------------------------------------------------------
 
-    def spider_opened(self, spider):
+    async def spider_opened(self, spider):
         self.started_at = utcnow()
+        # Recorded now, so that a crawl that fails at start or is killed leaves its row.
+        self.run_id = await maybe_deferred_to_future(threads.deferToThread(
+            self.record_start, spider))
+
+    def record_start(self, spider) -> int | None:
+        engine = engine_from_settings(self.settings)
+        try:
+            prepare_schema(engine, logger)
+            return start_crawl_run(engine, spider=spider.name, started_at=self.started_at)
+        except Exception as error:
+            # An unusable database: the spider (or a pipeline) stops the crawl with one line.
+            logger.debug("could not record the crawl's start: %s", describe(error, engine),
+                         extra={"spider": spider})
+            return None
 
     def item_error(self, item, response, spider, failure):
         # Scrapy logs these but counts them nowhere; a lost item forbids delisting.
@@ -83,7 +106,7 @@ class ReconcileOnClose:
     def skip_reason(self, reason: str) -> str | None:
         if not self.enabled:
             return "GROCER_RECONCILE_ON_CLOSE is off"
-        if reason != "finished":
+        if reason != reasons.FINISHED:
             return f"the crawl closed with reason {reason!r}, not 'finished'"
         stats = self._stats()
         db_errors = stats.get(keys.DB_ERRORS, 0) or 0
@@ -95,6 +118,7 @@ class ReconcileOnClose:
         return None
 
     def close(self, spider, reason: str) -> CloseOutcome:
+        reason = self._stats().get(keys.CLOSE_REASON) or reason
         state = getattr(spider, "crawl_state", None)
         company = getattr(state, "company", None) or spider.name
         skipped = self.skip_reason(reason)
@@ -122,19 +146,32 @@ class ReconcileOnClose:
                 logger.exception("reconciliation failed", extra={"spider": spider})
         outcome = CloseOutcome(reconciled=result is not None, skipped=skipped, result=result)
         self._set_stats(outcome)
+        self.mark_crawled(spider, state)
         outcome.crawl_run_id = self.record(spider, state, reason, outcome)
         return outcome
+
+    def mark_crawled(self, spider, state) -> None:
+        """Store.last_crawled_at of the stores completed (whatever the crawl's reason: a store
+        whose every item was stored was crawled)."""
+        targets = {target.code: target.id for target in getattr(spider, "targets", None) or ()}
+        finished = {targets[run.store_code]: run.finished_at
+                    for run in (state.completed() if state is not None else [])
+                    if run.store_code in targets and run.finished_at is not None}
+        try:
+            mark_crawled(engine_from_settings(self.settings), finished)
+        except Exception as error:  # a bookkeeping write never hides the crawl run
+            logger.error("could not set last_crawled_at of %d store(s): %s", len(finished),
+                         describe(error), extra={"spider": spider})
 
     def completed_stores(self, state) -> list[CompletedStore]:
         """Stores to delist in: completed runs of a crawl that is not partial, whose items were
         stored (a store whose pages all lost their prices must not lose its catalogue)."""
         if state is None or getattr(state, "partial", True):
             return []
-        stats = self._stats()
-        max_drop_rate = self.settings.getfloat("GROCER_MAX_DROP_RATE", 0.05)
+        max_drop_rate = self.settings.getfloat("GROCER_MAX_DROP_RATE")
         stores = []
         for run in state.completed():
-            doubt = self.delisting_doubt(run, stats, max_drop_rate)
+            doubt = self.delisting_doubt(run, max_drop_rate)
             if doubt or run.started_at is None:
                 logger.warning("store %s: nothing delisted: %s", run.store_code,
                                doubt or "no start time")
@@ -143,39 +180,39 @@ class ReconcileOnClose:
         return stores
 
     @staticmethod
-    def delisting_doubt(run, stats: dict, max_drop_rate: float) -> str | None:
-        """Why a completed store's crawl is no proof of what it no longer sells (None: it is)."""
-        count = {name: stats.get(keys.store_key(run.store_code, name), 0) or 0
-                 for name in ("scraped", "dropped", "written", "unchanged")}
+    def delisting_doubt(run, max_drop_rate: float) -> str | None:
+        """Why a completed store's crawl is no proof of what it no longer sells (None: it is).
+        Its counts were settled into the StoreRun by the crawl-health extension."""
+        processed = run.stored + run.dropped + run.lost
         if run.drift:
             return f"{run.drift} response(s) named another store"
-        if not count["written"] + count["unchanged"]:
+        if not run.written + run.unchanged:
             return "no price of it was stored"
-        if count["scraped"] and count["dropped"] / count["scraped"] > max_drop_rate:
-            return (f"{count['dropped']} of its {count['scraped']} items were dropped "
+        if processed and run.dropped / processed > max_drop_rate:
+            return (f"{run.dropped} of its {processed} items were dropped "
                     f"(over GROCER_MAX_DROP_RATE {max_drop_rate:.0%})")
         return None
 
     def record(self, spider, state, reason: str, outcome: CloseOutcome) -> int | None:
         stores = list(getattr(state, "stores", {}) or {})
         completed = [run.store_code for run in state.completed()] if state is not None else []
-        stats = self._stats()
-        store_stats = {}
-        for code, run in (getattr(state, "stores", {}) or {}).items():
-            # the StoreRun, plus the counters kept in grocer/store/<code>/<name>
-            prefix = keys.store_key(code, "")
-            store_stats[code] = {**dataclasses.asdict(run),
-                                 **{key[len(prefix):]: value for key, value in stats.items()
-                                    if key.startswith(prefix)}}
+        # The per-store counters are in the StoreRuns (store_stats), not twice.
+        stats = {key: value for key, value in self._stats().items()
+                 if not key.startswith(keys.STORE_PREFIX)}
+        store_stats = {code: dataclasses.asdict(run)
+                       for code, run in (getattr(state, "stores", {}) or {}).items()}
         try:
             return record_crawl_run(
                 engine_from_settings(self.settings),
                 spider=spider.name, stores=stores, stores_completed=completed,
                 started_at=self.started_at or _aware(stats.get("start_time")),
                 finished_at=utcnow(), close_reason=reason, reconciled=outcome.reconciled,
-                stats=stats, store_stats=store_stats)
-        except Exception:
-            logger.exception("could not record the crawl run", extra={"spider": spider})
+                stats=stats, store_stats=store_stats, run_id=self.run_id)
+        except Exception as error:
+            # Said once: when the database was unusable at start already, the spider said so.
+            logger.log(logging.DEBUG if self.run_id is None else logging.ERROR,
+                       "could not record the crawl run: %s", describe(error),
+                       extra={"spider": spider})
             return None
 
     def _stats(self) -> dict:

@@ -19,8 +19,6 @@ class CleanPipeline:
 
     def process_item(self, item):
         adapter = ItemAdapter(item)
-        store_code = adapter.get("store_code")
-        keys.inc_store(self.stats, store_code, "scraped")
         try:
             raw = adapter.get("raw")
             if raw is None:  # a SplitCart archive line: cleaned already, still validated
@@ -28,17 +26,16 @@ class CleanPipeline:
             else:
                 product = get_cleaner(adapter.get("company") or "").clean(raw)
         except ProductRejected as rejection:
-            self._count_drop(store_code, rejection.reason)
+            self._count_drop(rejection.reason)
             raise DropItem(f"{rejection.reason}: {rejection}", log_level="DEBUG") from None
         except KeyError as error:  # no cleaner for this company
-            self._count_drop(store_code, "unknown_company")
+            self._count_drop("unknown_company")
             raise DropItem(f"unknown_company: {error}", log_level="WARNING") from None
         if product.pop("invalid_barcode", None) is not None:
             self.stats.inc_value(keys.INVALID_BARCODES)
         adapter["product"] = product
         return item
 
-    def _count_drop(self, store_code, reason):
+    def _count_drop(self, reason):
         self.stats.inc_value(f"{keys.DROPPED}/{reason}")
         self.stats.inc_value(keys.DROPPED_TOTAL)
-        keys.inc_store(self.stats, store_code, "dropped")

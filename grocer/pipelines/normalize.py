@@ -56,7 +56,6 @@ class NormalizePipeline:
             if self.stats is not None:
                 self.stats.inc_value(f"{keys.DROPPED}/key_too_long")
                 self.stats.inc_value(keys.DROPPED_TOTAL)
-                keys.inc_store(self.stats, adapter.get("store_code"), "dropped")
             raise DropItem("key_too_long", log_level="DEBUG")
         adapter["product"] = product
         adapter["incoming_key"] = product["normalized_name_brand_size"]

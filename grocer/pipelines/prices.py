@@ -85,6 +85,8 @@ class PricePipeline(DatabasePipeline):
                              len(batch))
             self._inc(keys.DB_ERRORS)
             self._inc("grocer/db_error_rows", len(batch))
+            for row in batch:  # stored no more: its store fails, the crawl closes db_errors
+                keys.item_lost(self.stats, self.store_codes.get(row["store_id"]), "db_error")
             return
         self._count(results)
 

@@ -42,6 +42,7 @@ class ResolvePipeline(DatabasePipeline):
         try:
             resolution = await self.batcher.submit(payload)
         except Exception as error:  # counted once per batch in _resolve_batch
+            keys.item_lost(self.stats, adapter.get("store_code"), "db_error")
             raise DropItem(f"db_error: {error.__class__.__name__}", log_level="DEBUG") from None
         return self._resolved(item, adapter, resolution)
 

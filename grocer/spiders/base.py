@@ -1,7 +1,9 @@
 """`StoreSpider`, the base of the chain spiders: the stores one after another, each: category
-tree → categories → pages → items, with per-store bookkeeping (crawl state, stats, drift, a
-summary line, Store.last_crawled_at) and the translation-table refresh every
-TABLES_REFRESH_EVERY_STORES stores.
+tree → categories → pages → items, with per-store bookkeeping in the crawl state (pages, items,
+failures, drift; a summary line) and the translation-table refresh every
+TABLES_REFRESH_EVERY_STORES stores. The store's final outcome (its items stored, dropped or lost)
+is settled by the crawl-health extension when the crawl closes; Store.last_crawled_at is written
+by the reconcile-on-close extension. The spider never writes to the database.
 
 A chain spider only declares where things are: the requests of a store's start, the category
 tree's fields and skip rules, the request for page N of a category and how to read a page.
@@ -9,7 +11,6 @@ tree's fields and skip rules, the request for page N of a category and how to re
 
 from __future__ import annotations
 
-import datetime as dt
 import time
 from collections import deque
 from collections.abc import Iterable
@@ -18,14 +19,14 @@ from typing import Any, ClassVar
 
 from scrapy import Request
 
-from grocer.crawlstate import COMPLETED, FAILED, RUNNING, CrawlState, StoreRun
+from grocer.crawlstate import (BLOCKED, COMPLETED, CRAWL_CLOSED, FETCH_FAILED,
+                               NO_PRODUCTS, RUNNING, CrawlState, StoreRun)
 from grocer.items import ProductItem
 from grocer.normalization.dates import utcnow
 from grocer.spiders.arguments import split_argument
 from grocer.spiders.categories import Category, TreeFields, walk_categories
 from grocer.spiders.site import GrocerSpider
-from grocer.spiders.stores import StoreTarget, mark_crawled
-from grocer.stats import store_key
+from grocer.spiders.stores import StoreTarget
 from grocer.tables.refresh import TablesRefresher
 
 
@@ -45,9 +46,12 @@ class StoreProgress:
     run: StoreRun
     number: int  # 1-based position in this crawl
     started: float  # time.monotonic()
-    items: int = 0
-    pages: int = 0
     failure: str | None = None  # the first failure; a store with one never completes
+    reason: str = FETCH_FAILED  # its slug (grocer.crawlstate)
+
+    def fail(self, reason: str, failure: str) -> None:
+        if self.failure is None:
+            self.reason, self.failure = reason, failure
 
 
 class StoreSpider(GrocerSpider):
@@ -67,14 +71,16 @@ class StoreSpider(GrocerSpider):
                                       partial=bool(self.wanted_categories or self.limit))
         self.current: StoreProgress | None = None
         self.stores_finished = 0
-        self.crawled: dict[int, dt.datetime] = {}  # Store.id → finished_at, not yet written
+        self.pending: deque[StoreTarget] = deque()
 
     @classmethod
     def from_crawler(cls, crawler, *args, **kwargs):
         spider = super().from_crawler(crawler, *args, **kwargs)
-        spider.pending = deque(spider.targets)
         spider.tables = TablesRefresher(crawler)
         return spider
+
+    def targets_selected(self) -> None:
+        self.pending = deque(self.targets)
 
     # --- what a chain spider declares ---------------------------------------------------------
 
@@ -108,10 +114,8 @@ class StoreSpider(GrocerSpider):
             self.finish_store()
         self.tables.end()
         if not self.pending:
-            self.flush_crawled()
             return None
         if self.tables.due(self.stores_finished):
-            self.flush_crawled()
             requests = self.tables.begin(self.stores_finished, self.parse_table,
                                          self.table_failed)
             if requests:
@@ -128,58 +132,36 @@ class StoreSpider(GrocerSpider):
 
     def finish_store(self) -> None:
         progress, self.current = self.current, None
-        if not progress.items and not progress.failure:
+        run = progress.run
+        if not run.items and not progress.failure:
             # A store "crawled" to no product at all is a site problem, not an empty store;
             # as completed it would have all its prices delisted.
-            progress.failure = "no products found"
-        run = progress.run
+            progress.fail(NO_PRODUCTS, "no products found")
         run.finished_at = utcnow()
         if progress.failure:
-            run.status, run.error = FAILED, progress.failure
-            self.count("grocer/stores/failed")
+            run.fail(progress.reason, progress.failure)
         else:
-            run.status = COMPLETED
-            self.count("grocer/stores/completed")
-            self.crawled[progress.target.id] = run.finished_at
+            run.status = COMPLETED  # for now: settled when the crawl closes
         self.stores_finished += 1
-        stats = self.crawler.stats
-        stats.set_value(store_key(progress.target.code, "items"), progress.items)
-        stats.set_value(store_key(progress.target.code, "drift"), run.drift)
         self.logger.info(
             "store %s (%d/%d) %s: %d items, %d pages, drift %d, %.1fs",
             progress.target.code, progress.number, len(self.targets),
-            f"FAILED ({progress.failure})" if progress.failure else "completed",
-            progress.items, progress.pages, run.drift, time.monotonic() - progress.started)
-
-    def flush_crawled(self) -> None:
-        """Store.last_crawled_at of the stores completed since the last flush."""
-        if not self.crawled:
-            return
-        try:
-            mark_crawled(self.db, self.crawled)
-        except Exception:  # a bookkeeping write never stops a crawl
-            self.logger.exception("could not set last_crawled_at of %d stores",
-                                  len(self.crawled))
-        self.crawled = {}
+            f"FAILED ({progress.failure})" if progress.failure else "fetched",
+            run.items, run.pages, run.drift, time.monotonic() - progress.started)
 
     def closed(self, reason):
         if self.current is not None:  # closed mid-store: blocked, shut down, ...
-            self.current.failure = self.current.failure or f"crawl closed ({reason})"
+            self.current.fail(CRAWL_CLOSED, f"crawl closed ({reason})")
+            if reason == BLOCKED:
+                self.current.reason = BLOCKED
             self.finish_store()
-        self.flush_crawled()
-        runs = self.crawl_state.stores.values()
-        self.logger.info(
-            "%s crawl closed (%s): %d stores completed, %d failed, %d not started",
-            self.name, reason, sum(r.status == COMPLETED for r in runs),
-            sum(r.status == FAILED for r in runs), len(self.pending))
 
     def record_failure(self, request: Request, reason: str) -> None:
         progress = self.current
         if progress is None or request.meta.get("store") != progress.target.code:
             super().record_failure(request, reason)
             return
-        if progress.failure is None:
-            progress.failure = reason
+        progress.fail(FETCH_FAILED, reason)
         self.logger.error("store %s: %s: %s", progress.target.code, reason, request.url)
 
     def store_of(self, response) -> StoreProgress | None:
@@ -257,7 +239,7 @@ class StoreSpider(GrocerSpider):
         if page is None or not isinstance(page.products, list):
             yield from self.retry_bad_response(response, "unexpected_shape")
             return
-        progress.pages += 1
+        progress.run.pages += 1
         self.count("grocer/pages")
         self.check_drift(progress, page.store_id)
         skus = frozenset(str(p.get(self.sku_field)) for p in page.products if isinstance(p, dict))
@@ -289,13 +271,12 @@ class StoreSpider(GrocerSpider):
                 return
             if self.stamp_category_path:
                 raw["category_path"] = list(category.path)
-            progress.items += 1
-            self.count(store_key(progress.target.code, "items"))
+            progress.run.items += 1
             yield ProductItem(raw=raw, company=self.company, store_code=progress.target.code,
                               scraped_at=utcnow())
 
     def limit_reached(self, progress: StoreProgress) -> bool:
-        return self.limit is not None and progress.items >= self.limit
+        return self.limit is not None and progress.run.items >= self.limit
 
     def check_drift(self, progress: StoreProgress, reported) -> None:
         """A response naming another store than the one asked for: counted, items kept."""
@@ -307,4 +288,3 @@ class StoreSpider(GrocerSpider):
             self.logger.warning("store %s: the site answered for store %s",
                                 progress.target.code, reported)
         progress.run.drift += 1
-        self.count(store_key(progress.target.code, "drift"))

@@ -13,6 +13,7 @@ import re
 from urllib.parse import urlsplit
 
 from grocer.crawlstate import CrawlState
+from grocer.db.engine import engine_from_settings
 from grocer.db.barcodes import coles_products_needing_barcode, write_coles_barcodes
 from grocer.normalization import clean_barcode
 from grocer.spiders.arguments import positive_int
@@ -46,8 +47,12 @@ class ColesBarcodesSpider(ColesSite, GrocerSpider):
     @classmethod
     def from_crawler(cls, crawler, *args, **kwargs):
         spider = super().from_crawler(crawler, *args, **kwargs)
-        spider.session_store = spider.targets[0]
+        # TODO(issue 13): candidates and barcodes through items and a pipeline, not here.
+        spider.db = engine_from_settings(crawler.settings)
         return spider
+
+    def targets_selected(self) -> None:
+        self.session_store = self.targets[0]
 
     def next_work(self):
         self.write_chunk()

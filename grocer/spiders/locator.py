@@ -122,10 +122,6 @@ class LocatorSpider(GrocerSpider):
         self.started = 0.0
         self.next_progress = 0
 
-    def select_targets(self, settings) -> None:
-        """A store locator finds its stores on the site: no database, no store selection."""
-        self.targets = []
-
     # --- what a chain spider declares ---------------------------------------------------------
 
     def sweep_points(self) -> list:

@@ -13,12 +13,14 @@ from scrapy import Request, Spider, signals
 from scrapy.downloadermiddlewares.retry import get_retry_request
 from scrapy.exceptions import CloseSpider, DontCloseSpider, IgnoreRequest
 from scrapy.spidermiddlewares.httperror import HttpError
+from scrapy.utils.defer import maybe_deferred_to_future
+from scrapy.utils.misc import load_object
+from twisted.internet import threads
 
 from grocer.chains import get_chain
-from grocer.db.engine import engine_from_settings
-from grocer.db.migrate import prepare_schema
-from grocer.spiders.arguments import positive_int
-from grocer.spiders.stores import StoreTarget, select_stores
+from grocer.outcome import START_ERROR, STORE_LOOP_ERROR
+from grocer.spiders.arguments import positive_int, unknown_arguments, valid_arguments
+from grocer.spiders.stores import StoreTarget
 
 
 def describe_failure(failure) -> tuple[str, str]:
@@ -53,6 +55,11 @@ class GrocerSpider(Spider):
     def __init__(self, *args, stores=None, limit=None, **kwargs):
         # Extra keyword arguments (scrapyd's _job, ...) become attributes, as in Scrapy.
         super().__init__(*args, **kwargs)
+        unknown = unknown_arguments(type(self), kwargs)
+        if unknown:  # `-a store=G102` would otherwise crawl the default store, silently
+            self.logger.warning("unknown spider argument(s) %s ignored; %s takes: %s",
+                                ", ".join(f"-a {name}=" for name in unknown), self.name,
+                                ", ".join(valid_arguments(type(self))))
         self.company = self.company or self.name
         self.chain = get_chain(self.company)
         self.stores_argument = stores
@@ -62,17 +69,16 @@ class GrocerSpider(Spider):
     def from_crawler(cls, crawler, *args, **kwargs):
         spider = super().from_crawler(crawler, *args, **kwargs)
         spider.base_url = crawler.settings.get(cls.base_url_setting).rstrip("/")
-        spider.select_targets(crawler.settings)
+        spider.targets = []  # resolved in start(): building a spider needs no database
         crawler.signals.connect(spider.on_idle, signal=signals.spider_idle)
         crawler.signals.connect(spider.on_spider_error, signal=signals.spider_error)
         return spider
 
-    def select_targets(self, settings) -> None:
-        """The stores to crawl, from the database. Resolved when the spider is built, so that a
-        bad -a stores= stops the crawl before anything is fetched."""
-        self.db = engine_from_settings(settings)
-        prepare_schema(self.db, self.logger)
-        self.targets = select_stores(self.db, self.chain, self.stores_argument)
+    def select_targets(self) -> list[StoreTarget]:
+        """The stores to crawl: one call into the store directory (GROCER_STORE_DIRECTORY, a
+        callable (settings, chain, stores argument) → StoreTargets; tests replace it)."""
+        directory = load_object(self.crawler.settings.get("GROCER_STORE_DIRECTORY"))
+        return directory(self.crawler.settings, self.chain, self.stores_argument)
 
     # --- the work loop ------------------------------------------------------------------------
 
@@ -88,8 +94,20 @@ class GrocerSpider(Spider):
         return []
 
     async def start(self):
+        try:
+            # In a thread: the directory may wait for the database.
+            self.targets = await maybe_deferred_to_future(threads.deferToThread(
+                self.select_targets))
+        except Exception as error:
+            # One line, no traceback: a bad -a stores=, an unreachable or unmigrated database.
+            self.logger.error("the crawl cannot start: %s", str(error).strip().splitlines()[0])
+            raise CloseSpider(START_ERROR) from None
+        self.targets_selected()
         for request in self._next_requests():
             yield request
+
+    def targets_selected(self) -> None:
+        """Called once the stores to crawl are known."""
 
     def on_idle(self):
         try:
@@ -98,7 +116,7 @@ class GrocerSpider(Spider):
             # Scrapy ignores other exceptions of idle handlers and would close as `finished`,
             # silently skipping the stores left.
             self.logger.exception("the store loop failed")
-            raise CloseSpider("store_loop_error") from error
+            raise CloseSpider(STORE_LOOP_ERROR) from error
         if requests:
             for request in requests:
                 self.crawler.engine.crawl(request)

@@ -1,4 +1,4 @@
-"""Which stores a crawl visits (`-a stores=`), and marking them crawled.
+"""Which stores a crawl visits (`-a stores=`).
 
 Store codes are exactly those loaded by `scrapy loadstores` (`G102`, `COL:401`, `1147`, IGA
 `19587`). The site of a chain may want another id than the code: Coles wants the number of
@@ -7,11 +7,10 @@ Store codes are exactly those loaded by `scrapy loadstores` (`G102`, `COL:401`, 
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from grocer.chains import Chain
@@ -129,12 +128,3 @@ def select_stores(engine: Engine, chain: Chain, spec: str | None) -> list[StoreT
         raise StoreSelectionError(f"none of the stores {', '.join(codes)} can be crawled: "
                                   "no site store id")
     return targets
-
-
-def mark_crawled(engine: Engine, finished: dict[int, dt.datetime]) -> None:
-    """Set Store.last_crawled_at of completed stores: one batched UPDATE."""
-    if not finished:
-        return
-    with session_scope(engine) as session:
-        session.execute(update(Store), [
-            {"id": store_id, "last_crawled_at": at} for store_id, at in finished.items()])

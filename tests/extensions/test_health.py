@@ -15,21 +15,31 @@ from grocer.extensions.health import CrawlHealth, drop_reason, has_value
 from grocer.items import ProductItem
 from tests.reconcile.helpers import Rows, at, write_tables
 from tests.helpers.scrapy_cli import run_scrapy
+from tests.helpers.spiders import project_settings
+from grocer.crawlstate import COMPLETED, FAILED, CrawlState
 
 
 class Health(CrawlHealth):
-    """CrawlHealth that records the close instead of asking a running engine."""
+    """CrawlHealth without a running engine: items come without a response (as from start()),
+    so a breach only marks the crawl closing (grocer/closing) for StartGate and spider_idle."""
 
-    def __init__(self, crawler):
-        super().__init__(crawler)
-        self.closed_with = []
-
-    def _close(self, spider, reason):
-        self.closed_with.append(reason)
+    @property
+    def closed_with(self) -> list[str]:
+        reason = self.stats.get_value("grocer/closing")
+        return [reason] if reason else []
 
 
 def health(**settings) -> Health:
-    return Health(get_crawler(settings_dict=settings))
+    return Health(get_crawler(settings_dict=project_settings(**settings)))
+
+
+class Spider:
+    def __init__(self, *runs):
+        self.crawl_state = CrawlState("aldi")
+        for code, items in runs:
+            run = self.crawl_state.run_for(code)
+            run.status, run.items = COMPLETED, items
+        self.targets = [None] * len(runs)
 
 
 def stored(ext, store="G1", **product):
@@ -53,7 +63,7 @@ def test_values_and_reasons():
 def test_summary_counts_stores_fields_and_drops(caplog):
     ext = health(GROCER_MAX_DROP_RATE=0.5)
     stats = ext.crawler.stats
-    stats.set_value("grocer/store/G1/items", 4)
+    spider = Spider(("G1", 3), ("G2", 2))
     stats.set_value("grocer/store/G1/written", 2)
     stats.set_value("grocer/store/G1/unchanged", 1)
     stored(ext, "G1", barcode="9300000000001", brand="Farmdale", size="1 kg", unit_price=2.5,
@@ -63,7 +73,7 @@ def test_summary_counts_stores_fields_and_drops(caplog):
     dropped(ext, "G1", "no_price")
     dropped(ext, "G2", "not_a_product")  # an ad tile: counted, not against the budget
     with caplog.at_level(logging.INFO, logger="grocer.extensions.health"):
-        ext.spider_closed(spider=None, reason="finished")
+        ext.spider_closed(spider=spider, reason="finished")
     assert stats.get_value("grocer/field_valid/brand") == 2
     assert stats.get_value("grocer/field_valid/size") == 2
     assert stats.get_value("grocer/field_valid/barcode") == 1
@@ -74,16 +84,19 @@ def test_summary_counts_stores_fields_and_drops(caplog):
     assert stats.get_value("grocer/health/budget") == "ok"
     rates = stats.get_value("grocer/health/field_rates")
     assert rates["brand"] == pytest.approx(0.6667) and rates["category_path"] == 0.3333
-    stores = stats.get_value("grocer/health/stores")
-    assert stores["G1"] == {"items": 4, "written": 2, "unchanged": 1, "stored": 2, "dropped": 1,
-                            "ignored": 0, "drop_rate": 0.3333,
-                            "dropped_by_reason": {"no_price": 1}}
-    assert stores["G2"]["dropped_by_reason"] == {"not_a_product": 1}
-    assert stores["G2"]["drop_rate"] == 0.0
-    (line,) = [r.getMessage() for r in caplog.records if "crawl health" in r.getMessage()]
-    assert line.startswith("crawl health (finished): 3 stored, 2 dropped (25.0%; budget 50.0% ok)")
+    # Per-store counts are settled into the StoreRuns (CrawlRun.store_stats), not the stats.
+    assert stats.get_value("grocer/health/stores") is None
+    g1, g2 = spider.crawl_state.stores["G1"], spider.crawl_state.stores["G2"]
+    assert (g1.items, g1.stored, g1.dropped, g1.lost, g1.written, g1.unchanged) == (3, 2, 1, 0,
+                                                                                     2, 1)
+    assert g1.dropped_by_reason == {"no_price": 1} and g1.status == COMPLETED
+    assert g2.dropped_by_reason == {"not_a_product": 1} and g2.ignored == 1
+    assert stats.get_value("grocer/close_reason") == "finished"
+    (line,) = [r.getMessage() for r in caplog.records if "crawl closed" in r.getMessage()]
+    assert line.startswith("crawl closed (finished): 3 stored, 2 dropped (25.0%; budget 50.0% "
+                           "ok), 0 lost")
     assert "[no_price 1, not_a_product 1]" in line and "brand 67%" in line
-    assert "2 store(s)" in line
+    assert "stores: 2 completed, 0 failed" in line
 
 
 def test_the_budget_closes_the_crawl_mid_way_only_after_the_minimum_sample():
@@ -138,6 +151,121 @@ def test_an_empty_crawl_is_within_the_budget():
     assert ext.crawler.stats.get_value("grocer/health/drop_rate") == 0.0
 
 
+def lose(ext, store="G1", count=1):
+    from grocer.stats import item_lost
+
+    item_lost(ext.crawler.stats, store, "db_error", count)
+
+
+def test_items_lost_after_the_pipelines_are_lost_not_stored_and_fail_their_store(caplog):
+    """A price batch lost to the database: its items passed every pipeline (item_scraped), then
+    the write failed. They count as lost, the store fails with db_error, the crawl is
+    db_errors."""
+    ext = health()
+    spider = Spider(("G1", 3), ("G2", 1))
+    for _ in range(3):
+        stored(ext, "G1")
+    stored(ext, "G2")
+    lose(ext, "G1", 2)  # the price batch of two of G1's items failed
+    with pytest.raises(CloseSpider) as closing:
+        ext.spider_idle(spider)
+    assert closing.value.reason == "db_errors"
+    with caplog.at_level(logging.INFO, logger="grocer.extensions.health"):
+        ext.spider_closed(spider, reason="finished")
+    g1, g2 = spider.crawl_state.stores["G1"], spider.crawl_state.stores["G2"]
+    assert (g1.status, g1.reason, g1.stored, g1.lost) == (FAILED, "db_error", 1, 2)
+    assert g2.status == COMPLETED
+    stats = ext.crawler.stats
+    assert stats.get_value("grocer/close_reason") == "db_errors"
+    assert (stats.get_value("grocer/health/stored"), stats.get_value("grocer/health/lost")) == (
+        2, 2)
+    line = next(r.getMessage() for r in caplog.records if "crawl closed" in r.getMessage())
+    assert line.startswith("crawl closed (db_errors): 2 stored, 0 dropped") and "2 lost" in line
+    assert "1 failed (db_error 1)" in line
+
+
+def test_items_dropped_because_their_batch_was_lost_are_lost_not_dropped():
+    ext = health(GROCER_MIN_ITEMS_FOR_BUDGET=1)
+    spider = Spider(("G1", 2))
+    stored(ext, "G1")
+    lose(ext, "G1")
+    dropped(ext, "G1", "db_error")  # the resolve pipeline drops what it lost
+    assert ext.closed_with == []  # a lost item is no drop: the budget is not touched
+    ext.spider_closed(spider, reason="finished")
+    run = spider.crawl_state.stores["G1"]
+    assert (run.stored, run.dropped, run.lost, run.reason) == (1, 0, 1, "db_error")
+
+
+def test_the_budget_is_taken_over_processed_items_lost_ones_included():
+    ext = health(GROCER_MAX_DROP_RATE=0.1, GROCER_MIN_ITEMS_FOR_BUDGET=10)
+    for _ in range(8):
+        stored(ext)
+    lose(ext, "G1", 4)  # 4 of the 8 lost later: processed stays 8 + the drops
+    dropped(ext)
+    assert ext.counted() == (1, 9) and ext.closed_with == []  # 1 of 9: 11% but 9 < 10 items
+    stored(ext)
+    assert ext.counted() == (1, 10) and ext.closed_with == []  # 10%: within
+    dropped(ext)
+    assert ext.closed_with == ["error_budget"]
+
+
+def test_a_crawl_whose_every_store_failed_closes_no_store_completed():
+    ext = health()
+    spider = Spider(("G1", 0))
+    spider.crawl_state.stores["G1"].fail("fetch_failed", "HTTP 500")
+    with pytest.raises(CloseSpider) as closing:
+        ext.spider_idle(spider)
+    assert closing.value.reason == "no_store_completed"
+    ext.spider_closed(spider, reason="finished")  # e.g. closed by Scrapy itself
+    assert ext.crawler.stats.get_value("grocer/close_reason") == "no_store_completed"
+
+
+def test_items_never_out_of_the_pipelines_fail_their_store():
+    """A crawl killed while items were in the pipelines: the store is not complete."""
+    ext = health()
+    spider = Spider(("G1", 5))
+    for _ in range(3):
+        stored(ext, "G1")
+    ext.spider_closed(spider, reason="shutdown")
+    run = spider.crawl_state.stores["G1"]
+    assert (run.status, run.reason) == (FAILED, "unsettled")
+    assert ext.crawler.stats.get_value("grocer/close_reason") == "shutdown"
+
+
+def test_the_start_gate_stops_reading_start_once_the_crawl_is_closing():
+    import asyncio
+
+    from grocer.extensions.health import StartGate
+
+    crawler = get_crawler(settings_dict=project_settings())
+    gate = StartGate.from_crawler(crawler)
+    read = []
+
+    async def start():
+        for number in range(10):
+            read.append(number)
+            if number == 2:
+                crawler.stats.set_value("grocer/closing", "error_budget")
+            yield number
+
+    async def consume():
+        return [x async for x in gate.process_start(start())]
+
+    assert asyncio.run(consume()) == [0, 1]
+    assert read == [0, 1, 2]
+
+
+def test_no_private_scrapy_api_in_the_health_extension():
+    from pathlib import Path
+
+    import grocer.extensions.health as module
+
+    source = Path(module.__file__).read_text()
+    for private in ("_schedule_coro", "scraper.slot", "_check_if_closing", "LoopingCall",
+                    "create_looping_call"):
+        assert private not in source
+
+
 # --- real crawls ------------------------------------------------------------------------------
 
 def archive_line(number: int, *, good: bool) -> str:
@@ -183,7 +311,7 @@ def test_a_crawl_over_the_error_budget_closes_with_its_own_reason_and_is_not_rec
     (run,) = rows.all(CrawlRun, "close_reason", "reconciled", "stats")
     assert run[:2] == (reason, reason == "finished")
     stats = run[2]
-    assert "crawl health (" in result.stderr
+    assert "crawl closed (" in result.stderr
     merged = rows.one(Product, mergeable["dupe"]) is None
     if reason == "finished":
         assert merged and stats["grocer/health/budget"] == "ok"
@@ -195,7 +323,7 @@ def test_a_crawl_over_the_error_budget_closes_with_its_own_reason_and_is_not_rec
     assert stats["grocer/health/budget"] == "exceeded"
     assert stats["grocer/health/drop_rate"] > 0.05
     assert stats["grocer/reconcile/reconciled"] is False
-    assert stats["grocer/health/stores"]["G102"]["dropped_by_reason"]["no_price"] >= 1
+    assert stats["grocer/dropped/no_price"] >= 1
 
 
 @pytest.mark.slow
@@ -230,7 +358,7 @@ def test_a_spider_over_the_budget_closes_with_its_own_reason_and_delists_nothing
             select(Product.name).join(Price, Price.product_id == Product.id)
             .join(Store, Price.store_id == Store.id)
             .where(Store.store_code == "G102", Price.delisted_at.is_not(None))).scalars())
-    runs = Rows(engine).all(CrawlRun, "close_reason", "reconciled", "stats")
+    runs = Rows(engine).all(CrawlRun, "close_reason", "reconciled", "store_stats")
     if max_drop_rate == "1":  # the same crawl without a budget: delisting happens
         assert [run[:2] for run in runs] == [("finished", True), ("finished", True)]
         assert gone["name"] in delisted
@@ -238,7 +366,7 @@ def test_a_spider_over_the_budget_closes_with_its_own_reason_and_delists_nothing
     assert "Spider closed (error_budget)" in second.log, second.log[-3000:]
     assert "error budget exceeded" in second.log
     assert [run[:2] for run in runs] == [("finished", True), ("error_budget", False)]
-    health = runs[1][2]["grocer/health/stores"]["G102"]
-    assert health["dropped_by_reason"] == {"no_price": health["dropped"]}
-    assert health["dropped"] >= 1 and health["drop_rate"] > 0.05
+    store = runs[1][2]["G102"]  # its StoreRun, counts settled by the health extension
+    assert store["dropped_by_reason"] == {"no_price": store["dropped"]}
+    assert store["dropped"] >= 1 and store["dropped"] / store["items"] > 0.05
     assert delisted == set()  # the gone product was not delisted

@@ -26,9 +26,14 @@ class CrawlResult:
     returncode: int
     log: str
     items: list[dict] = field(default_factory=list)
-    reason: str | None = None
+    reason: str | None = None  # Scrapy's close reason
     stats: dict = field(default_factory=dict)
     crawl_state: dict | None = None
+
+    @property
+    def close_reason(self) -> str | None:
+        """The crawl's real close reason (grocer/close_reason)."""
+        return self.stats.get("grocer/close_reason", self.reason)
 
     def stat(self, key: str, default=0):
         return self.stats.get(key, default)
@@ -78,8 +83,10 @@ class Crawler:
         log_file = self.workdir / f"crawl-{self.runs}.log"
         all_settings = {**FAST_SETTINGS, "TEST_STATS_FILE": str(stats_file),
                         "LOG_FILE": str(log_file),
-                        "EXTENSIONS": json.dumps({"tests.helpers.stats_dump.StatsDump": 0,
-                                                  "grocer.extensions.reconcile.ReconcileOnClose": 500}),
+                        # StatsDump last: it sees the stores settled and the run recorded.
+                        "EXTENSIONS": json.dumps({"grocer.extensions.health.CrawlHealth": 400,
+                                                  "grocer.extensions.reconcile.ReconcileOnClose": 500,
+                                                  "tests.helpers.stats_dump.StatsDump": 900}),
                         **(settings or {})}
         command = [sys.executable, "-m", "scrapy", "crawl", spider, "-O", str(feed)]
         for name, value in (args or {}).items():

@@ -32,6 +32,7 @@ from grocer.spiders.iga import IgaSpider
 from grocer.spiders.stores import StoreSelectionError, select_stores
 from grocer.spiders.woolworths import WoolworthsSpider
 from tests.helpers.fixture_server import SITES_DIR
+from tests.helpers.spiders import make_spider
 
 
 def tree(chain: str, name: str):
@@ -158,15 +159,8 @@ def test_store_selection(stores):
         codes("aldi", "stalest:none")
 
 
-def make_spider(spider_class, db_url, **kwargs):
-    settings = {name: getattr(grocer.settings, name) for name in dir(grocer.settings)
-                if name.isupper()}
-    crawler = get_crawler(spider_class, {**settings, "GROCER_DATABASE_URL": db_url})
-    return spider_class.from_crawler(crawler, **kwargs)
-
-
-def test_page_requests_carry_their_store(stores, db_url):
-    spider = make_spider(IgaSpider, db_url, stores="19588")
+def test_page_requests_carry_their_store():
+    spider = make_spider(IgaSpider, stores="19588")
     store = spider.targets[0]
     category = spider.categories_in(tree("iga", "category_hierarchy.json"))[0][2]
     request = spider.page_request(store, category, 1, {"category": category, "page": 1})
@@ -220,8 +214,8 @@ def test_barcode_writes_skip_taken_barcodes_and_flag_missing_ones(engine):
     assert [c.product_id for c in coles_products_needing_barcode(engine, 0, 10)] == ids[1:3]
 
 
-def test_paging_stops_when_the_site_repeats_its_last_page(stores, db_url):
-    spider = make_spider(IgaSpider, db_url, stores="19587")
+def test_paging_stops_when_the_site_repeats_its_last_page():
+    spider = make_spider(IgaSpider, stores="19587")
     spider.start_store(spider.pending.popleft())
     category = spider.categories_in(tree("iga", "category_hierarchy.json"))[0][0]
     body = json.dumps({"items": [{"sku": "1", "name": "A"}, {"sku": "2", "name": "B"}],

@@ -1,0 +1,37 @@
+"""Database failures as one line a person can act on (no traceback): what `scrapy crawl` and
+the other commands print when the database is unreachable, missing or not grocer's."""
+
+from __future__ import annotations
+
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from grocer.db.migrate import SchemaNotCurrent
+
+MYSQL_UNKNOWN_DATABASE = 1049
+MYSQL_ACCESS_DENIED = 1045
+
+
+class DatabaseUnavailable(RuntimeError):
+    """The database cannot be used; the message says what to do."""
+
+
+def describe(error: BaseException, engine=None) -> str:
+    """One line for a database error."""
+    if isinstance(error, SchemaNotCurrent):
+        return str(error)
+    url = engine.url.render_as_string(hide_password=True) if engine is not None else "?"
+    database = getattr(getattr(engine, "url", None), "database", None)
+    original = getattr(error, "orig", None)
+    code = original.args[0] if original is not None and original.args else None
+    if code == MYSQL_UNKNOWN_DATABASE:
+        return (f"the database {database!r} does not exist on {url}: create it with "
+                f"CREATE DATABASE `{database}` CHARACTER SET utf8mb4, then run `scrapy migrate`")
+    if code == MYSQL_ACCESS_DENIED:
+        return f"access to the database {url} denied: check the user and password"
+    if isinstance(error, OperationalError):
+        detail = str(original if original is not None else error).strip().splitlines()[0]
+        return f"cannot use the database {url}: {detail}"
+    if isinstance(error, DBAPIError):
+        detail = str(original if original is not None else error).strip().splitlines()[0]
+        return f"database error on {url}: {detail}"
+    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__

@@ -1,0 +1,39 @@
+"""Chain spiders built in-process without a database: the store directory is replaced by a
+fixed list of stores (GROCER_STORE_DIRECTORY), as a parse_page unit test needs."""
+
+from __future__ import annotations
+
+from scrapy.utils.test import get_crawler
+
+import grocer.settings
+from grocer.spiders.stores import StoreSelectionError, StoreTarget
+
+# The fixture site's stores (tests/fixtures/sites/stores.json): code → site id.
+FIXTURE_STORES = {"G102": "G102", "G105": "G105", "COL:401": "401", "COL:402": "402",
+                  "1147": "1147", "1148": "1148", "19587": "32600", "19588": "83253"}
+
+
+def fixture_directory(settings, chain, stores_argument):
+    """A store directory without a database: `-a stores=` codes of FIXTURE_STORES."""
+    codes = [code.strip() for code in (stores_argument or "").split(",") if code.strip()]
+    unknown = [code for code in codes if code not in FIXTURE_STORES]
+    if unknown or not codes:
+        raise StoreSelectionError(f"unknown {chain.name} store code(s): {', '.join(unknown)}")
+    return [StoreTarget(number, code, FIXTURE_STORES[code])
+            for number, code in enumerate(codes, start=1)]
+
+
+def project_settings(**overrides) -> dict:
+    settings = {name: getattr(grocer.settings, name) for name in dir(grocer.settings)
+                if name.isupper()}
+    return {**settings, "GROCER_STORE_DIRECTORY": "tests.helpers.spiders.fixture_directory",
+            **overrides}
+
+
+def make_spider(spider_class, **kwargs):
+    """A spider whose stores are selected as start() would, without a database."""
+    crawler = get_crawler(spider_class, project_settings())
+    spider = spider_class.from_crawler(crawler, **kwargs)
+    spider.targets = spider.select_targets()
+    spider.targets_selected()
+    return spider
