@@ -55,8 +55,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.drop_index(op.f("ix_price_zone_member_zone_id"), table_name="price_zone_member")
+    # Dropping the tables drops their indexes (MySQL refuses to drop an index an FK needs).
     op.drop_table("price_zone_member")
-    op.drop_index(op.f("ix_price_zone_representative_store_id"), table_name="price_zone")
-    op.drop_index(op.f("ix_price_zone_company_id"), table_name="price_zone")
     op.drop_table("price_zone")
