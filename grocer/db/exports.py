@@ -20,7 +20,8 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, load_only, selectinload
 
-from grocer.db.models import Company, Price, PriceHistory, Product, Sku, Store
+from grocer.db.models import Company, PriceHistory, Product, Sku, Store
+from grocer.db.zones import current_prices_query
 
 CHUNK_SIZE = 1000
 
@@ -28,7 +29,7 @@ BARCODE_FIELDS = ("sku", "barcode", "has_no_coles_barcode", "product_id", "produ
 PRICE_FIELDS = ("company", "store_code", "product_id", "product_key", "product_name", "price",
                 "was_price", "unit_price", "unit_of_measure", "per_unit_price_string",
                 "is_on_special", "is_available", "scraped_at", "scraped_date", "last_seen",
-                "delisted_at")
+                "delisted_at", "inferred_from", "zone_verified_at")
 HISTORY_FIELDS = ("company", "store_code", "product_id", "product_key", "product_name", "price",
                   "was_price", "unit_price", "unit_of_measure", "per_unit_price_string",
                   "is_on_special", "is_available", "price_hash", "scraped_at", "scraped_date")
@@ -135,9 +136,11 @@ def _stream(engine: Engine, query, chunk_size: int) -> Iterator[dict]:
 def iter_prices(engine: Engine, *, company: str | None = None, store: str | None = None,
                 product_key: str | None = None, since: dt.date | None = None,
                 chunk_size: int = CHUNK_SIZE) -> Iterator[dict]:
-    """Current prices (one per product and store), filtered; `since` = scraped_date ≥ DATE."""
-    yield from _stream(engine, _price_query(Price, PRICE_FIELDS, company, store, product_key,
-                                            since), chunk_size)
+    """Current prices (one per product and store), filtered; `since` = scraped_date ≥ DATE.
+    A zone member's prices are its zone's, marked `inferred_from` (grocer.db.zones)."""
+    yield from _stream(engine, current_prices_query(
+        PRICE_FIELDS, company=company, store=store, product_key=product_key, since=since),
+        chunk_size)
 
 
 def iter_history(engine: Engine, *, company: str | None = None, store: str | None = None,
