@@ -58,8 +58,10 @@ def load_zones(engine: Engine, company: str) -> ChainZones:
             .outerjoin(PriceZoneMember, PriceZoneMember.zone_id == PriceZone.id)
             .where(Company.slug == company.lower())).all()
         member_ids = {row[4] for row in rows if row[4] is not None}
-        codes = dict(session.execute(select(Store.id, Store.store_code).where(
-            Store.id.in_(member_ids)))) if member_ids else {}
+        codes = {}
+        for chunk in in_chunks(sorted(member_ids)):
+            codes.update(session.execute(select(Store.id, Store.store_code).where(
+                Store.id.in_(chunk))).tuples().all())
     zones: dict[int, tuple[str | None, set[str]]] = {}
     stores: dict[str, ZoneStore] = {}
     for zone_id, rep_code, rep_id, rep_site_id, member_id in rows:

@@ -122,7 +122,8 @@ class ZoneSpider(StoreSpider):
         if self.phase != BASKET:
             return super().start_store(target)
         self.checking.add(target.code)
-        requests = super().start_store(target)
+        # Unfiltered: the same requests start the store's full crawl later, if it gets one.
+        requests = [request.replace(dont_filter=True) for request in super().start_store(target)]
         if self.basket_cache is not None and not self.basket_needs_store_start:
             return list(self.category_requests(target, self.basket_cache))
         return requests
@@ -178,7 +179,9 @@ class ZoneSpider(StoreSpider):
             return
         self.basket_expected[store.code] = len(self.basket_cache)
         for category in self.basket_cache:
-            yield self.page_request(store, category, 0, {"category": category, "page": 0})
+            # Unfiltered, so not remembered: a representative's full crawl asks for it again.
+            yield self.page_request(store, category, 0, {"category": category, "page": 0}
+                                    ).replace(dont_filter=True)
 
     def record_failure_of(self, store, reason: str) -> None:
         if self.current is not None and self.current.target.code == store.code:
