@@ -217,18 +217,3 @@ def current_prices_query(fields: Sequence[str], *, company: str | None = None,
     order = [combined.c[name] for name in ("store_code", "product_id") if name in fields]
     return select(combined).order_by(*order)
 
-
-def zone_of_stores(engine: Engine, company: str) -> dict[str, tuple[str, dt.datetime | None]]:
-    """{member store code: (representative code, verified_at)} of a chain's zone members
-    (representatives excluded): how `scrapy report` tells a store priced by its zone."""
-    member, representative = aliased(Store), aliased(Store)
-    with session_scope(engine) as session:
-        rows = session.execute(
-            select(member.store_code, representative.store_code, PriceZoneMember.verified_at)
-            .join(PriceZone, PriceZone.id == PriceZoneMember.zone_id)
-            .join(member, member.id == PriceZoneMember.store_id)
-            .join(representative, representative.id == PriceZone.representative_store_id)
-            .join(Company, Company.id == member.company_id)
-            .where(Company.slug == company.lower(),
-                   PriceZoneMember.store_id != PriceZone.representative_store_id)).all()
-    return {code: (rep, verified) for code, rep, verified in rows}

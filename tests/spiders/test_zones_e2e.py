@@ -12,7 +12,7 @@ from grocer.db.models import PriceHistory, PriceZone, PriceZoneMember
 from grocer.db.stores import load_stores
 from tests.helpers.crawling import Crawler
 from tests.helpers.fixture_server import serve
-from tests.helpers.national_site import BASKET, NationalSite, accuracy
+from tests.helpers.national_site import NationalSite, accuracy
 
 DAY = 0  # basket_day: the rotation is pinned so the planted basket override is in the basket
 SETTINGS = {"EXTENSIONS": json.dumps({
