@@ -41,6 +41,11 @@ GROCER_BUDGET_IGNORED_REASONS = _env("GROCER_BUDGET_IGNORED_REASONS", "not_a_pro
 GROCER_HEALTH_FIELDS = _env("GROCER_HEALTH_FIELDS",
                             "barcode,brand,size,unit_price,category_path,image_url")
 
+# Price zones (`-a by=zone`): a store matches a zone when at most this share of the basket
+# products both carry differ (its overrides) and they have at least GROCER_ZONE_MIN_COMMON.
+GROCER_ZONE_MAX_OVERRIDE_SHARE = float(_env("GROCER_ZONE_MAX_OVERRIDE_SHARE", 0.1))
+GROCER_ZONE_MIN_COMMON = int(_env("GROCER_ZONE_MIN_COMMON", 10))
+
 # --- chains ---------------------------------------------------------------------------------
 # Only scheme and host come from settings; paths and parameters are the real sites'.
 ALDI_BASE_URL = _env("ALDI_BASE_URL", "https://api.aldi.com.au")
@@ -90,6 +95,8 @@ STATS_CLASS = "grocer.stats.GrocerStatsCollector"
 EXTENSIONS = {
     # Before ReconcileOnClose: its health summary goes into the stats the CrawlRun records.
     "grocer.extensions.health.CrawlHealth": 400,
+    # Before ReconcileOnClose: a zone crawl's decisions are stored before anything is delisted.
+    "grocer.extensions.zones.ZoneRecorder": 450,
     "grocer.extensions.reconcile.ReconcileOnClose": 500,
 }
 # Reconciliation when a crawl closes `finished` without database errors (DESIGN §5).

@@ -20,8 +20,9 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, load_only, selectinload
 
-from grocer.db.models import Company, Price, PriceHistory, Product, Sku, Store
+from grocer.db.models import Company, PriceHistory, Product, Sku, Store
 from grocer.db.storecrawls import SightingCache, last_seen
+from grocer.db.zones import current_prices_query
 
 CHUNK_SIZE = 1000
 
@@ -29,7 +30,7 @@ BARCODE_FIELDS = ("sku", "barcode", "has_no_coles_barcode", "product_id", "produ
 PRICE_FIELDS = ("company", "store_code", "product_id", "product_key", "product_name", "price",
                 "was_price", "unit_price", "unit_of_measure", "per_unit_price_string",
                 "is_on_special", "is_available", "scraped_at", "scraped_date", "last_seen",
-                "delisted_at")
+                "delisted_at", "inferred_from", "zone_verified_at")
 HISTORY_FIELDS = ("company", "store_code", "product_id", "product_key", "product_name", "price",
                   "was_price", "unit_price", "unit_of_measure", "per_unit_price_string",
                   "is_on_special", "is_available", "price_hash", "scraped_at", "scraped_date")
@@ -137,14 +138,15 @@ def iter_prices(engine: Engine, *, company: str | None = None, store: str | None
                 product_key: str | None = None, since: dt.date | None = None,
                 chunk_size: int = CHUNK_SIZE) -> Iterator[dict]:
     """Current prices (one per product and store), filtered; `since` = scraped_date ≥ DATE.
-    `last_seen` is the price's freshness: its row's or a later sighting by a store crawl."""
-    query = _price_query(Price, PRICE_FIELDS, company, store, product_key, since)
-    query = query.add_columns(Price.store_id.label("_store_id"))
+    `last_seen` is the price's freshness: its row's or a later sighting by a store crawl (of the
+    representative, for a zone member's prices, which are its zone's, marked `inferred_from`)."""
+    query = current_prices_query((*PRICE_FIELDS, "store_id"), company=company, store=store,
+                                 product_key=product_key, since=since)
     seen = SightingCache(engine)
     for row in _stream(engine, query, chunk_size):
-        store_id = row.pop("_store_id")
+        price_store_id = row.pop("store_id")  # the representative's, for an inferred price
         row["last_seen"] = last_seen(row["last_seen"], row["delisted_at"],
-                                     seen.get(store_id, row["product_id"]))
+                                     seen.get(price_store_id, row["product_id"]))
         yield row
 
 

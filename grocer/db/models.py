@@ -315,3 +315,42 @@ class CrawlRun(Base):
     # Per-store counters: {store_code: {"scraped": n, "dropped": n, "written": n, ...}}
     store_stats: Mapped[dict] = mapped_column(JSON, default=dict)
     stats: Mapped[dict] = mapped_column(JSON, default=dict)
+
+
+class PriceZone(Base):
+    """Stores of a chain that charge the same prices (grocer.zones): the representative is
+    crawled fully, the other members read its prices (grocer.db.zones.effective_prices)."""
+
+    __tablename__ = "price_zone"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    company_id: Mapped[int] = mapped_column(
+        ForeignKey("company.id", ondelete="CASCADE"), index=True)
+    representative_store_id: Mapped[int | None] = mapped_column(
+        ForeignKey("store.id", ondelete="SET NULL"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The last basket check that confirmed the zone, and the basket's category slugs.
+    verified_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    basket: Mapped[list] = mapped_column(JSON, default=list)
+
+    representative: Mapped[Store | None] = relationship()
+
+
+class PriceZoneMember(Base):
+    """store → zone (one zone per store, the representative included). A member's own Price
+    rows are its overrides: products whose basket price differed from the representative's."""
+
+    __tablename__ = "price_zone_member"
+
+    store_id: Mapped[int] = mapped_column(
+        ForeignKey("store.id", ondelete="CASCADE"), primary_key=True)
+    zone_id: Mapped[int] = mapped_column(
+        ForeignKey("price_zone.id", ondelete="CASCADE"), index=True)
+    joined_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    verified_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    basket: Mapped[list] = mapped_column(JSON, default=list)
+    # The last decision about the store: action, compared zones, the products that differed.
+    decision: Mapped[dict] = mapped_column(JSON, default=dict)
+
+    zone: Mapped[PriceZone] = relationship()
+    store: Mapped[Store] = relationship()

@@ -1,7 +1,9 @@
 """Aldi: the public JSON API (spec §4.1, §1.4, §1.6). No cookies, no warm-up."""
 
 from grocer.normalization.values import as_int, dig
-from grocer.spiders.base import Page, StoreSpider
+from grocer.spiders.base import Page
+from grocer.spiders.zones import ZoneSpider
+from grocer.zones.basket import PriceBasket
 from grocer.spiders.categories import TreeFields
 
 # Root categories that only regroup products found elsewhere (compared lower-cased).
@@ -9,7 +11,7 @@ SKIPPED_ROOTS = frozenset({"christmas", "limited time only", "front of store", "
                            "weekly specials", "special buys"})
 
 
-class AldiSpider(StoreSpider):
+class AldiSpider(ZoneSpider):
     name = "aldi"
     base_url_setting = "ALDI_BASE_URL"
     user_agent_setting = "ALDI_USER_AGENT"
@@ -18,6 +20,13 @@ class AldiSpider(StoreSpider):
     tree_fields = TreeFields(children="children", names=("name",), slug="urlSlugText", key="key")
     page_size = 30
     sku_field = "sku"
+    # Price zones (-a by=zone): produce every night, meat, dairy and staples in turn.
+    price_basket = PriceBasket(
+        core=("fresh-fruits", "fresh-vegetables"),
+        rotating=("beef", "poultry", "milk", "cheese", "eggs", "sliced-breads",
+                  "pasta-rice-grains", "canned-food", "cereals-muesli", "butter-margarine",
+                  "frozen-fruit-vegetables", "pork", "yoghurt", "biscuit-cookies"), per_day=2)
+    basket_needs_store_start = False  # category pages take the store as a parameter
 
     def store_requests(self, store):
         yield self.site_request(

@@ -22,7 +22,9 @@ from parsel import Selector
 from scrapy.exceptions import CloseSpider
 
 from grocer.normalization.values import as_int, dig
-from grocer.spiders.base import Page, StoreSpider
+from grocer.spiders.base import Page
+from grocer.spiders.zones import ZoneSpider
+from grocer.zones.basket import PriceBasket
 from grocer.spiders.categories import TreeFields
 
 # Texts of Imperva/Incapsula block and challenge pages. (Normal pages load
@@ -171,13 +173,17 @@ class ColesSite:
             raise CloseSpider("blocked")
 
 
-class ColesSpider(ColesSite, StoreSpider):
+class ColesSpider(ColesSite, ZoneSpider):
     name = "coles"
     tree_fields = TreeFields(children="catalogGroupView", names=("name",), slug="seoToken",
                              key="id")
     crawl_depth = 0  # a department's browse pages list all its products
     page_size = 48
     sku_field = "id"
+    price_basket = PriceBasket(
+        core=("fruit-vegetables", "meat-seafood"),
+        rotating=("dairy-eggs-fridge", "bakery", "pantry", "frozen", "drinks",
+                  "household", "deli"), per_day=1)
 
     build_id: str | None = None  # of the current store's home page
 

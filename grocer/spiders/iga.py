@@ -6,14 +6,15 @@ import uuid
 from urllib.parse import quote
 
 from grocer.normalization.values import as_int
-from grocer.spiders.base import Page, StoreSpider
+from grocer.spiders.base import Page
+from grocer.spiders.zones import ZoneSpider
 from grocer.spiders.categories import TreeFields
 
 SKIPPED_NAMES = frozenset({"christmas", "seasonal", "specials", "promotions", "weekly specials"})
 SHOPPING_MODE = "11111111-1111-1111-1111-111111111111"  # what the website sends
 
 
-class IgaSpider(StoreSpider):
+class IgaSpider(ZoneSpider):
     name = "iga"
     base_url_setting = "IGA_BASE_URL"
     user_agent_setting = "IGA_USER_AGENT"
@@ -23,6 +24,7 @@ class IgaSpider(StoreSpider):
                              key="identifier")
     page_size = 36
     sku_field = "sku"
+    price_basket = None  # each IGA prices on its own: by=zone gives one-store zones
 
     def request_headers(self):
         return {"x-shopping-mode": SHOPPING_MODE, "Accept": "application/json, text/plain, */*"}

@@ -8,7 +8,9 @@ same for every store, so it is fetched once per crawl.
 import json
 
 from grocer.normalization.values import as_int, dig
-from grocer.spiders.base import Page, StoreSpider
+from grocer.spiders.base import Page
+from grocer.spiders.zones import ZoneSpider
+from grocer.zones.basket import PriceBasket
 from grocer.spiders.categories import TreeFields
 
 SKIPPED_ROOTS = frozenset({"specials", "everyday-market", "big-night-in", "dinner", "lunch-box",
@@ -39,7 +41,7 @@ def browse_body(category, page_number: int, store_id: str) -> dict:
     }
 
 
-class WoolworthsSpider(StoreSpider):
+class WoolworthsSpider(ZoneSpider):
     name = "woolworths"
     base_url_setting = "WOOLWORTHS_BASE_URL"
     user_agent_setting = "WOOLWORTHS_USER_AGENT"
@@ -47,6 +49,10 @@ class WoolworthsSpider(StoreSpider):
                              slug="UrlFriendlyName", key="NodeId")
     page_size = 36
     sku_field = "Stockcode"
+    price_basket = PriceBasket(
+        core=("fruit-veg", "meat-seafood-deli"),
+        rotating=("dairy-eggs-fridge", "bakery", "pantry", "freezer", "snacks-confectionery",
+                  "drinks", "health-wellness"), per_day=1)
     stamp_category_path = True  # the browse API gives no usable path
 
     category_cache = None  # the categories of the tree, read once per crawl
