@@ -72,9 +72,8 @@ def test_coles_reads_html_pages_when_the_data_route_is_gone_and_counts_drift(cra
     assert result.stat("grocer/coles/html_fallback") == 1
     assert [r.query["page"] for r in site.requests_to("/browse/meat-seafood")
             if not r.path.startswith("/_next")] == [["1"], ["2"]]
-    assert result.stat("grocer/store/COL:401/drift") == 0
-    assert result.stat("grocer/store/COL:402/drift") == 3  # every page named store 766
-    assert result.crawl_state["stores"]["COL:402"]["drift"] == 3
+    assert result.crawl_state["stores"]["COL:401"]["drift"] == 0
+    assert result.crawl_state["stores"]["COL:402"]["drift"] == 3  # every page named store 766
     assert "store COL:402 (2/2) completed: 4 items, 3 pages, drift 3" in result.log
 
 
