@@ -189,7 +189,7 @@ def test_deploy_to_scrapyd_and_schedule_a_crawl(engine, db_url, site, scrapyd, t
     origin = next(line for line in log.splitlines() if "grocer from " in line)
     assert "r1.egg" in origin and str(REPO) not in origin, origin
     assert "Spider closed (finished)" in log
-    assert "crawl health (finished)" in log
+    assert "crawl closed (finished)" in log
 
     with engine.connect() as connection:
         prices = dict(connection.execute(
