@@ -37,6 +37,8 @@ GROCER_MAX_DROP_RATE = float(_env("GROCER_MAX_DROP_RATE", 0.05))
 GROCER_MIN_ITEMS_FOR_BUDGET = int(_env("GROCER_MIN_ITEMS_FOR_BUDGET", 50))
 # Drop reasons counted but left out of the budget (comma-separated): ad/banner tiles.
 GROCER_BUDGET_IGNORED_REASONS = _env("GROCER_BUDGET_IGNORED_REASONS", "not_a_product")
+# `scrapy ingest` logs a progress line (line N, items/s, ETA) at most this often (seconds).
+GROCER_INGEST_PROGRESS_SECONDS = float(_env("GROCER_INGEST_PROGRESS_SECONDS", 10))
 
 # --- chains ---------------------------------------------------------------------------------
 # Only scheme and host come from settings; paths and parameters are the real sites'.

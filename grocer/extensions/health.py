@@ -196,6 +196,10 @@ class CrawlHealth:
             extra={"spider": spider})
 
     def _close(self, spider, reason: str) -> None:
+        close_run = getattr(spider, "close_run", None)
+        if close_run is not None:  # `scrapy ingest`: the pipelines are fed without an engine
+            close_run(reason)
+            return
         engine = self.crawler.engine
         if hasattr(engine, "close_spider_async"):  # Scrapy >= 2.14
             coroutine = engine.close_spider_async(reason=reason)

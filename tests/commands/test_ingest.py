@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from grocer.db.models import Price, PriceHistory, Product, Store
-from grocer.commands.ingest_spider import BadLine, item_from_line, splitcart_scraped_at
+from grocer.ingest.lines import BadLine, item_from_line, splitcart_scraped_at
 from tests.helpers.scrapy_cli import run_scrapy
 
 
