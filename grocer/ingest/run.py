@@ -52,6 +52,9 @@ class IngestSource(Spider):
     extension close the run (`close_run`, as it would ask the engine to close a crawl)."""
 
     name = "ingest"
+    # Extensions that drive an engine have nothing to do here; progress lines replace LogStats.
+    custom_settings = {"AUTOTHROTTLE_ENABLED": False, "LOGSTATS_INTERVAL": 0,
+                       "TELNETCONSOLE_ENABLED": False}
 
     def __init__(self, company: str | None = None, **kwargs):
         super().__init__(**kwargs)
@@ -107,6 +110,7 @@ class Ingest:
 
     async def feed(self) -> None:
         reader = LineReader(self.path)
+        self.room = asyncio.Event()
         self.started = self.last_progress = time.monotonic()
         try:
             for line in reader:
@@ -120,9 +124,12 @@ class Ingest:
                     continue
                 task = asyncio.ensure_future(self.process(item))
                 self.in_flight.add(task)
-                task.add_done_callback(self.in_flight.discard)
+                task.add_done_callback(self.item_done)
                 if len(self.in_flight) >= self.window:
-                    await asyncio.wait(self.in_flight, return_when=asyncio.FIRST_COMPLETED)
+                    # Wait for half the window at once: waking per item would cost a wait
+                    # over every task in flight, each time.
+                    self.room.clear()
+                    await self.room.wait()
                     self.progress(line.number, line.position, reader.size)
         except (OSError, EOFError) as error:  # a truncated or corrupt gzip stream
             self.lines += 1
@@ -130,6 +137,11 @@ class Ingest:
         if self.in_flight:
             await asyncio.wait(self.in_flight)
         self.crawler.stats.set_value(LINES, self.lines)
+
+    def item_done(self, task: asyncio.Task) -> None:
+        self.in_flight.discard(task)
+        if len(self.in_flight) <= self.window // 2:
+            self.room.set()
 
     async def process(self, item) -> None:
         """One item through the pipelines, with the signals and logs the engine's scraper
