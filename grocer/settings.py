@@ -40,6 +40,12 @@ GROCER_BUDGET_IGNORED_REASONS = _env("GROCER_BUDGET_IGNORED_REASONS", "not_a_pro
 # `scrapy ingest` logs a progress line (line N, items/s, ETA) at most this often (seconds).
 GROCER_INGEST_PROGRESS_SECONDS = float(_env("GROCER_INGEST_PROGRESS_SECONDS", 10))
 
+# -a stores=lease:N: a crawl's lease on its stores lasts this long (seconds) and is renewed
+# every third of it while the crawl runs; a killed crawl's stores are free again after it.
+GROCER_LEASE_SECONDS = float(_env("GROCER_LEASE_SECONDS", 1800))
+# ... and a store completed less than this many hours ago is not leased again (one round).
+GROCER_LEASE_RECRAWL_HOURS = float(_env("GROCER_LEASE_RECRAWL_HOURS", 12))
+
 # --- chains ---------------------------------------------------------------------------------
 # Only scheme and host come from settings; paths and parameters are the real sites'.
 ALDI_BASE_URL = _env("ALDI_BASE_URL", "https://api.aldi.com.au")

@@ -18,7 +18,7 @@ from grocer.chains import get_chain
 from grocer.db.engine import engine_from_settings
 from grocer.db.migrate import prepare_schema
 from grocer.spiders.arguments import positive_int
-from grocer.spiders.stores import StoreTarget, select_stores
+from grocer.spiders.stores import StoreLease, StoreTarget, select_stores
 
 
 def describe_failure(failure) -> tuple[str, str]:
@@ -72,7 +72,8 @@ class GrocerSpider(Spider):
         bad -a stores= stops the crawl before anything is fetched."""
         self.db = engine_from_settings(settings)
         prepare_schema(self.db, self.logger)
-        self.targets = select_stores(self.db, self.chain, self.stores_argument)
+        self.targets = select_stores(self.db, self.chain, self.stores_argument,
+                                     lease=StoreLease.for_crawler(self.crawler, self.db))
 
     # --- the work loop ------------------------------------------------------------------------
 
