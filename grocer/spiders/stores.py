@@ -96,8 +96,9 @@ class StoreLease:
 
         lease = cls(engine, crawler.settings.getfloat("GROCER_LEASE_SECONDS"),
                     crawler.settings.getfloat("GROCER_LEASE_RECRAWL_HOURS"))
-        crawler.signals.connect(lease.start_renewing, signal=signals.spider_opened)
-        crawler.signals.connect(lease.close, signal=signals.spider_closed)
+        # Strong references: the signals are what keeps the lease alive.
+        crawler.signals.connect(lease.start_renewing, signal=signals.spider_opened, weak=False)
+        crawler.signals.connect(lease.close, signal=signals.spider_closed, weak=False)
         return lease
 
     def take(self, chain: Chain, count: int) -> list[int]:
