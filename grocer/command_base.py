@@ -9,8 +9,6 @@ from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 from scrapy.utils.log import configure_logging
 
-from grocer.db.engine import engine_from_settings
-
 
 class GrocerCommand(ScrapyCommand):
     """A command that works on grocer's database and needs no crawler."""
@@ -25,6 +23,10 @@ class GrocerCommand(ScrapyCommand):
             logging.getLogger(noisy).setLevel(logging.WARNING)
 
     def engine(self):
+        # Imported here: `scrapy` imports every command module to list them, and most
+        # commands never touch the database (start-up time).
+        from grocer.db.engine import engine_from_settings
+
         return engine_from_settings(self.settings)
 
     def fail(self, message: str, exitcode: int = 2) -> None:

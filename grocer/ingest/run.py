@@ -228,7 +228,7 @@ class Ingest:
             f"{stats.get('grocer/prices/changed', 0):,} changed, "
             f"{stats.get('grocer/prices/unchanged', 0):,} unchanged; "
             f"{stats.get('grocer/history_rows', 0):,} history rows; "
-            f"{time.monotonic() - self.started:.1f} s; close reason {reason}"
+            f"{time.monotonic() - self.started:.2f} s; close reason {reason}"
         )
 
 

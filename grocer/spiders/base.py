@@ -14,7 +14,7 @@ import time
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from scrapy import Request
 
@@ -24,9 +24,11 @@ from grocer.normalization.dates import utcnow
 from grocer.spiders.arguments import split_argument
 from grocer.spiders.categories import Category, TreeFields, walk_categories
 from grocer.spiders.site import GrocerSpider
-from grocer.spiders.stores import StoreTarget, mark_crawled
 from grocer.stats import store_key
 from grocer.tables.refresh import TablesRefresher
+
+if TYPE_CHECKING:
+    from grocer.spiders.stores import StoreTarget
 
 
 @dataclass
@@ -156,6 +158,8 @@ class StoreSpider(GrocerSpider):
         if not self.crawled:
             return
         try:
+            from grocer.spiders.stores import mark_crawled  # the database, only when crawling
+
             mark_crawled(self.db, self.crawled)
         except Exception:  # a bookkeeping write never stops a crawl
             self.logger.exception("could not set last_crawled_at of %d stores",

@@ -13,7 +13,6 @@ import re
 from urllib.parse import urlsplit
 
 from grocer.crawlstate import CrawlState
-from grocer.db.barcodes import coles_products_needing_barcode, write_coles_barcodes
 from grocer.normalization import clean_barcode
 from grocer.spiders.arguments import positive_int
 from grocer.spiders.coles import ColesSite, body_text, gtin_from_product_page
@@ -56,6 +55,8 @@ class ColesBarcodesSpider(ColesSite, GrocerSpider):
             size = min(size, self.limit - self.looked_up)
         if size <= 0:
             return None
+        from grocer.db.barcodes import coles_products_needing_barcode  # only when crawling
+
         candidates = coles_products_needing_barcode(self.db, self.last_product_id, size)
         if not candidates:
             return None
@@ -81,6 +82,8 @@ class ColesBarcodesSpider(ColesSite, GrocerSpider):
     def write_chunk(self) -> None:
         if not (self.found or self.missing):
             return
+        from grocer.db.barcodes import write_coles_barcodes
+
         result = write_coles_barcodes(self.db, self.found, self.missing)
         self.found, self.missing = {}, set()
         self.count("grocer/barcodes/written", result.written)

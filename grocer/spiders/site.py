@@ -6,7 +6,7 @@ responses and failures."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 from urllib.parse import urlencode
 
 from scrapy import Request, Spider, signals
@@ -15,10 +15,10 @@ from scrapy.exceptions import CloseSpider, DontCloseSpider, IgnoreRequest
 from scrapy.spidermiddlewares.httperror import HttpError
 
 from grocer.chains import get_chain
-from grocer.db.engine import engine_from_settings
-from grocer.db.migrate import prepare_schema
 from grocer.spiders.arguments import positive_int
-from grocer.spiders.stores import StoreLease, StoreTarget, select_stores
+
+if TYPE_CHECKING:
+    from grocer.spiders.stores import StoreTarget
 
 
 def describe_failure(failure) -> tuple[str, str]:
@@ -70,6 +70,12 @@ class GrocerSpider(Spider):
     def select_targets(self, settings) -> None:
         """The stores to crawl, from the database. Resolved when the spider is built, so that a
         bad -a stores= stops the crawl before anything is fetched."""
+        # The database modules are imported when a crawl starts, not when `scrapy` lists the
+        # spiders (start-up time).
+        from grocer.db.engine import engine_from_settings
+        from grocer.db.migrate import prepare_schema
+        from grocer.spiders.stores import StoreLease, select_stores
+
         self.db = engine_from_settings(settings)
         prepare_schema(self.db, self.logger)
         self.targets = select_stores(self.db, self.chain, self.stores_argument,

@@ -7,6 +7,9 @@ scrapyd nodes, started with the same arguments, share out the chain's stores.
 Store codes are exactly those loaded by `scrapy loadstores` (`G102`, `COL:401`, `1147`, IGA
 `19587`). The site of a chain may want another id than the code: Coles wants the number of
 `COL:401`, IGA its retailer store id (`Store.site_store_id`).
+
+`scrapy` imports every module of grocer.spiders to list the spiders: this one imports the
+database modules (SQLAlchemy) only when a crawl selects its stores (start-up time).
 """
 
 from __future__ import annotations
@@ -18,16 +21,15 @@ import socket
 import uuid
 from dataclasses import dataclass, field
 
-from sqlalchemy import select, update
-from sqlalchemy.engine import Engine
+from typing import TYPE_CHECKING
 
 from grocer.chains import Chain
-from grocer.db.engine import session_scope
-from grocer.db.models import Company, Division, Store
-from grocer.db.stores import (
-    StoreDirectory, lease_stores, release_leases, renew_leases, stalest_first,
-)
 from grocer.normalization.dates import utcnow
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+    from grocer.db.models import Store
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +54,10 @@ def site_id_of(chain: Chain, store: Store) -> str | None:
 
 
 def _stores_query(chain: Chain):
+    from sqlalchemy import select
+
+    from grocer.db.models import Company, Division, Store
+
     query = select(Store).join(Company, Store.company_id == Company.id).where(
         Company.slug == chain.slug, Store.closed_at.is_(None))
     if chain.supermarket_divisions:
@@ -102,6 +108,8 @@ class StoreLease:
         return lease
 
     def take(self, chain: Chain, count: int) -> list[int]:
+        from grocer.db.stores import lease_stores
+
         crawled_before = utcnow() - dt.timedelta(hours=self.recrawl_hours)
         self.held += lease_stores(self.engine, _stores_query(chain), count, self.holder,
                                   self.seconds, crawled_before)
@@ -118,6 +126,8 @@ class StoreLease:
         self.renewal.start(self.seconds / 3, now=False)
 
     def renew(self) -> None:
+        from grocer.db.stores import renew_leases
+
         try:
             kept = renew_leases(self.engine, self.holder, self.seconds)
         except Exception:  # the next renewal may get through; the lease lasts until then
@@ -134,6 +144,8 @@ class StoreLease:
             renewal.stop()
         if self.held:
             import asyncio
+
+            from grocer.db.stores import release_leases
 
             # Off the reactor: the lease table is the database's.
             released = await asyncio.to_thread(release_leases, self.engine, self.holder)
@@ -156,6 +168,12 @@ def select_stores(engine: Engine, chain: Chain, spec: str | None,
     same, leased through `lease` (none another crawl holds); otherwise comma-separated store
     codes (a closed one with a warning).
     """
+    from sqlalchemy import select
+
+    from grocer.db.engine import session_scope
+    from grocer.db.models import Company, Store
+    from grocer.db.stores import StoreDirectory, stalest_first
+
     spec = (spec or "").strip()
     kind = spec.lower().partition(":")[0]
     if kind == "lease":
@@ -229,6 +247,11 @@ def select_stores(engine: Engine, chain: Chain, spec: str | None,
 
 def mark_crawled(engine: Engine, finished: dict[int, dt.datetime]) -> None:
     """Set Store.last_crawled_at of completed stores: one batched UPDATE."""
+    from sqlalchemy import update
+
+    from grocer.db.engine import session_scope
+    from grocer.db.models import Store
+
     if not finished:
         return
     with session_scope(engine) as session:
