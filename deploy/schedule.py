@@ -5,6 +5,12 @@
     deploy/schedule.py coles --stores COL:401,COL:402 --setting LOG_LEVEL=DEBUG
     deploy/schedule.py woolworths --stalest 50 --wait     # block until the job ends
     deploy/schedule.py coles_barcodes -a limit=2000          # no stores argument
+    deploy/schedule.py woolworths --lease 40 --nodes http://n1:6800,http://n2:6800 --jobs 2
+
+Several nodes (--nodes, or $SCRAPYD_NODES: comma-separated scrapyd URLs) get the same job,
+--jobs of it each; that needs --lease N (spider argument stores=lease:N): every crawl leases
+the N stalest stores no other crawl holds, so together they share out the chain's stores
+instead of all crawling the same stalest ones.
 
 Calls scrapyd's schedule.json (project grocer, spider CHAIN, spider argument
 stores=stalest:N; coles_barcodes, which looks up product pages, not stores, gets none unless
@@ -128,8 +134,17 @@ def parse_args(argv=None):
                        help="crawl the N stores crawled longest ago (default 10)")
     which.add_argument("--stores", metavar="SPEC",
                        help="instead: store codes (comma-separated), 'all' or 'stalest:N'")
+    which.add_argument("--lease", type=int, metavar="N",
+                       help="instead: lease the N stalest stores no other crawl holds "
+                            "(stores=lease:N; for several jobs at once)")
     parser.add_argument("--url", default=os.environ.get("SCRAPYD_URL", "http://127.0.0.1:6800"),
                         help="scrapyd's URL (default $SCRAPYD_URL or http://127.0.0.1:6800)")
+    parser.add_argument("--nodes", default=os.environ.get("SCRAPYD_NODES", ""),
+                        metavar="URL,URL,...",
+                        help="schedule on each of these scrapyd nodes (default $SCRAPYD_NODES; "
+                             "instead of --url); needs --lease")
+    parser.add_argument("--jobs", type=int, default=1, metavar="K",
+                        help="jobs per node (default 1; more than 1 needs --lease)")
     parser.add_argument("--project", default=os.environ.get("GROCER_SCRAPYD_PROJECT", "grocer"))
     parser.add_argument("--setting", "-s", action="append", default=[], metavar="NAME=VALUE",
                         help="a Scrapy setting for this crawl (repeatable)")
@@ -145,6 +160,14 @@ def parse_args(argv=None):
     opts = parser.parse_args(argv)
     if opts.stores is None and opts.stalest < 1:
         parser.error("--stalest must be at least 1")
+    if opts.lease is not None and opts.lease < 1:
+        parser.error("--lease must be at least 1")
+    opts.nodes = [url.strip() for url in opts.nodes.split(",") if url.strip()] or [opts.url]
+    if opts.jobs < 1:
+        parser.error("--jobs must be at least 1")
+    if (len(opts.nodes) > 1 or opts.jobs > 1) and opts.lease is None:
+        parser.error("several nodes or jobs need --lease N: with stalest:N or store codes "
+                     "every job would crawl the same stores")
     for value in opts.setting + opts.arg:
         if "=" not in value:
             parser.error(f"expected NAME=VALUE, got {value!r}")
@@ -153,24 +176,49 @@ def parse_args(argv=None):
 
 def main(argv=None) -> int:
     opts = parse_args(argv)
-    scrapyd = Scrapyd(opts.url, os.environ.get("SCRAPYD_USERNAME"),
-                      os.environ.get("SCRAPYD_PASSWORD"))
     args = dict(value.split("=", 1) for value in opts.arg)
-    if opts.stores or opts.chain not in STORELESS:
+    if opts.lease is not None:
+        args["stores"] = f"lease:{opts.lease}"
+    elif opts.stores or opts.chain not in STORELESS:
         args["stores"] = opts.stores or f"stalest:{opts.stalest}"
-    try:
-        if not opts.allow_overlap:
-            busy = active_jobs(scrapyd.jobs(opts.project), opts.chain)
-            if busy:
-                print(f"{opts.chain}: not scheduled, job {busy[0].get('id')} is still "
-                      f"{'running' if 'pid' in busy[0] else 'pending'}")
-                return 0
+    # Several jobs of one chain are the point of leasing: none is skipped as an overlap.
+    allow_overlap = opts.allow_overlap or opts.jobs > 1 or len(opts.nodes) > 1
+    jobs, code = [], 0
+    for url in opts.nodes:
+        scrapyd = Scrapyd(url, os.environ.get("SCRAPYD_USERNAME"),
+                          os.environ.get("SCRAPYD_PASSWORD"))
+        try:
+            jobs += schedule_on(scrapyd, opts, args, allow_overlap)
+        except ScrapydError as error:
+            print(f"{opts.chain}: scrapyd: {error}", file=sys.stderr)
+            code = 1
+    if opts.wait:
+        for scrapyd, job_id in jobs:
+            code = max(code, wait_and_report(scrapyd, opts, job_id))
+    return code
+
+
+def schedule_on(scrapyd: Scrapyd, opts, args: dict, allow_overlap: bool) -> list:
+    """Schedule --jobs jobs on one node; [(scrapyd, job id)]."""
+    if not allow_overlap:
+        busy = active_jobs(scrapyd.jobs(opts.project), opts.chain)
+        if busy:
+            print(f"{opts.chain}: not scheduled, job {busy[0].get('id')} is still "
+                  f"{'running' if 'pid' in busy[0] else 'pending'}")
+            return []
+    jobs = []
+    for _ in range(opts.jobs):
         job_id = scrapyd.schedule(opts.project, opts.chain, args, opts.setting)
         arguments = " ".join(f"{name}={value}" for name, value in args.items())
         print(f"{opts.chain}: scheduled job {job_id} ({arguments or 'no arguments'}) on "
               f"{scrapyd.url}", flush=True)
-        if not opts.wait:
-            return 0
+        jobs.append((scrapyd, job_id))
+    return jobs
+
+
+def wait_and_report(scrapyd: Scrapyd, opts, job_id: str) -> int:
+    """--wait for one job: 0 when it closed `finished`, 1 scrapyd failed, 3 otherwise."""
+    try:
         state, reason = wait_for(scrapyd, opts.project, job_id, opts.timeout, opts.poll)
     except ScrapydError as error:
         print(f"{opts.chain}: scrapyd: {error}", file=sys.stderr)

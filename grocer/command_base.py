@@ -11,8 +11,6 @@ import sys
 from scrapy.commands import ScrapyCommand
 from scrapy.utils.log import configure_logging
 
-from grocer.db.engine import engine_from_settings
-
 
 class CommandFailed(Exception):
     """Raised by GrocerCommand.fail: one line on stderr, the exit code, no usage text."""
@@ -80,6 +78,10 @@ class GrocerCommand(ScrapyCommand):
             logging.getLogger(noisy).setLevel(logging.WARNING)
 
     def engine(self):
+        # Imported here: `scrapy` imports every command module to list them, and most
+        # commands never touch the database (start-up time).
+        from grocer.db.engine import engine_from_settings
+
         self._engine = engine_from_settings(self.settings)
         return self._engine
 

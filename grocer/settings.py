@@ -45,6 +45,14 @@ GROCER_HEALTH_FIELDS = _env("GROCER_HEALTH_FIELDS",
 # products both carry differ (its overrides) and they have at least GROCER_ZONE_MIN_COMMON.
 GROCER_ZONE_MAX_OVERRIDE_SHARE = float(_env("GROCER_ZONE_MAX_OVERRIDE_SHARE", 0.1))
 GROCER_ZONE_MIN_COMMON = int(_env("GROCER_ZONE_MIN_COMMON", 10))
+# `scrapy ingest` logs a progress line (line N, items/s, ETA) at most this often (seconds).
+GROCER_INGEST_PROGRESS_SECONDS = float(_env("GROCER_INGEST_PROGRESS_SECONDS", 10))
+
+# -a stores=lease:N: a crawl's lease on its stores lasts this long (seconds) and is renewed
+# every third of it while the crawl runs; a killed crawl's stores are free again after it.
+GROCER_LEASE_SECONDS = float(_env("GROCER_LEASE_SECONDS", 1800))
+# ... and a store completed less than this many hours ago is not leased again (one round).
+GROCER_LEASE_RECRAWL_HOURS = float(_env("GROCER_LEASE_RECRAWL_HOURS", 12))
 
 # --- chains ---------------------------------------------------------------------------------
 # Only scheme and host come from settings; paths and parameters are the real sites'.

@@ -1,7 +1,6 @@
 from pathlib import Path
 
 from grocer.command_base import GrocerCommand
-from grocer.db.stores import load_stores
 from grocer.storelist import SIMPLE_COLUMNS, read_store_list
 
 
@@ -24,6 +23,8 @@ class Command(GrocerCommand):
         )
 
     def run(self, args, opts):
+        from grocer.db.stores import load_stores
+
         if len(args) != 1:
             self.fail("usage: scrapy loadstores FILE")
         path = Path(args[0])

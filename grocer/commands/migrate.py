@@ -1,6 +1,4 @@
 from grocer.command_base import GrocerCommand
-from grocer.db import migrate
-from grocer.db.engine import normalize_url
 
 
 class Command(GrocerCommand):
@@ -15,6 +13,9 @@ class Command(GrocerCommand):
         )
 
     def run(self, args, opts):
+        from grocer.db import migrate
+        from grocer.db.engine import normalize_url
+
         engine = self.engine()
         before = migrate.current_revision(engine)
         migrate.upgrade(engine)

@@ -1,24 +1,29 @@
-"""Alembic, driven from code: `scrapy migrate` and the tests bring a database to head."""
+"""Alembic, driven from code: `scrapy migrate` and the tests bring a database to head.
+
+Alembic is imported only to migrate: the schema check before every crawl reads the revision
+with one query and the head from the revision files' text.
+"""
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
+import importlib.resources
+import re
 from pathlib import Path
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 
 from grocer.db.migrations import versions
 from grocer.db.models import is_search_index_table
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+REVISION_LINE = re.compile(r"^(revision|down_revision)\s*=\s*(.+)$", re.MULTILINE)
 
 
-def alembic_config(engine: Engine) -> Config:
+def alembic_config(engine: Engine):
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.attributes["engine"] = engine
@@ -31,31 +36,46 @@ def include_name(name, type_, parent_names) -> bool:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
+    from alembic import command
+
     command.upgrade(alembic_config(engine), revision)
 
 
 def downgrade(engine: Engine, revision: str) -> None:
+    from alembic import command
+
     command.downgrade(alembic_config(engine), revision)
 
 
 def current_revision(engine: Engine) -> str | None:
+    """The database's revision (one query); None for a database without grocer's schema."""
     with engine.connect() as connection:
-        return MigrationContext.configure(connection).get_current_revision()
+        try:
+            return connection.scalar(text("SELECT version_num FROM alembic_version"))
+        except DBAPIError:  # no alembic_version table
+            return None
 
 
 def head_revision() -> str:
-    """The newest revision, read by importing the revision modules: this also works inside a
-    zipped egg (scrapyd), where Alembic cannot list the migrations directory."""
+    """The newest revision, read from the revision modules' text (revision = "…",
+    down_revision = "…" or a tuple): this also works inside a zipped egg (scrapyd), where
+    Alembic cannot list the migrations directory, and imports neither Alembic nor them."""
     revisions, parents = set(), set()
-    for module in pkgutil.iter_modules(versions.__path__):
-        migration = importlib.import_module(f"{versions.__name__}.{module.name}")
-        revisions.add(migration.revision)
-        down = migration.down_revision
-        parents.update(down if isinstance(down, tuple) else (down,))
+    for resource in importlib.resources.files(versions).iterdir():
+        if not resource.name.endswith(".py") or resource.name.startswith("__"):
+            continue
+        found = dict(REVISION_LINE.findall(resource.read_text(encoding="utf-8")))
+        revisions.add(_literal(found["revision"]))
+        down = found.get("down_revision", "None")
+        parents.update(re.findall(r"[\"']([^\"']+)[\"']", down))
     heads = revisions - parents
     if len(heads) != 1:
         raise RuntimeError(f"grocer's migrations must have one head, not {sorted(heads)}")
     return heads.pop()
+
+
+def _literal(value: str) -> str:
+    return value.strip().strip("\"'")
 
 
 class SchemaNotCurrent(RuntimeError):

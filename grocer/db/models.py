@@ -133,6 +133,10 @@ class Store(Base):
     # Set when a complete store-locator sweep no longer listed the store; never deleted, so
     # its prices keep their store. Cleared when the store is listed again.
     closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # Held by a crawl that leased the store (-a stores=lease:N) until it closes or the lease
+    # expires (a killed crawl): grocer.db.stores.lease_stores.
+    lease_holder: Mapped[str | None] = mapped_column(String(100))
+    lease_expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
     company: Mapped[Company] = relationship(back_populates="stores")
     division: Mapped[Division | None] = relationship()

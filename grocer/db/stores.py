@@ -3,13 +3,15 @@ sweeps) and the queries spiders need."""
 
 from __future__ import annotations
 
+import datetime as dt
+import time
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Select, insert, or_, select, update
 from sqlalchemy.engine import Engine
 
-from grocer.db.engine import session_scope
+from grocer.db.engine import is_mysql, session_scope
 from grocer.db.models import Company, Division, Store
 from grocer.normalization.dates import utcnow
 from grocer.storelist import StoreList, company_display_name
@@ -165,3 +167,84 @@ class StoreDirectory:
                     session.flush()
                 self.stores[key] = store.id
         return self.stores[key]
+
+
+# --- leases (-a stores=lease:N) ---------------------------------------------------------------
+
+# How often a lease attempt that found every free store locked by a concurrent lease retries.
+LEASE_ATTEMPTS = 200
+LEASE_RETRY_SECONDS = 0.05
+
+
+def lease_is_free(now: dt.datetime):
+    return or_(Store.lease_holder.is_(None), Store.lease_expires_at.is_(None),
+               Store.lease_expires_at < now)
+
+
+def stalest_first(query):
+    # NULL first on every backend (MySQL has no NULLS FIRST).
+    return query.order_by(Store.last_crawled_at.is_(None).desc(), Store.last_crawled_at,
+                          Store.id)
+
+
+def lease_stores(engine: Engine, eligible: Select, count: int, holder: str, seconds: float,
+                 crawled_before: dt.datetime | None = None) -> list[int]:
+    """Lease to `holder` up to `count` of the stalest stores of `eligible` (a select of Store)
+    that no live lease holds and that were not crawled since `crawled_before`; their ids.
+
+    Each attempt is one short transaction: it reads the stalest free stores, then locks them
+    by primary key - MariaDB with `SELECT … FOR UPDATE SKIP LOCKED` (READ COMMITTED, so leases
+    committed a moment ago are seen), SQLite by its single writer lock - and the UPDATE takes
+    only stores still free, so two crawls never hold one store. Stores a concurrent lease
+    transaction has locked are skipped and the attempt is repeated until `count` are leased or
+    no free store is left.
+    """
+    mysql = is_mysql(engine)
+    leased: list[int] = []
+    for _ in range(LEASE_ATTEMPTS):
+        now = utcnow()
+        free = eligible.where(lease_is_free(now))
+        if crawled_before is not None:
+            free = free.where(or_(Store.last_crawled_at.is_(None),
+                                  Store.last_crawled_at < crawled_before))
+        wanted = count - len(leased)
+        with engine.connect() as plain:
+            connection = (plain.execution_options(isolation_level="READ COMMITTED") if mysql
+                          else plain)
+            with connection.begin():
+                pool = list(connection.scalars(
+                    stalest_first(free.with_only_columns(Store.id)).limit(2 * wanted)))
+                if not pool:
+                    break
+                locked = stalest_first(select(Store.id).where(
+                    Store.id.in_(pool), lease_is_free(now))).limit(wanted)
+                if mysql:
+                    locked = locked.with_for_update(skip_locked=True)
+                ids = list(connection.scalars(locked))
+                if ids:
+                    connection.execute(
+                        update(Store).where(Store.id.in_(ids), lease_is_free(now))
+                        .values(lease_holder=holder,
+                                lease_expires_at=now + dt.timedelta(seconds=seconds)))
+                    leased += connection.scalars(select(Store.id).where(
+                        Store.id.in_(ids), Store.lease_holder == holder))
+        if len(leased) >= count:
+            break
+        if not ids:  # every free store is being leased by another crawl right now
+            time.sleep(LEASE_RETRY_SECONDS)
+    return leased
+
+
+def renew_leases(engine: Engine, holder: str, seconds: float) -> int:
+    """Extend every lease `holder` still holds; how many it holds."""
+    with session_scope(engine) as session:
+        return session.execute(
+            update(Store).where(Store.lease_holder == holder)
+            .values(lease_expires_at=utcnow() + dt.timedelta(seconds=seconds))).rowcount
+
+
+def release_leases(engine: Engine, holder: str) -> int:
+    with session_scope(engine) as session:
+        return session.execute(
+            update(Store).where(Store.lease_holder == holder)
+            .values(lease_holder=None, lease_expires_at=None)).rowcount

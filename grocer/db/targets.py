@@ -15,19 +15,23 @@ from grocer.db.migrate import prepare_schema
 from grocer.db.models import Store
 
 
-def store_targets(settings, chain, stores_argument):
+def store_targets(crawler, chain, stores_argument):
     """The StoreTargets of `-a stores=` (see grocer.spiders.stores.select_stores); the database
     gets grocer's schema when it is empty. A database that cannot be used raises
     DatabaseUnavailable with one line saying what to do; a bad argument StoreSelectionError."""
     import logging
 
     # select_stores keeps its place next to StoreTarget until the store-lease work moves it.
-    from grocer.spiders.stores import StoreSelectionError, select_stores
+    from grocer.spiders.stores import StoreLease, StoreSelectionError, is_lease, select_stores
 
-    engine = engine_from_settings(settings)
+    engine = engine_from_settings(crawler.settings)
     try:
         prepare_schema(engine, logging.getLogger(__name__))
-        return select_stores(engine, chain, stores_argument)
+        lease = StoreLease.for_crawler(crawler, engine) if is_lease(stores_argument) else None
+        targets = select_stores(engine, chain, stores_argument, lease=lease)
+        if lease is not None:
+            lease.start_renewing()
+        return targets
     except StoreSelectionError:
         raise
     except Exception as error:

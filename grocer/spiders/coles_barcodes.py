@@ -13,8 +13,6 @@ import re
 from urllib.parse import urlsplit
 
 from grocer.crawlstate import CrawlState
-from grocer.db.engine import engine_from_settings
-from grocer.db.barcodes import coles_products_needing_barcode, write_coles_barcodes
 from grocer.normalization import clean_barcode
 from grocer.spiders.arguments import positive_int
 from grocer.spiders.coles import ColesSite, body_text, gtin_from_product_page
@@ -47,7 +45,8 @@ class ColesBarcodesSpider(ColesSite, GrocerSpider):
     @classmethod
     def from_crawler(cls, crawler, *args, **kwargs):
         spider = super().from_crawler(crawler, *args, **kwargs)
-        # TODO(issue 13): candidates and barcodes through items and a pipeline, not here.
+        from grocer.db.engine import engine_from_settings  # only when crawling
+
         spider.db = engine_from_settings(crawler.settings)
         return spider
 
@@ -61,6 +60,8 @@ class ColesBarcodesSpider(ColesSite, GrocerSpider):
             size = min(size, self.limit - self.looked_up)
         if size <= 0:
             return None
+        from grocer.db.barcodes import coles_products_needing_barcode  # only when crawling
+
         candidates = coles_products_needing_barcode(self.db, self.last_product_id, size)
         if not candidates:
             return None
@@ -86,6 +87,8 @@ class ColesBarcodesSpider(ColesSite, GrocerSpider):
     def write_chunk(self) -> None:
         if not (self.found or self.missing):
             return
+        from grocer.db.barcodes import write_coles_barcodes
+
         result = write_coles_barcodes(self.db, self.found, self.missing)
         self.found, self.missing = {}, set()
         self.count("grocer/barcodes/written", result.written)

@@ -76,9 +76,9 @@ class GrocerSpider(Spider):
 
     def select_targets(self) -> list[StoreTarget]:
         """The stores to crawl: one call into the store directory (GROCER_STORE_DIRECTORY, a
-        callable (settings, chain, stores argument) → StoreTargets; tests replace it)."""
+        callable (crawler, chain, stores argument) → StoreTargets; tests replace it)."""
         directory = load_object(self.crawler.settings.get("GROCER_STORE_DIRECTORY"))
-        return directory(self.crawler.settings, self.chain, self.stores_argument)
+        return directory(self.crawler, self.chain, self.stores_argument)
 
     # --- the work loop ------------------------------------------------------------------------
 

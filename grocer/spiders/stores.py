@@ -1,22 +1,35 @@
-"""Which stores a crawl visits (`-a stores=`).
+"""Which stores a crawl visits (`-a stores=`), and marking them crawled.
+
+`lease:N` takes the N stalest eligible stores no other crawl holds (grocer.db.stores
+.lease_stores) and holds them until the crawl closes: any number of crawls, on any number of
+scrapyd nodes, started with the same arguments, share out the chain's stores.
 
 Store codes are exactly those loaded by `scrapy loadstores` (`G102`, `COL:401`, `1147`, IGA
 `19587`). The site of a chain may want another id than the code: Coles wants the number of
 `COL:401`, IGA its retailer store id (`Store.site_store_id`).
+
+`scrapy` imports every module of grocer.spiders to list the spiders: this one imports the
+database modules (SQLAlchemy) only when a crawl selects its stores (start-up time).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
-from dataclasses import dataclass
+import os
+import socket
+import uuid
+from dataclasses import dataclass, field
 
-from sqlalchemy import select
-from sqlalchemy.engine import Engine
+from typing import TYPE_CHECKING
 
 from grocer.chains import Chain
-from grocer.db.engine import session_scope
-from grocer.db.models import Company, Division, Store
-from grocer.db.stores import StoreDirectory
+from grocer.normalization.dates import utcnow
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+
+    from grocer.db.models import Store
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +54,10 @@ def site_id_of(chain: Chain, store: Store) -> str | None:
 
 
 def _stores_query(chain: Chain):
+    from sqlalchemy import select
+
+    from grocer.db.models import Company, Division, Store
+
     query = select(Store).join(Company, Store.company_id == Company.id).where(
         Company.slug == chain.slug, Store.closed_at.is_(None))
     if chain.supermarket_divisions:
@@ -51,34 +68,131 @@ def _stores_query(chain: Chain):
     return query
 
 
-def _parse_stalest(spec: str) -> int:
+def _parse_count(spec: str) -> int:
+    """N of stalest:N / lease:N."""
+    kind, _, text = spec.partition(":")
     try:
-        count = int(spec.split(":", 1)[1])
+        count = int(text)
     except ValueError:
         count = 0
     if count < 1:
-        raise StoreSelectionError(f"stores={spec!r}: expected stalest:N with N a positive number")
+        raise StoreSelectionError(
+            f"stores={spec!r}: expected {kind.lower()}:N with N a positive number")
     return count
 
 
-def select_stores(engine: Engine, chain: Chain, spec: str | None) -> list[StoreTarget]:
+def is_lease(spec: str | None) -> bool:
+    return (spec or "").strip().lower().startswith("lease:")
+
+
+@dataclass
+class StoreLease:
+    """The stores a crawl leased: renewed while it runs, released when it closes. A crawl that
+    is killed renews nothing, so its lease expires after `seconds` and others take its stores."""
+
+    engine: Engine
+    seconds: float  # GROCER_LEASE_SECONDS
+    recrawl_hours: float  # GROCER_LEASE_RECRAWL_HOURS: a store crawled since is not leased
+    holder: str = field(default_factory=lambda: lease_holder())
+    held: list[int] = field(default_factory=list)
+
+    @classmethod
+    def for_crawler(cls, crawler, engine: Engine) -> StoreLease:
+        from scrapy import signals
+
+        lease = cls(engine, crawler.settings.getfloat("GROCER_LEASE_SECONDS"),
+                    crawler.settings.getfloat("GROCER_LEASE_RECRAWL_HOURS"))
+        # A strong reference: the signal is what keeps the lease alive until the crawl closes.
+        crawler.signals.connect(lease.close, signal=signals.spider_closed, weak=False)
+        return lease
+
+    def take(self, chain: Chain, count: int) -> list[int]:
+        from grocer.db.stores import lease_stores
+
+        crawled_before = utcnow() - dt.timedelta(hours=self.recrawl_hours)
+        self.held += lease_stores(self.engine, _stores_query(chain), count, self.holder,
+                                  self.seconds, crawled_before)
+        logger.info("leased %d of the %d stalest %s stores for %s (lease %s s)",
+                    len(self.held), count, chain.name, self.holder, f"{self.seconds:g}")
+        return self.held
+
+    def start_renewing(self, spider=None) -> None:
+        if not self.held:
+            return
+        from twisted.internet import task, threads
+
+        self.renewal = task.LoopingCall(threads.deferToThread, self.renew)
+        self.renewal.start(self.seconds / 3, now=False)
+
+    def renew(self) -> None:
+        from grocer.db.stores import renew_leases
+
+        try:
+            kept = renew_leases(self.engine, self.holder, self.seconds)
+        except Exception:  # the next renewal may get through; the lease lasts until then
+            logger.exception("could not renew the store lease of %s", self.holder)
+            return
+        if kept < len(self.held):
+            logger.error("%s holds %d of its %d leased stores: the lease expired (was the "
+                         "crawl stalled longer than GROCER_LEASE_SECONDS?)", self.holder, kept,
+                         len(self.held))
+
+    async def close(self, spider=None, reason=None) -> None:
+        renewal = getattr(self, "renewal", None)
+        if renewal is not None and renewal.running:
+            renewal.stop()
+        if self.held:
+            import asyncio
+
+            from grocer.db.stores import release_leases
+
+            # Off the reactor: the lease table is the database's.
+            released = await asyncio.to_thread(release_leases, self.engine, self.holder)
+            logger.info("released the lease of %d stores (%s)", released, self.holder)
+            self.held = []
+
+
+def lease_holder() -> str:
+    """Who holds a lease: host, process and the scrapyd job (or a random id)."""
+    job = os.environ.get("SCRAPY_JOB") or uuid.uuid4().hex[:12]
+    return f"{socket.gethostname()}:{os.getpid()}:{job}"[:100]
+
+
+def select_stores(engine: Engine, chain: Chain, spec: str | None,
+                  lease: StoreLease | None = None) -> list[StoreTarget]:
     """The stores named by `spec`, in crawl order.
 
     None/"" → the chain's default store; "all" → its supermarkets that are not closed;
-    "stalest:N" → the N of those crawled longest ago (never crawled first); otherwise
-    comma-separated store codes (a closed one with a warning).
+    "stalest:N" → the N of those crawled longest ago (never crawled first); "lease:N" → the
+    same, leased through `lease` (none another crawl holds); otherwise comma-separated store
+    codes (a closed one with a warning).
     """
+    from sqlalchemy import select
+
+    from grocer.db.engine import session_scope
+    from grocer.db.models import Company, Store
+    from grocer.db.stores import StoreDirectory, stalest_first
+
     spec = (spec or "").strip()
+    kind = spec.lower().partition(":")[0]
+    if kind == "lease":
+        if lease is None:
+            raise StoreSelectionError(f"stores={spec}: this command cannot lease stores")
+        leased = lease.take(chain, _parse_count(spec))
+        if not leased:
+            logger.warning("stores=%s: every %s store is leased by another crawl or was "
+                           "crawled in the last GROCER_LEASE_RECRAWL_HOURS: nothing to do",
+                           spec, chain.name)
+            return []
     with session_scope(engine) as session:
-        if spec.lower() == "all" or spec.lower().startswith("stalest:"):
+        if kind in ("all", "stalest", "lease"):
             query = _stores_query(chain)
-            if spec.lower() == "all":
+            if kind == "all":
                 query = query.order_by(Store.id)
             else:
-                # NULL first on every backend (MySQL has no NULLS FIRST).
-                query = query.order_by(Store.last_crawled_at.is_(None).desc(),
-                                       Store.last_crawled_at, Store.id)
-                query = query.limit(_parse_stalest(spec))
+                query = stalest_first(query)
+                query = (query.where(Store.id.in_(leased)) if kind == "lease"
+                         else query.limit(_parse_count(spec)))
             stores = list(session.scalars(query))
             if not stores:
                 raise StoreSelectionError(

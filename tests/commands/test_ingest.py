@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+import gzip
 import json
+import re
 
 import pytest
 from sqlalchemy import func, select
 
 from grocer.db.models import Price, PriceHistory, Product, Store
-from grocer.commands.ingest_spider import BadLine, item_from_line, splitcart_scraped_at
+from grocer.ingest.lines import BadLine, item_from_line, splitcart_scraped_at
 from tests.helpers.scrapy_cli import run_scrapy
 
 
@@ -138,3 +140,105 @@ def test_a_feed_line_written_by_scrapy_replays_with_its_time():
     item = item_from_line(json.loads(line), None, None)
     assert item["raw"] == {"sku": "1"} and "product_id" not in item
     assert as_utc(item["scraped_at"]) == scraped_at
+
+
+def _ingest(feed, db_url, tmp_path, *args):
+    return run_scrapy(["ingest", str(feed), "-s", "GROCER_RECONCILE_ON_CLOSE=0", *args],
+                      db_url=db_url, workdir=tmp_path / "run", check=False)
+
+
+def _good_lines(count, **kwargs):
+    return [json.dumps(splitcart_line(f"{n:018d}", f"Rice {n} 1kg", 2.0, **kwargs)).encode()
+            for n in range(1, count + 1)]
+
+
+def test_lines_that_cannot_be_read_are_counted_and_the_rest_loads(db_url, engine, tmp_path):
+    good = _good_lines(40)
+    bad = [
+        b'{"product": {"name": "Caf\xe9 1kg"}, "metadata": {"company": "aldi"}}',  # latin-1
+        b"[" * 100_000 + b"]" * 100_000,  # nested deeper than any parser goes
+        b'{"product": {"sku": ' + b"9" * 5000 + b'}, "metadata": {"company": "aldi"}}',
+        b"\x00\xff\xfe garbage",
+    ]
+    lines = good[:10] + bad[:2] + good[10:30] + bad[2:] + good[30:]
+    feed = tmp_path / "archive.jsonl"
+    feed.write_bytes(b"\n".join(lines) + b"\n")
+    result = _ingest(feed, db_url, tmp_path, "-s", "GROCER_MAX_DROP_RATE=0.2")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "40 items stored, 0 dropped, 4 invalid lines" in result.stdout
+    for number in (11, 12, 33, 34):
+        assert f"line {number} skipped" in result.stderr
+    assert "not UTF-8" in result.stderr and "nested too deeply" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert _count(engine, Price) == 40
+
+
+def test_a_gzip_archive_is_read_as_it_is(db_url, engine, tmp_path):
+    feed = tmp_path / "archive.jsonl.gz"
+    feed.write_bytes(gzip.compress(b"\n".join(_good_lines(25)) + b"\n"))
+    result = _ingest(feed, db_url, tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "25 items stored, 0 dropped, 0 invalid lines" in result.stdout
+    assert _count(engine, Price) == 25
+
+
+def test_a_truncated_gzip_loads_what_it_holds_and_counts_the_break(db_url, engine, tmp_path):
+    data = gzip.compress(b"\n".join(_good_lines(200)) + b"\n")
+    feed = tmp_path / "archive.jsonl.gz"
+    feed.write_bytes(data[:len(data) * 2 // 3])
+    result = _ingest(feed, db_url, tmp_path, "-s", "GROCER_MAX_DROP_RATE=1")
+    assert "cannot be read on" in result.stderr and "Traceback" not in result.stderr
+    assert 0 < _count(engine, Price) < 200
+
+
+def test_ingest_company_refuses_lines_of_another_chain(db_url, engine, tmp_path):
+    feed = tmp_path / "aldi.jsonl"
+    feed.write_bytes(b"\n".join(_good_lines(5)) + b"\n")
+    result = _ingest(feed, db_url, tmp_path, "--company", "coles")
+    assert result.returncode == 1
+    assert "metadata.company is 'aldi', not --company 'coles'" in result.stderr
+    assert "0 items stored, 0 dropped, 5 invalid lines" in result.stdout
+    assert _count(engine, Price) == 0
+    # A line without a company of its own takes --company.
+    line = splitcart_line("1", "Rice 1kg", 2.0, company="")
+    assert item_from_line(line, "coles", None)["company"] == "coles"
+
+
+@pytest.mark.parametrize("lines, settings, reason, code", [
+    ([], [], "no_store_completed", 1),  # nothing stored
+    ([b"not json"] * 3, ["-s", "GROCER_MAX_DROP_RATE=1"], "no_store_completed", 1),
+    ([b"not json"] * 2 + _good_lines(18), ["-s", "GROCER_MAX_DROP_RATE=0.05"],
+     "error_budget", 1),  # 10% of the lines invalid
+    ([b"not json"] + _good_lines(19), ["-s", "GROCER_MAX_DROP_RATE=0.1"], "finished", 0),
+])
+def test_ingest_exit_code_follows_its_close_reason(db_url, engine, tmp_path, lines, settings,
+                                                    reason, code):
+    feed = tmp_path / "feed.jsonl"
+    feed.write_bytes(b"\n".join(lines) + b"\n")
+    result = _ingest(feed, db_url, tmp_path, *settings)
+    assert f"close reason {reason}" in result.stdout, result.stderr[-2000:]
+    assert result.returncode == code
+
+
+def test_ingest_of_a_missing_file_is_a_one_line_usage_error(db_url, tmp_path):
+    result = _ingest(tmp_path / "nope.jsonl", db_url, tmp_path)
+    assert result.returncode == 2
+    assert "no such file" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_progress_lines_name_the_line_the_speed_and_an_eta(db_url, engine, tmp_path):
+    feed = tmp_path / "feed.jsonl"
+    feed.write_bytes(b"\n".join(_good_lines(300)) + b"\n")
+    result = _ingest(feed, db_url, tmp_path, "-s", "GROCER_INGEST_PROGRESS_SECONDS=0",
+                     "-s", "GROCER_BATCH_SIZE=50")
+    assert result.returncode == 0
+    assert re.search(r"feed\.jsonl: line [\d,]+ \(\d+%\), [\d,]+ items/s, ETA \d+ s",
+                     result.stderr)
+
+
+def test_ingest_runs_no_engine(db_url, engine, tmp_path):
+    feed = tmp_path / "feed.jsonl"
+    feed.write_bytes(b"\n".join(_good_lines(3)) + b"\n")
+    result = _ingest(feed, db_url, tmp_path)
+    assert "Spider opened" not in result.stderr and "scrapy.core.engine" not in result.stderr
+    assert "Error caught on signal handler" not in result.stderr

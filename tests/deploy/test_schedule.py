@@ -174,3 +174,41 @@ def test_the_scrapyd_requirements_are_grocers_dependencies_without_grocer():
              if line.strip() and not line.startswith("#")]
     assert sorted(lines) == sorted(["scrapyd>=1.5", *install_requires])
     assert not any(line.lower().startswith("grocer") for line in lines)
+
+
+def test_nodes_each_get_the_leased_job(capsys):
+    with stub_scrapyd() as first, stub_scrapyd() as second:
+        first.jobs["running"] = [{"id": "old", "spider": "aldi", "pid": 7}]  # leases share
+        code = schedule.main(["aldi", "--lease", "5", "--nodes", f"{first.url},{second.url}",
+                              "--jobs", "2"])
+    assert code == 0
+    assert [sent["stores"] for sent in first.scheduled + second.scheduled] == [["lease:5"]] * 4
+    out = capsys.readouterr().out
+    assert out.count("scheduled job job1 (stores=lease:5)") == 4 and second.url in out
+
+
+def test_nodes_without_a_lease_are_refused():
+    with pytest.raises(SystemExit):  # stalest:N on every node: the same stores twice
+        schedule.parse_args(["aldi", "--nodes", "http://a:6800,http://b:6800"])
+    with pytest.raises(SystemExit):
+        schedule.parse_args(["aldi", "--jobs", "2", "--stores", "G102"])
+    with pytest.raises(SystemExit):
+        schedule.parse_args(["aldi", "--lease", "0"])
+
+
+def test_a_node_that_is_down_fails_the_run_but_not_the_other_nodes(capsys):
+    with stub_scrapyd() as up:
+        code = schedule.main(["aldi", "--lease", "5", "--nodes",
+                              f"http://127.0.0.1:1,{up.url}"])
+    assert code == 1 and len(up.scheduled) == 1
+    assert "scrapyd:" in capsys.readouterr().err
+
+
+def test_wait_waits_for_every_node(capsys):
+    with stub_scrapyd() as first, stub_scrapyd() as second:
+        first.finish_with, second.finish_with = "finished", "db_errors"
+        code = schedule.main(["aldi", "--lease", "5", "--nodes", f"{first.url},{second.url}",
+                              "--wait", "--poll", "0.05"])
+    assert code == 3
+    out = capsys.readouterr().out
+    assert "closed (finished)" in out and "closed (db_errors)" in out

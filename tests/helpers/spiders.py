@@ -13,7 +13,7 @@ FIXTURE_STORES = {"G102": "G102", "G105": "G105", "COL:401": "401", "COL:402": "
                   "1147": "1147", "1148": "1148", "19587": "32600", "19588": "83253"}
 
 
-def fixture_directory(settings, chain, stores_argument):
+def fixture_directory(crawler, chain, stores_argument):
     """A store directory without a database: `-a stores=` codes of FIXTURE_STORES."""
     codes = [code.strip() for code in (stores_argument or "").split(",") if code.strip()]
     unknown = [code for code in codes if code not in FIXTURE_STORES]

@@ -8,11 +8,9 @@ import json
 import pytest
 from scrapy import Request
 from scrapy.http import TextResponse
-from scrapy.utils.test import get_crawler
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-import grocer.settings
 from grocer.chains import CHAINS
 from grocer.db.barcodes import coles_products_needing_barcode, write_coles_barcodes
 from grocer.db.models import Company, Product, Sku, Store
