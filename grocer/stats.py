@@ -5,6 +5,7 @@ DROPPED_TOTAL = "grocer/dropped_total"
 DB_ERRORS = "grocer/db_errors"
 ITEM_ERRORS = "grocer/item_errors"  # exceptions other than DropItem out of a pipeline
 INVALID_BARCODES = "grocer/invalid_barcode"
+NULLED = "grocer/nulled"  # grocer/nulled/<field>: a value set to None because it cannot be stored
 
 
 def store_key(store_code: str, name: str) -> str:
@@ -28,3 +29,11 @@ def item_lost(stats, store_code: str | None, reason: str, count: int = 1) -> Non
     stats.inc_value(f"{LOST}/{reason}", count)
     stats.inc_value(LOST_TOTAL, count)
     inc_store(stats, store_code, "lost", count)
+
+
+def count_nulled(stats, product: dict, key: str) -> None:
+    """Count (and remove) the fields a cleaner set to None because they cannot be stored,
+    listed under `product[key]`."""
+    for field in product.pop(key, None) or ():
+        if stats is not None:
+            stats.inc_value(f"{NULLED}/{field}")
