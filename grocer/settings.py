@@ -31,13 +31,6 @@ TABLES_REFRESH_EVERY_STORES = int(_env("TABLES_REFRESH_EVERY_STORES", 5))
 
 # Rows per database batch in the resolve and price pipelines.
 GROCER_BATCH_SIZE = int(_env("GROCER_BATCH_SIZE", 1000))
-# Seconds a database may take to connect, answer or accept a write (pymysql connect/read/write
-# timeouts; SQLite busy timeout). A database that stops answering fails the crawl (db_errors)
-# within about this time instead of hanging it.
-GROCER_DB_TIMEOUT = float(_env("GROCER_DB_TIMEOUT", 30))
-# Database batches a pipeline may have running or queued in its worker thread; more items wait
-# (back-pressure: Scrapy stops feeding items while the database is behind).
-GROCER_DB_MAX_IN_FLIGHT = int(_env("GROCER_DB_MAX_IN_FLIGHT", 2))
 # Observations dated more than this many seconds in the future are dropped (future_date).
 GROCER_MAX_FUTURE_SKEW_SECONDS = float(_env("GROCER_MAX_FUTURE_SKEW_SECONDS", 86400))
 # Crawl health: a crawl dropping more than this share of its items closes as `error_budget`.
@@ -112,8 +105,6 @@ RETRY_HTTP_CODES = [429, 500, 502, 503, 504, 522, 524, 408]
 # Exponential backoff between retries: base ** attempt seconds, capped.
 RETRY_BACKOFF_BASE = float(_env("RETRY_BACKOFF_BASE", 2.0))
 RETRY_BACKOFF_MAX = float(_env("RETRY_BACKOFF_MAX", 60.0))
-# A 429/503 answer's Retry-After (seconds or an HTTP date) is waited for, at most this long.
-GROCER_MAX_RETRY_AFTER = float(_env("GROCER_MAX_RETRY_AFTER", 300))
 DOWNLOADER_MIDDLEWARES = {
     # After the HTTP cache (900): replays never wait.
     "grocer.middlewares.RetryBackoffMiddleware": 950,
