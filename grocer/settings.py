@@ -31,6 +31,8 @@ TABLES_REFRESH_EVERY_STORES = int(_env("TABLES_REFRESH_EVERY_STORES", 5))
 
 # Rows per database batch in the resolve and price pipelines.
 GROCER_BATCH_SIZE = int(_env("GROCER_BATCH_SIZE", 1000))
+# Observations dated more than this many seconds in the future are dropped (future_date).
+GROCER_MAX_FUTURE_SKEW_SECONDS = float(_env("GROCER_MAX_FUTURE_SKEW_SECONDS", 86400))
 # Crawl health: a crawl dropping more than this share of its items closes as `error_budget`.
 GROCER_MAX_DROP_RATE = float(_env("GROCER_MAX_DROP_RATE", 0.05))
 # ... checked during the crawl once this many items were seen (and at its end on all of them).

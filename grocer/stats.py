@@ -17,6 +17,7 @@ CLOSE_REASON = "grocer/close_reason"
 # Set (to a close reason) when an extension decided to stop the crawl mid-way.
 CLOSING = "grocer/closing"
 STORE_PREFIX = "grocer/store/"
+NULLED = "grocer/nulled"  # grocer/nulled/<field>: a value set to None because it cannot be stored
 
 
 def store_key(store_code: str, name: str) -> str:
@@ -49,3 +50,11 @@ class GrocerStatsCollector(MemoryStatsCollector):
     def __str__(self) -> str:
         return pprint.pformat({key: value for key, value in self.get_stats().items()
                                if not key.startswith(STORE_PREFIX)})
+
+
+def count_nulled(stats, product: dict, key: str) -> None:
+    """Count (and remove) the fields a cleaner set to None because they cannot be stored,
+    listed under `product[key]`."""
+    for field in product.pop(key, None) or ():
+        if stats is not None:
+            stats.inc_value(f"{NULLED}/{field}")

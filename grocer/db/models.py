@@ -30,6 +30,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import mysql
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from grocer.normalization import limits
 from grocer.normalization.dates import utcnow
 from grocer.normalization.text import search_words
 
@@ -75,8 +76,8 @@ class UTCDateTime(TypeDecorator):
         return value.replace(tzinfo=dt.timezone.utc)
 
 
-Money = Numeric(10, 2)
-UnitMoney = Numeric(12, 4)
+Money = Numeric(limits.MONEY_PRECISION, limits.MONEY_SCALE)
+UnitMoney = Numeric(limits.UNIT_MONEY_PRECISION, limits.UNIT_MONEY_SCALE)
 
 
 class Base(DeclarativeBase):
@@ -119,7 +120,7 @@ class Store(Base):
         ForeignKey("division.id", ondelete="SET NULL"), index=True
     )
     # The code users know, exactly as in the store list: G102, COL:401, 1147, 19587.
-    store_code: Mapped[str] = mapped_column(ExactString(50))
+    store_code: Mapped[str] = mapped_column(ExactString(limits.STORE_CODE_LENGTH))
     # The id the chain's site wants (IGA retailer store id, Coles number); None = same as code.
     site_store_id: Mapped[str | None] = mapped_column(String(50))
     name: Mapped[str | None] = mapped_column(String(255))
@@ -146,8 +147,8 @@ class Brand(Base):
     __tablename__ = "brand"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    name: Mapped[str] = mapped_column(String(255))
-    normalized_name: Mapped[str] = mapped_column(ExactString(255), unique=True)
+    name: Mapped[str] = mapped_column(String(limits.BRAND_LENGTH))
+    normalized_name: Mapped[str] = mapped_column(ExactString(limits.BRAND_LENGTH), unique=True)
     name_variations: Mapped[list] = mapped_column(JSON, default=list)
     normalized_name_variations: Mapped[list] = mapped_column(JSON, default=list)
 
@@ -173,18 +174,19 @@ class Product(Base):
     __table_args__ = (Index("ix_product_search_text", "search_text", mysql_prefix="FULLTEXT"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    name: Mapped[str] = mapped_column(String(255), index=True)
+    name: Mapped[str] = mapped_column(String(limits.NAME_LENGTH), index=True)
     brand_id: Mapped[int | None] = mapped_column(
         ForeignKey("brand.id", ondelete="SET NULL"), index=True
     )
-    size: Mapped[str | None] = mapped_column(String(100))
+    size: Mapped[str | None] = mapped_column(String(limits.SIZE_LENGTH))
     sizes: Mapped[list] = mapped_column(JSON, default=list)
-    normalized_name_brand_size: Mapped[str] = mapped_column(ExactString(255), unique=True)
+    normalized_name_brand_size: Mapped[str] = mapped_column(
+        ExactString(limits.KEY_LENGTH), unique=True)
     key_version: Mapped[int] = mapped_column(Integer, default=1)
-    barcode: Mapped[str | None] = mapped_column(ExactString(50), unique=True)
-    url: Mapped[str | None] = mapped_column(String(1024))
-    image_url: Mapped[str | None] = mapped_column(String(1024))
-    aldi_image_url: Mapped[str | None] = mapped_column(String(1024))
+    barcode: Mapped[str | None] = mapped_column(ExactString(limits.BARCODE_LENGTH), unique=True)
+    url: Mapped[str | None] = mapped_column(String(limits.URL_LENGTH))
+    image_url: Mapped[str | None] = mapped_column(String(limits.URL_LENGTH))
+    aldi_image_url: Mapped[str | None] = mapped_column(String(limits.URL_LENGTH))
     has_no_coles_barcode: Mapped[bool] = mapped_column(Boolean, default=False)
     # [[raw brand, company slug], ...]: what each chain calls the product's brand.
     brand_name_company_pairs: Mapped[list] = mapped_column(JSON, default=list)
@@ -210,7 +212,7 @@ class ProductKeyVariation(Base):
     __tablename__ = "product_key_variation"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    key: Mapped[str] = mapped_column(ExactString(255), unique=True)
+    key: Mapped[str] = mapped_column(ExactString(limits.KEY_LENGTH), unique=True)
     product_id: Mapped[int] = mapped_column(
         ForeignKey("product.id", ondelete="CASCADE"), index=True
     )
@@ -224,7 +226,7 @@ class Sku(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     company_id: Mapped[int] = mapped_column(ForeignKey("company.id", ondelete="CASCADE"))
-    sku: Mapped[str] = mapped_column(ExactString(100))
+    sku: Mapped[str] = mapped_column(ExactString(limits.SKU_LENGTH))
     product_id: Mapped[int] = mapped_column(
         ForeignKey("product.id", ondelete="CASCADE"), index=True
     )
@@ -237,8 +239,9 @@ class _PriceColumns:
     price: Mapped[Decimal] = mapped_column(Money)
     was_price: Mapped[Decimal | None] = mapped_column(Money)
     unit_price: Mapped[Decimal | None] = mapped_column(UnitMoney)
-    unit_of_measure: Mapped[str | None] = mapped_column(String(50))
-    per_unit_price_string: Mapped[str | None] = mapped_column(String(255))
+    unit_of_measure: Mapped[str | None] = mapped_column(String(limits.UNIT_OF_MEASURE_LENGTH))
+    per_unit_price_string: Mapped[str | None] = mapped_column(
+        String(limits.PER_UNIT_PRICE_STRING_LENGTH))
     is_on_special: Mapped[bool] = mapped_column(Boolean, default=False)
     is_available: Mapped[bool | None] = mapped_column(Boolean)
     price_hash: Mapped[str] = mapped_column(String(64))

@@ -1,25 +1,44 @@
-"""CleanPipeline (100): the chain's field map; unusable items are dropped with a reason."""
+"""CleanPipeline (100): the chain's field map; unusable items are dropped with a reason.
+
+Besides the product's own rules: a store code longer than its column (`bad_store_code`) and
+an observation dated beyond now + GROCER_MAX_FUTURE_SKEW_SECONDS (`future_date`) are dropped;
+values the database cannot hold are set to None and counted in grocer/nulled/<field>."""
 
 from __future__ import annotations
+
+import datetime as dt
 
 from itemadapter import ItemAdapter
 from scrapy.exceptions import DropItem
 
 from grocer import stats as keys
 from grocer.normalization import ProductRejected, get_cleaner, validate_cleaned
+from grocer.normalization.cleaners.validation import (
+    DEFAULT_MAX_FUTURE_SKEW,
+    NULLED_FIELDS,
+    validate_observed_at,
+    validate_store_code,
+)
+from grocer.normalization.dates import as_utc, utcnow
 
 
 class CleanPipeline:
-    def __init__(self, stats):
+    def __init__(self, stats, max_future_skew: dt.timedelta = DEFAULT_MAX_FUTURE_SKEW):
         self.stats = stats
+        self.max_future_skew = max_future_skew
 
     @classmethod
     def from_crawler(cls, crawler):
-        return cls(crawler.stats)
+        skew = crawler.settings.getfloat("GROCER_MAX_FUTURE_SKEW_SECONDS")
+        return cls(crawler.stats, dt.timedelta(seconds=skew))
 
     def process_item(self, item):
         adapter = ItemAdapter(item)
         try:
+            validate_store_code(store_code)
+            scraped_at = adapter.get("scraped_at")
+            if scraped_at is not None:
+                validate_observed_at(as_utc(scraped_at), utcnow(), self.max_future_skew)
             raw = adapter.get("raw")
             if raw is None:  # a SplitCart archive line: cleaned already, still validated
                 product = validate_cleaned(adapter.get("product") or {})
@@ -31,6 +50,7 @@ class CleanPipeline:
         except KeyError as error:  # no cleaner for this company
             self._count_drop("unknown_company")
             raise DropItem(f"unknown_company: {error}", log_level="WARNING") from None
+        keys.count_nulled(self.stats, product, NULLED_FIELDS)
         if product.pop("invalid_barcode", None) is not None:
             self.stats.inc_value(keys.INVALID_BARCODES)
         adapter["product"] = product

@@ -15,13 +15,12 @@ from scrapy.exceptions import DropItem
 from grocer import stats as keys
 
 from grocer.normalization import ProductNormalizer, derive
+from grocer.normalization.cleaners.validation import NULLED_FIELDS
+from grocer.normalization.limits import KEY_LENGTH
 from grocer.tables.files import TranslationTableError, load_translation_tables
 from grocer.tables.refresh import tables_refreshed
 
 logger = logging.getLogger(__name__)
-
-MAX_KEY_LENGTH = 255  # Product.normalized_name_brand_size
-
 
 class NormalizePipeline:
     def __init__(self, tables_dir: str, stats=None):
@@ -51,7 +50,8 @@ class NormalizePipeline:
     def process_item(self, item):
         adapter = ItemAdapter(item)
         product = derive(adapter["product"], self.normalizer)
-        if len(product["normalized_name_brand_size"]) > MAX_KEY_LENGTH:
+        keys.count_nulled(self.stats, product, NULLED_FIELDS)
+        if len(product["normalized_name_brand_size"]) > KEY_LENGTH:
             # The key column holds 255 characters; a longer key would be cut and never match.
             if self.stats is not None:
                 self.stats.inc_value(f"{keys.DROPPED}/key_too_long")

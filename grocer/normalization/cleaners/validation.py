@@ -24,24 +24,34 @@ Common rules (clean and :func:`validate_cleaned`):
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import re
 from decimal import Decimal
 from typing import Mapping
 
+from .. import limits
 from ..barcode import ABSENT_BARCODE_MARKERS, clean_barcode
 from ..prices import calculate_price_info
 from ..text import to_ascii
 from ..values import finite_number
 
-MAX_PRICE = 100_000
-MAX_NAME_LENGTH = 255
-MAX_SKU_LENGTH = 100
-# Optional text fields longer than this are dropped (set to None), never rejected.
-MAX_FIELD_LENGTHS = {"brand": 255, "size": 255, "url": 2048, "image_url": 2048,
-                     "aldi_image_url": 2048, "per_unit_price_string": 255,
+MAX_PRICE = 100_000  # a business bound, well inside what limits.MAX_MONEY holds
+assert MAX_PRICE <= limits.MAX_MONEY
+MAX_NAME_LENGTH = limits.NAME_LENGTH
+MAX_SKU_LENGTH = limits.SKU_LENGTH
+# Optional text fields longer than their column are dropped (set to None, listed under
+# NULLED_FIELDS), never rejected.
+MAX_FIELD_LENGTHS = {"brand": limits.BRAND_LENGTH, "size": 255, "url": limits.URL_LENGTH,
+                     "image_url": limits.URL_LENGTH, "aldi_image_url": limits.URL_LENGTH,
+                     "per_unit_price_string": limits.PER_UNIT_PRICE_STRING_LENGTH,
                      "per_unit_price_measure": 255}
 MAX_INVALID_BARCODE_CHARS = 100
+# The cleaned product lists here the fields it set to None because their value could not be
+# stored (too long, out of range); the pipelines pop it and count grocer/nulled/<field>.
+NULLED_FIELDS = "nulled_fields"
+# How far in the future an observation may be dated (clock skew) before it is dropped.
+DEFAULT_MAX_FUTURE_SKEW = dt.timedelta(days=1)
 
 REJECTION_REASONS = {
     "not_a_product": "not a dict, an ad/banner tile (Coles _type != PRODUCT), or a tile without data",
@@ -53,6 +63,8 @@ REJECTION_REASONS = {
     "no_price": "no current price (often an unavailable product)",
     "bad_price": "current price not numeric, <= 0, NaN/inf, or > 100000",
     "malformed": "raw product of an unexpected structure",
+    "bad_store_code": f"store code empty or longer than {limits.STORE_CODE_LENGTH} characters",
+    "future_date": "observation dated more than the allowed clock skew in the future",
 }
 
 #: Keys every cleaned dict has (None where unknown). Chains add extras (description, ...).
@@ -241,17 +253,24 @@ def _finalize(product: dict, *, keep_special_flag: bool) -> dict:
     if not isinstance(path, list) or not all([isinstance(p, str) for p in path]):
         product["category_path"] = clean_category_path(path)
 
-    limits = MAX_FIELD_LENGTHS
+    nulled = []
     for key, value in product.items():
         if value is None:
             continue
         if isinstance(value, str):
             if not value or value.isspace():
                 product[key] = None
-            elif key in limits and len(value) > limits[key]:
+            elif key in MAX_FIELD_LENGTHS and len(value) > MAX_FIELD_LENGTHS[key]:
                 product[key] = None
-        elif key in limits:
+                nulled.append(key)
+        elif key in MAX_FIELD_LENGTHS:
             product[key] = None  # a URL or unit string that is not a string
+    if product.get("per_unit_price_value") is not None and not fits_unit_money(
+            product["per_unit_price_value"]):
+        product["per_unit_price_value"] = None
+        nulled.append("per_unit_price_value")
+    if nulled:
+        product[NULLED_FIELDS] = nulled
     for key in CLEANED_FIELDS:
         if key not in product:
             product[key] = None
@@ -283,6 +302,28 @@ class Cleaner:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} company={self.company!r}>"
+
+
+def fits_unit_money(value) -> bool:
+    """True when a unit price fits its column (Numeric(12, 4)); beyond it, it is absurd."""
+    return value is None or abs(value) <= limits.MAX_UNIT_MONEY
+
+
+def validate_store_code(code) -> str:
+    """The store code of an item, which must fit Store.store_code: else the item is dropped
+    (ProductRejected("bad_store_code")) rather than failing its batch in the database."""
+    text = str(code).strip() if code is not None else ""
+    if not text or len(text) > limits.STORE_CODE_LENGTH:
+        raise ProductRejected("bad_store_code", f"{len(text)} chars")
+    return text
+
+
+def validate_observed_at(observed_at: dt.datetime, now: dt.datetime,
+                         skew: dt.timedelta = DEFAULT_MAX_FUTURE_SKEW) -> None:
+    """An observation dated beyond now + skew would freeze its price forever (newer-dated
+    rows always win): ProductRejected("future_date")."""
+    if observed_at > now + skew:
+        raise ProductRejected("future_date", observed_at.isoformat())
 
 
 def validate_cleaned(product) -> dict:
