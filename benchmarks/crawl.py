@@ -213,7 +213,7 @@ def main(argv=None) -> int:
 
     def ratio(label):  # per repetition: the crawls of one repetition ran side by side
         return spread(run["items_per_s"] / none["items_per_s"]
-                      for run, none in zip(runs[label], runs["none"]))
+                      for run, none in zip(runs[label], runs["none"], strict=False))
 
     speeds = {label: spread(run["items_per_s"] for run in label_runs)
               for label, label_runs in runs.items()}

@@ -130,7 +130,7 @@ def main() -> None:
                    for name, times in startup.items()}
         list_ratio = medians["list"] / medians["import"]
         golden_ratio = medians["golden"] / medians["import"] if medians["golden"] else None
-        print(f"(b) golden archive ingest, whole process: "
+        print("(b) golden archive ingest, whole process: "
               + (f"{medians['golden']:.2f} s = {golden_ratio:.2f}x import scrapy "
                  f"({medians['import']:.2f} s)" if golden_ratio else "skipped (no "
                  "GROCER_SHARED_DIR)"))

@@ -54,7 +54,7 @@ def main(argv=None) -> int:
         start = time.perf_counter()
         results = [derive(validate_cleaned(row), normalizer) for row in rows]
         timings.append(time.perf_counter() - start)
-        matched = sum(all(r.get(f) == row.get(f) for f in DERIVED) for r, row in zip(results, rows))
+        matched = sum(all(r.get(f) == row.get(f) for f in DERIVED) for r, row in zip(results, rows, strict=False))
 
     best = min(timings)
     print(json.dumps({

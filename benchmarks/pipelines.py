@@ -407,10 +407,10 @@ def main() -> None:
     for phase in ("cold", "warm"):
         ratios[f"vs_naive_orm_{phase}"] = spread(
             naive / mine for naive, mine in zip(times[f"naive_{phase}"],
-                                                times[f"pipelines_{phase}"]))
+                                                times[f"pipelines_{phase}"], strict=False))
         ratios[f"vs_limit_{phase}"] = spread(
             limit / mine for limit, mine in zip(times[f"limit_{phase}"],
-                                                times[f"pipelines_{phase}"]))
+                                                times[f"pipelines_{phase}"], strict=False))
     speeds = {name: spread(1 / t for t in values) for name, values in times.items()}
     changes = len(products) // 10 * len(STORES)
     for name, figure in sorted(speeds.items()):

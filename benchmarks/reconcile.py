@@ -242,7 +242,7 @@ def main(argv=None) -> int:
                     f"{runs[size][-1]['seconds']:.2f} s")
     small_runs, large_runs = runs[small], runs[small * 10]
     ratios = spread(large["seconds"] / small_run["seconds"]
-                    for small_run, large in zip(small_runs, large_runs))
+                    for small_run, large in zip(small_runs, large_runs, strict=False))
     small_seconds = spread(run["seconds"] for run in small_runs)
     large_seconds = spread(run["seconds"] for run in large_runs)
     log(f"small: {shown(small_seconds, ' s')}; large: {shown(large_seconds, ' s')}; "

@@ -78,7 +78,7 @@ def _file_lock(path: Path, timeout: float):
                 break
             except BlockingIOError:
                 if time.monotonic() >= deadline:
-                    raise LockTimeout(f"lock file {path} not acquired within {timeout:g} s")
+                    raise LockTimeout(f"lock file {path} not acquired within {timeout:g} s") from None
                 time.sleep(_POLL_SECONDS)
         try:
             yield

@@ -454,7 +454,7 @@ def delete_orphans(engine: Engine, created_before: dt.datetime | None = None,
         return ids[-1], count or 0
 
     while True:
-        last, count = run_transaction(engine, lambda s: work(s, last_id))
+        last, count = run_transaction(engine, lambda s, after=last_id: work(s, after))
         if last is None:
             break
         last_id = last

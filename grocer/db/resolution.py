@@ -138,7 +138,7 @@ class ProductResolver:
         cached products are checked to still exist (another crawl's reconciliation may have
         merged them away), then what is not cached is looked up."""
         lookups = [(self.by_barcode, {p["barcode"] for p in products if p.get("barcode")}),
-                   (self.by_sku, {(c, p["sku"]) for p, c in zip(products, company_ids)
+                   (self.by_sku, {(c, p["sku"]) for p, c in zip(products, company_ids, strict=False)
                                   if p.get("sku")}),
                    (self.by_key, {p["normalized_name_brand_size"] for p in products})]
         cached = {cache[value] for cache, values in lookups for value in values if value in cache}
@@ -202,7 +202,7 @@ class ProductResolver:
             self._prefetch(connection, products, company_ids)
             plan = _Plan()
             targets = [self._decide(plan, product, company_id, slug)
-                       for product, company_id, slug in zip(products, company_ids, company_slugs)]
+                       for product, company_id, slug in zip(products, company_ids, company_slugs, strict=False)]
             self._write(connection, plan)
             return plan, targets
 
@@ -367,7 +367,7 @@ class ProductResolver:
             self.by_sku[(company_id, sku)] = _id_of(target)
         for key, target in plan.variations.items():
             self.by_key[key] = _id_of(target)
-        for product, target in zip(products, targets):
+        for product, target in zip(products, targets, strict=False):
             pid = _id_of(target)
             info = self.products[pid]
             if product.get("barcode") and info.barcode == product["barcode"]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Sequence
+from collections.abc import Sequence
 
 from grocer.matching.products import MatchConfig
 from grocer.matching.profiles import Profile

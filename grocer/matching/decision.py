@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from itertools import combinations
-from typing import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 
 from grocer.matching.blocking import Candidate, candidate_pairs
 from grocer.matching.products import STRONG_SIZES, MatchConfig, MatchProduct

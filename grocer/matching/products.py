@@ -75,11 +75,11 @@ class MatchConfig:
             return None
         return base if branded else base + self.unbranded_extra
 
-    def with_min_score(self, min_score: float) -> "MatchConfig":
+    def with_min_score(self, min_score: float) -> MatchConfig:
         """The same rule with ``min_score`` changed (the stricter thresholds move with it)."""
         return replace(self, min_score=min_score)
 
-    def without_unit_prices(self) -> "MatchConfig":
+    def without_unit_prices(self) -> MatchConfig:
         """The same rule blind to prices (to measure what the unit-price evidence is worth)."""
         return replace(self, max_unit_price_ratio=None)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable
+from collections.abc import Iterable
 
 from grocer.matching.products import MatchProduct
 from grocer.matching.vocabulary import (

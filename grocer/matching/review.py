@@ -19,7 +19,7 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 from grocer.matching.decision import MatchPair, group_pairs, match_products
 from grocer.matching.products import MatchConfig, MatchProduct

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from rapidfuzz import fuzz, process
 from rapidfuzz.distance import DamerauLevenshtein, Levenshtein
@@ -97,7 +97,7 @@ def pairwise_scores(left: Sequence[str], right: Sequence[str], scorer) -> list[f
     """
     if len(left) >= BULK_SCORING_FROM and _have_numpy():
         return [float(x) for x in process.cpdist(left, right, scorer=scorer, workers=-1)]
-    return [scorer(x, y) for x, y in zip(left, right)]
+    return [scorer(x, y) for x, y in zip(left, right, strict=False)]
 
 
 def _spelling_variants(x: str, y: str) -> bool:
@@ -145,7 +145,7 @@ def _labels(p: Profile, other: Profile) -> set[str]:
     by a generic descriptor the other name lacks ("potato chips", "dark chocolate" beside a
     name stating neither). "Orange chocolate" beside "chocolate" stays a variant."""
     others = set(other.words)
-    return {w for w, after in zip(p.words, p.words[1:])
+    return {w for w, after in zip(p.words, p.words[1:], strict=False)
             if w in VARIANT_WORDS and w not in DESCRIPTORS and after in DESCRIPTORS
             and after not in others}
 
@@ -154,7 +154,7 @@ def _compounds(extra: set[str], other: Profile) -> set[str]:
     """One-sided words that are two adjacent words of the other name written as one
     ("seasalt" / "sea salt"), with those two words."""
     found = set()
-    for first, second in zip(other.words, other.words[1:]):
+    for first, second in zip(other.words, other.words[1:], strict=False):
         if first + second in extra:
             found |= {first + second, first, second}
     return found
@@ -191,7 +191,7 @@ def _cross_chain_explained(c: Candidate, extra_a: set[str], extra_b: set[str],
     for mine, p, other in ((extra_a, c.a, c.b), (extra_b, c.b, c.a)):
         # "70% cocoa" beside "70%" or beside no number: what the percentage is of
         stated = p.percents if _one_sided_percentage(c, p, other) else p.percents & other.percents
-        for number, word in zip(p.words, p.words[1:]):
+        for number, word in zip(p.words, p.words[1:], strict=False):
             if number in stated and word in mine:
                 explained[word] = "what a percentage is of"
     for word in (_compounds(extra_a, c.b) | _compounds(extra_b, c.a)) & extra:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from typing import Mapping
+from collections.abc import Mapping
 
 _APOSTROPHES = re.compile(r"['\u2018\u2019`\u00b4]")
 _WORD = re.compile(r"[a-z0-9]+")

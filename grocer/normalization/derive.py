@@ -4,7 +4,7 @@ brandless product) to None -> price hash over the final dict."""
 
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 from .cleaners.validation import NULLED_FIELDS, fits_unit_money
 from .key import ProductNormalizer

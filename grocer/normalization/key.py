@@ -40,7 +40,7 @@ Robustness additions that do not change any key of real data: non-string inputs 
 
 from __future__ import annotations
 
-from typing import Mapping
+from collections.abc import Mapping
 
 from .sizes import _extract, standardize_sizes
 from .text import clean_value

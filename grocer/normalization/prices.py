@@ -7,7 +7,7 @@ import json
 import math
 import re
 from decimal import Decimal
-from typing import Mapping
+from collections.abc import Mapping
 
 __all__ = [
     "HASH_FIELDS",

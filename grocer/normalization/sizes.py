@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from typing import Iterable
+from collections.abc import Iterable
 
 __all__ = [
     "UNIT_VARIATIONS",

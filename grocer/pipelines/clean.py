@@ -35,7 +35,7 @@ class CleanPipeline:
     def process_item(self, item):
         adapter = ItemAdapter(item)
         try:
-            validate_store_code(store_code)
+            validate_store_code(adapter.get("store_code"))
             scraped_at = adapter.get("scraped_at")
             if scraped_at is not None:
                 validate_observed_at(as_utc(scraped_at), utcnow(), self.max_future_skew)

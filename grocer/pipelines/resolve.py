@@ -54,7 +54,7 @@ class ResolvePipeline(DatabasePipeline):
         return item
 
     def _resolve_batch(self, payloads):
-        products, company_ids, slugs = zip(*payloads)
+        products, company_ids, slugs = zip(*payloads, strict=False)
         conflicts = self.resolver.barcode_conflicts
         try:
             resolutions = self.resolver.resolve_batch(

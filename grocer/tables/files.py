@@ -12,7 +12,7 @@ import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Mapping
+from collections.abc import Mapping
 
 __all__ = [
     "BRAND_TABLE_FILE",

@@ -79,7 +79,7 @@ class PipelineChain:
                     results[index] = result
             if waiting:
                 done = await asyncio.gather(*(c for _, c in waiting), return_exceptions=True)
-                for (index, _), result in zip(waiting, done):
+                for (index, _), result in zip(waiting, done, strict=False):
                     results[index] = result
         for result in results:
             if isinstance(result, BaseException) and not isinstance(result, DropItem):

@@ -21,7 +21,6 @@ from grocer.matching.review import (
     plan_translations,
     write_report,
 )
-from grocer.db.models import Brand, Company, Price, Product, Sku, Store
 from grocer.normalization import ProductNormalizer
 from grocer.tables.files import PRODUCT_TABLE_FILE
 
@@ -146,7 +145,7 @@ def test_apply_adds_variation_to_canonical_without_overwriting(db, tmp_path):
     tables.mkdir()
     existing = {"older variation": "older canonical", db.keys["coles_lettuce"]: "kept target"}
     (tables / PRODUCT_TABLE_FILE).write_text(json.dumps(existing), encoding="utf-8")
-    run = run_match(db.engine, apply=True, tables_dir=tables)
+    run_match(db.engine, apply=True, tables_dir=tables)
     table = json.loads((tables / PRODUCT_TABLE_FILE).read_text(encoding="utf-8"))
     # mustard: IGA (1 price) -> Woolworths (3 prices)
     assert table[db.keys["iga_mustard"]] == db.keys["ww_mustard"]

@@ -13,7 +13,6 @@ from grocer.matching import (
     MatchConfig,
     MatchProduct,
     candidate_pairs,
-    decide,
     group_pairs,
     match_products,
     profile,

@@ -165,7 +165,7 @@ def test_iga_search_items(shared_dir):
         products, reasons, _ = run("iga", raws)
         assert not reasons, (name, reasons)
         total["cleaned"] += len(products)
-        for raw, p in zip(raws, products):
+        for raw, p in zip(raws, products, strict=False):
             assert p["sku"] == str(raw["productId"])
             assert p["sizes"], (p["name"], p["size"])
             if p.get("invalid_barcode"):  # produce PLUs like "60092", an 11-digit code

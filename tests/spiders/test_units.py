@@ -136,7 +136,8 @@ def test_arguments():
 
 def test_store_selection(stores):
     engine = stores
-    codes = lambda chain, spec: [t.code for t in select_stores(engine, CHAINS[chain], spec)]
+    def codes(chain, spec):
+        return [t.code for t in select_stores(engine, CHAINS[chain], spec)]
     assert codes("aldi", None) == ["G102"]
     assert codes("coles", "") == ["COL:401"]
     assert codes("iga", None) == ["19587"]  # the first IGA store with a site id

@@ -28,7 +28,7 @@ import datetime as dt
 import math
 import re
 from decimal import Decimal
-from typing import Mapping
+from collections.abc import Mapping
 
 from .. import limits
 from ..barcode import ABSENT_BARCODE_MARKERS, clean_barcode
