@@ -5,6 +5,8 @@ DROPPED_TOTAL = "grocer/dropped_total"
 DB_ERRORS = "grocer/db_errors"
 ITEM_ERRORS = "grocer/item_errors"  # exceptions other than DropItem out of a pipeline
 INVALID_BARCODES = "grocer/invalid_barcode"
+BARCODE_INVALID = "grocer/barcode/invalid"  # grocer/barcode/invalid/<why>
+UNIT_PRICE_RECOMPUTED = "grocer/unit_price/recomputed"
 
 
 def store_key(store_code: str, name: str) -> str:

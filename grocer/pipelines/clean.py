@@ -35,6 +35,11 @@ class CleanPipeline:
             raise DropItem(f"unknown_company: {error}", log_level="WARNING") from None
         if product.pop("invalid_barcode", None) is not None:
             self.stats.inc_value(keys.INVALID_BARCODES)
+        problem = product.pop("barcode_problem", None)
+        if problem:
+            self.stats.inc_value(f"{keys.BARCODE_INVALID}/{problem}")
+        if product.pop("unit_price_recomputed", False):
+            self.stats.inc_value(keys.UNIT_PRICE_RECOMPUTED)
         adapter["product"] = product
         return item
 

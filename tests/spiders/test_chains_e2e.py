@@ -34,7 +34,7 @@ CASES = {
                        ["Fruit & Veg", "Fruit"]),
     "coles": Case({"COL:401": "401", "COL:402": "402"}, 4, 0, "4000002", 10.5, Decimal("10.50"),
                   ["Meat & Seafood", "Seafood", "Salmon"]),
-    "iga": Case({"19587": "32600", "19588": "83253"}, 41, 41, "180000001001", 5.49,
+    "iga": Case({"19587": "32600", "19588": "83253"}, 41, 41, "180000001006", 5.49,
                 Decimal("5.49"), ["Grocery", "Fruit And Vegetable", "Fruit"]),  # title-cased
 }
 
