@@ -17,6 +17,7 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from grocer.chains import get_chain
 from grocer.db.engine import engine_from_settings
 from grocer.db.migrate import prepare_schema
+from grocer.outcome import BLOCKED
 from grocer.spiders.arguments import positive_int
 from grocer.spiders.stores import StoreTarget, select_stores
 
@@ -42,6 +43,9 @@ class GrocerSpider(Spider):
     user_agent_setting: ClassVar[str]
     # Statuses that reach the callbacks instead of the errback (e.g. "no more pages").
     handled_statuses: ClassVar[tuple[int, ...]] = ()
+    # Statuses a bot protection answers transiently: retried with backoff; a request answered
+    # with one of them past every retry closes the crawl as blocked (the next would be too).
+    blocking_statuses: ClassVar[tuple[int, ...]] = ()
 
     @classmethod
     def update_settings(cls, settings):
@@ -150,6 +154,16 @@ class GrocerSpider(Spider):
             self.record_failure(response.request, f"bad response ({kind}) after retries")
 
     def request_failed(self, failure):
+        error = failure.value
+        if isinstance(error, HttpError) and error.response.status in self.blocking_statuses:
+            status = error.response.status
+            retry = get_retry_request(failure.request, spider=self, reason=f"http_{status}")
+            if retry is not None:
+                self.count(f"grocer/retried/http_{status}")
+                return [retry]
+            self.count(f"grocer/request_failed/http_{status}")
+            self.record_failure(failure.request, f"HTTP {status} past every retry: blocked")
+            raise CloseSpider(BLOCKED)
         kind, reason = describe_failure(failure)
         self.count(f"grocer/request_failed/{kind}")
         self.record_failure(failure.request, reason)

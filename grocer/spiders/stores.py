@@ -131,6 +131,15 @@ def select_stores(engine: Engine, chain: Chain, spec: str | None) -> list[StoreT
     return targets
 
 
+def stores_by_site_id(engine: Engine, chain: Chain) -> dict[str, StoreTarget]:
+    """The chain's open stores by the id its site uses (leading zeros dropped)."""
+    with session_scope(engine) as session:
+        stores = list(session.scalars(_stores_query(chain)))
+        targets = [(site_id_of(chain, s), s) for s in stores]
+        return {site_id.strip().lstrip("0"): StoreTarget(s.id, s.store_code, site_id)
+                for site_id, s in targets if site_id}
+
+
 def mark_crawled(engine: Engine, finished: dict[int, dt.datetime]) -> None:
     """Set Store.last_crawled_at of completed stores: one batched UPDATE."""
     if not finished:
