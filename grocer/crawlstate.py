@@ -20,6 +20,7 @@ NO_PRODUCTS = "no_products"  # the site listed no product at all: a site problem
 BLOCKED = "blocked"  # the site's bot protection refused the crawl
 DB_ERROR = "db_error"  # an item of the store was lost to the database
 UNSETTLED = "unsettled"  # items of the store never came out of the pipelines (killed crawl)
+DRIFT = "drift"  # the site answered for another store than the one asked for
 CRAWL_CLOSED = "crawl_closed"  # the crawl closed (shutdown, error budget, ...) mid-store
 
 

@@ -12,6 +12,8 @@ DB_ERRORS = "db_errors"  # an item or batch was lost to the database
 STORE_LOOP_ERROR = "store_loop_error"  # the spider's own store loop raised
 START_ERROR = "start_error"  # bad arguments, missing files, unreachable or unmigrated database
 
+# Why one store failed (StoreRun.error), where the reason is a fixed word.
+
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_USAGE = 2  # bad arguments or a crawl that could not start

@@ -88,6 +88,8 @@ GROCER_STORES_MAX_CLOSED_SHARE = float(_env("GROCER_STORES_MAX_CLOSED_SHARE", 0.
 # Where chain spiders get their stores: a callable (settings, chain, -a stores= value) →
 # StoreTargets. Tests replace it to build spiders without a database.
 GROCER_STORE_DIRECTORY = "grocer.db.targets.store_targets"
+# Where the drift guard looks up the store a page named instead (tests replace it).
+GROCER_KNOWN_STORES = "grocer.db.targets.known_stores"
 
 # --- pipelines and extensions ---------------------------------------------------------------
 ITEM_PIPELINES = {

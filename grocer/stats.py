@@ -18,6 +18,8 @@ CLOSE_REASON = "grocer/close_reason"
 CLOSING = "grocer/closing"
 STORE_PREFIX = "grocer/store/"
 NULLED = "grocer/nulled"  # grocer/nulled/<field>: a value set to None because it cannot be stored
+BARCODE_INVALID = "grocer/barcode/invalid"  # grocer/barcode/invalid/<why>
+UNIT_PRICE_RECOMPUTED = "grocer/unit_price/recomputed"
 
 
 def store_key(store_code: str, name: str) -> str:

@@ -38,6 +38,18 @@ def store_targets(crawler, chain, stores_argument):
         raise DatabaseUnavailable(describe(error, engine)) from None
 
 
+def known_stores(crawler, chain) -> dict:
+    """The chain's open stores by the id its site uses (leading zeros dropped): where the drift
+    guard sends items a site answered for another store (GROCER_KNOWN_STORES)."""
+    from grocer.spiders.stores import StoreTarget, stores_query, site_id_of
+
+    engine = engine_from_settings(crawler.settings)
+    with session_scope(engine) as session:
+        stores = list(session.scalars(stores_query(chain)))
+    return {site_id.strip().lstrip("0"): StoreTarget(store.id, store.store_code, site_id)
+            for store in stores if (site_id := site_id_of(chain, store))}
+
+
 def mark_crawled(engine: Engine, finished: dict[int, dt.datetime]) -> None:
     """Set Store.last_crawled_at of completed stores: one batched UPDATE."""
     if not finished:

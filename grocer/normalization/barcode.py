@@ -1,25 +1,39 @@
-"""Barcode cleaning (spec §1.8.6)."""
+"""Barcode cleaning (spec §1.8.6): GTIN-8/12/13/14 with a valid GS1 check digit.
+
+Kept: a GTIN-13 as it is, a GTIN-12 (UPC-A) padded to 13 digits, a GTIN-8 (EAN-8) as its 8
+digits, a GTIN-14 as it is. Anything else cleans to None with a reason (:func:`barcode_problem`),
+which the clean pipeline counts as ``grocer/barcode/invalid/<reason>``. Store-internal codes
+are no product's barcode (another store uses the same number for something else): GS1
+restricted-circulation numbers, i.e. a 13-digit form starting with ``2`` (``02`` UPC-A
+variable-measure and ``20``-``29`` in-store / variable-weight codes).
+"""
 
 from __future__ import annotations
 
-__all__ = ["clean_barcode", "ABSENT_BARCODE_MARKERS"]
+__all__ = ["clean_barcode", "barcode_problem", "check_digit_ok", "ABSENT_BARCODE_MARKERS",
+           "BARCODE_PROBLEMS"]
 
 #: Values a retailer uses to say "no barcode"; they clean to None without counting as invalid.
 ABSENT_BARCODE_MARKERS = frozenset({"", "notfound", "null", "none"})
 
+#: Why a barcode field cleaned to None (the stat key suffix).
+BARCODE_PROBLEMS = ("not_digits", "length", "check_digit", "store_internal")
+
 # A barcode field longer than this is junk; never scan it.
 _MAX_BARCODE_TEXT = 1000
+_GTIN_LENGTHS = (8, 12, 13, 14)
 
 
-def clean_barcode(value) -> str | None:
-    """The EAN-13 form of a barcode field, or None.
+def check_digit_ok(digits: str) -> bool:
+    """The GS1 check digit (last digit) of an all-digit GTIN is right."""
+    body, check = digits[:-1], int(digits[-1])
+    # Weights 3, 1, 3, ... from the digit next to the check digit leftwards.
+    total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(body)))
+    return (10 - total % 10) % 10 == check
 
-    Falsy -> None; ``str().strip().lower()``; "notfound" / "null" / "" -> None; split on commas
-    and strip each token; the first 13-digit all-numeric token wins, otherwise the first 12-digit
-    token left-padded with "0" (UPC-A), otherwise None. EAN-8 (8 digits) and GTIN-14 (14 digits)
-    are rejected, as in SplitCart. In-store variable-measure codes (prefix 02) are kept.
-    """
-    if not value or isinstance(value, (dict, list, tuple, set, bool)):
+
+def _tokens(value) -> list[str] | None:
+    if not value or isinstance(value, (dict, list, tuple, set, bool, bytes)):
         return None
     try:
         text = str(value).strip().lower()
@@ -27,11 +41,49 @@ def clean_barcode(value) -> str | None:
         return None
     if text in ABSENT_BARCODE_MARKERS or len(text) > _MAX_BARCODE_TEXT:
         return None
-    tokens = [token.strip() for token in text.split(",")]
-    for token in tokens:
-        if len(token) == 13 and token.isascii() and token.isdigit():
-            return token
-    for token in tokens:
-        if len(token) == 12 and token.isascii() and token.isdigit():
-            return "0" + token
-    return None
+    return [token.strip() for token in text.split(",") if token.strip()]
+
+
+def _judge(token: str) -> tuple[str | None, str | None]:
+    """(the barcode, None) or (None, the problem) of one token."""
+    if not (token.isascii() and token.isdigit()):
+        return None, "not_digits"
+    if len(token) not in _GTIN_LENGTHS:
+        return None, "length"
+    if not check_digit_ok(token):
+        return None, "check_digit"
+    code = "0" + token if len(token) == 12 else token
+    if len(code) == 13 and (code[0] == "2" or code[:2] == "02"):
+        return None, "store_internal"
+    return code, None
+
+
+def _best(value) -> tuple[str | None, str | None]:
+    tokens = _tokens(value)
+    if not tokens:
+        return None, None
+    # A 13-digit token wins over the others (sites list the EAN-13 next to older forms).
+    ordered = sorted(tokens, key=lambda t: (len(t) != 13, len(t) != 12))
+    first_problem = None
+    for token in ordered:
+        code, problem = _judge(token)
+        if code is not None:
+            return code, None
+        first_problem = first_problem or problem
+    return None, first_problem
+
+
+def clean_barcode(value) -> str | None:
+    """The cleaned barcode of a barcode field (comma-separated tokens allowed), or None."""
+    return _best(value)[0]
+
+
+def barcode_problem(value) -> str | None:
+    """Why a barcode field cleans to None (one of :data:`BARCODE_PROBLEMS`); None when it
+    cleans to a barcode or says "no barcode" (None, "", "null", "notfound")."""
+    code, problem = _best(value)
+    if code is not None or problem is not None:
+        return problem
+    if not value or (isinstance(value, str) and value.strip().lower() in ABSENT_BARCODE_MARKERS):
+        return None
+    return "not_digits"  # a list, a dict, an endless text ...

@@ -53,6 +53,11 @@ class CleanPipeline:
         keys.count_nulled(self.stats, product, NULLED_FIELDS)
         if product.pop("invalid_barcode", None) is not None:
             self.stats.inc_value(keys.INVALID_BARCODES)
+        problem = product.pop("barcode_problem", None)
+        if problem:
+            self.stats.inc_value(f"{keys.BARCODE_INVALID}/{problem}")
+        if product.pop("unit_price_recomputed", False):
+            self.stats.inc_value(keys.UNIT_PRICE_RECOMPUTED)
         adapter["product"] = product
         return item
 

@@ -18,8 +18,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from scrapy import Request
+from scrapy.utils.misc import load_object
 
-from grocer.crawlstate import (BLOCKED, COMPLETED, CRAWL_CLOSED, FETCH_FAILED,
+from grocer.crawlstate import (BLOCKED, COMPLETED, CRAWL_CLOSED, DRIFT, FETCH_FAILED,
                                NO_PRODUCTS, RUNNING, CrawlState, StoreRun)
 from grocer.items import ProductItem
 from grocer.normalization.dates import utcnow
@@ -50,6 +51,8 @@ class StoreProgress:
     number: int  # 1-based position in this crawl
     started: float  # time.monotonic()
     failure: str | None = None  # the first failure; a store with one never completes
+    own_pages: int = 0  # pages the site answered for this store (not drifted)
+    stopped: bool = False  # no more requests of this store are read (its first page drifted)
     reason: str = FETCH_FAILED  # its slug (grocer.crawlstate)
 
     def fail(self, reason: str, failure: str) -> None:
@@ -75,6 +78,7 @@ class StoreSpider(GrocerSpider):
         self.current: StoreProgress | None = None
         self.stores_finished = 0
         self.pending: deque[StoreTarget] = deque()
+        self.known_stores: dict[str, StoreTarget] | None = None  # site id → store (drift)
 
     @classmethod
     def from_crawler(cls, crawler, *args, **kwargs):
@@ -169,7 +173,8 @@ class StoreSpider(GrocerSpider):
 
     def store_of(self, response) -> StoreProgress | None:
         progress = self.current
-        if progress is not None and response.meta.get("store") == progress.target.code:
+        if (progress is not None and not progress.stopped
+                and response.meta.get("store") == progress.target.code):
             return progress
         return None
 
@@ -244,11 +249,17 @@ class StoreSpider(GrocerSpider):
             return
         progress.run.pages += 1
         self.count("grocer/pages")
-        self.check_drift(progress, page.store_id)
+        owner = self.check_drift(progress, page.store_id)
         skus = frozenset(str(p.get(self.sku_field)) for p in page.products if isinstance(p, dict))
         if skus and skus == response.meta.get("previous_skus"):
             return  # the site repeats its last page instead of ending
-        yield from self.items(progress, response.meta["category"], page.products)
+        if owner is not progress.target:
+            yield from self.drifted_items(progress, owner, response.meta["category"],
+                                          page.products)
+            if progress.stopped:
+                return
+        else:
+            yield from self.items(progress, response.meta["category"], page.products)
         next_request = self.next_page(progress, response, page, skus)
         if next_request is not None:
             yield next_request
@@ -281,13 +292,49 @@ class StoreSpider(GrocerSpider):
     def limit_reached(self, progress: StoreProgress) -> bool:
         return self.limit is not None and progress.run.items >= self.limit
 
-    def check_drift(self, progress: StoreProgress, reported) -> None:
-        """A response naming another store than the one asked for: counted, items kept."""
-        if reported in (None, ""):
-            return
-        if str(reported).strip().lstrip("0") == str(progress.target.site_id).strip().lstrip("0"):
-            return
+    def check_drift(self, progress: StoreProgress, reported) -> StoreTarget | None:
+        """The store a page's items belong to: the requested one, unless the site says it
+        answered for another (drift). Drifted items are never the requested store's: they go to
+        the named store when it is a known store of the chain, else nowhere (None). Drift fails
+        the store; drift on its first page also stops it at once (every page would be someone
+        else's prices)."""
+        if reported in (None, "") or same_store(reported, progress.target.site_id):
+            progress.own_pages += 1
+            return progress.target
+        first = not progress.own_pages
         if not progress.run.drift:
-            self.logger.warning("store %s: the site answered for store %s",
-                                progress.target.code, reported)
+            self.logger.warning("store %s: the site answered for store %s%s",
+                                progress.target.code, reported,
+                                " on the first page: the store stops" if first else "")
         progress.run.drift += 1
+        self.count("grocer/drift/pages")
+        progress.fail(DRIFT, f"drift: the site answered for store {reported}")
+        if first:
+            progress.stopped = True
+        return self.known_store(reported)
+
+    def known_store(self, site_id) -> StoreTarget | None:
+        """The chain's store the site calls `site_id`, or None (looked up once per crawl)."""
+        if self.known_stores is None:
+            directory = load_object(self.crawler.settings.get("GROCER_KNOWN_STORES"))
+            self.known_stores = directory(self.crawler, self.chain)
+        return self.known_stores.get(str(site_id).strip().lstrip("0"))
+
+    def drifted_items(self, progress: StoreProgress, owner: StoreTarget | None,
+                      category: Category, products: list):
+        """Items of a page the site answered for another store: under that store, or dropped."""
+        products = [raw for raw in products if self.is_product(raw)]
+        if owner is None:
+            self.count("grocer/drift/dropped", len(products))
+            return
+        self.count("grocer/drift/attributed", len(products))
+        for raw in products:
+            if self.stamp_category_path:
+                raw["category_path"] = list(category.path)
+            yield ProductItem(raw=raw, company=self.company, store_code=owner.code,
+                              scraped_at=utcnow())
+
+
+def same_store(reported, site_id) -> bool:
+    """Store ids as the sites write them: "0766" is 766."""
+    return str(reported).strip().lstrip("0") == str(site_id).strip().lstrip("0")

@@ -18,7 +18,7 @@ from scrapy.utils.misc import load_object
 from twisted.internet import threads
 
 from grocer.chains import get_chain
-from grocer.outcome import START_ERROR, STORE_LOOP_ERROR
+from grocer.outcome import BLOCKED, START_ERROR, STORE_LOOP_ERROR
 from grocer.spiders.arguments import positive_int, unknown_arguments, valid_arguments
 from grocer.spiders.stores import StoreTarget
 
@@ -44,6 +44,9 @@ class GrocerSpider(Spider):
     user_agent_setting: ClassVar[str]
     # Statuses that reach the callbacks instead of the errback (e.g. "no more pages").
     handled_statuses: ClassVar[tuple[int, ...]] = ()
+    # Statuses a bot protection answers transiently: retried with backoff; a request answered
+    # with one of them past every retry closes the crawl as blocked (the next would be too).
+    blocking_statuses: ClassVar[tuple[int, ...]] = ()
 
     @classmethod
     def update_settings(cls, settings):
@@ -168,6 +171,16 @@ class GrocerSpider(Spider):
             self.record_failure(response.request, f"bad response ({kind}) after retries")
 
     def request_failed(self, failure):
+        error = failure.value
+        if isinstance(error, HttpError) and error.response.status in self.blocking_statuses:
+            status = error.response.status
+            retry = get_retry_request(failure.request, spider=self, reason=f"http_{status}")
+            if retry is not None:
+                self.count(f"grocer/retried/http_{status}")
+                return [retry]
+            self.count(f"grocer/request_failed/http_{status}")
+            self.record_failure(failure.request, f"HTTP {status} past every retry: blocked")
+            raise CloseSpider(BLOCKED)
         kind, reason = describe_failure(failure)
         self.count(f"grocer/request_failed/{kind}")
         self.record_failure(failure.request, reason)

@@ -53,7 +53,7 @@ def site_id_of(chain: Chain, store: Store) -> str | None:
     return store.store_code.rsplit(":", 1)[-1]  # COL:401 -> 401; G102 and 1147 as they are
 
 
-def _stores_query(chain: Chain):
+def stores_query(chain: Chain):
     from sqlalchemy import select
 
     from grocer.db.models import Company, Division, Store
@@ -110,7 +110,7 @@ class StoreLease:
         from grocer.db.stores import lease_stores
 
         crawled_before = utcnow() - dt.timedelta(hours=self.recrawl_hours)
-        self.held += lease_stores(self.engine, _stores_query(chain), count, self.holder,
+        self.held += lease_stores(self.engine, stores_query(chain), count, self.holder,
                                   self.seconds, crawled_before)
         logger.info("leased %d of the %d stalest %s stores for %s (lease %s s)",
                     len(self.held), count, chain.name, self.holder, f"{self.seconds:g}")
@@ -186,7 +186,7 @@ def select_stores(engine: Engine, chain: Chain, spec: str | None,
             return []
     with session_scope(engine) as session:
         if kind in ("all", "stalest", "lease"):
-            query = _stores_query(chain)
+            query = stores_query(chain)
             if kind == "all":
                 query = query.order_by(Store.id)
             else:
@@ -204,7 +204,7 @@ def select_stores(engine: Engine, chain: Chain, spec: str | None,
         elif chain.default_store:
             codes = [chain.default_store]
         else:
-            first = session.scalars(_stores_query(chain).order_by(Store.id).limit(1)).first()
+            first = session.scalars(stores_query(chain).order_by(Store.id).limit(1)).first()
             if first is None:
                 raise StoreSelectionError(
                     f"no {chain.name} store with a site id in the database; load the store "

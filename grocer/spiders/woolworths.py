@@ -3,6 +3,18 @@
 The API wants a browser: browser-like headers and the cookies of a home-page visit (the
 warm-up, once per store since every store has its own cookie jar). The category tree is the
 same for every store, so it is fetched once per crawl.
+
+Store choice: the browse API ignores any store named in its body (every 2026 capture answers
+`FulfilmentStoreId` 1101, the default, whatever was asked). The website chooses the store of a
+*session*: its store picker posts the pick-up store to `/apis/ui/Fulfilment`, and the
+session's cookies carry it to the browse API. So every store gets its own session (cookie
+jar): warm-up, then that store choice, then its pages. The live site answers the store choice
+with 401 to a guest (no account), so a crawl without a logged-in session gets store 1101's
+prices: the drift guard (StoreSpider.check_drift) reads `FulfilmentStoreId` of every answer
+and never writes another store's prices under the requested one.
+
+Akamai answers 403 (and 503) transiently: both are retried with backoff; a request still
+answered 403 after every retry closes the crawl `blocked`.
 """
 
 import json
@@ -54,6 +66,7 @@ class WoolworthsSpider(ZoneSpider):
         rotating=("dairy-eggs-fridge", "bakery", "pantry", "freezer", "snacks-confectionery",
                   "drinks", "health-wellness"), per_day=1)
     stamp_category_path = True  # the browse API gives no usable path
+    blocking_statuses = (403,)  # 503 is retried by Scrapy's RetryMiddleware (RETRY_HTTP_CODES)
 
     category_cache = None  # the categories of the tree, read once per crawl
 
@@ -74,6 +87,25 @@ class WoolworthsSpider(ZoneSpider):
         progress = self.store_of(response)
         if progress is None:
             return
+        # The website's store picker: the pick-up store of this session.
+        yield self.site_request(
+            "/apis/ui/Fulfilment", store=progress.target, callback=self.after_store_choice,
+            method="POST", meta={"handle_httpstatus_list": [400, 401, 404]},
+            body=json.dumps({"fulfilmentMethod": "Pickup",
+                             "fulfilmentStoreId": progress.target.site_id}),
+            headers={"Content-Type": "application/json",
+                     "Referer": f"{self.base_url}/shop/browse"})
+
+    def after_store_choice(self, response):
+        progress = self.store_of(response)
+        if progress is None:
+            return
+        chosen = response.status == 200 and dig(self.read_json(response), "IsSuccessful") is True
+        self.count(f"grocer/woolworths/store_choice/{'chosen' if chosen else response.status}")
+        if not chosen:
+            self.logger.info("store %s: the site did not take the store choice (HTTP %s): "
+                             "the drift guard decides whose prices the pages are",
+                             progress.target.code, response.status)
         if self.category_cache is not None:
             yield from self.category_requests(progress.target, self.category_cache)
             return

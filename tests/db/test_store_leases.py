@@ -15,7 +15,7 @@ from grocer.db.models import Store
 from grocer.db.stores import lease_stores, release_leases, renew_leases
 from grocer.normalization.dates import utcnow
 from grocer.spiders.stores import (
-    StoreLease, StoreSelectionError, _stores_query, select_stores,
+    StoreLease, StoreSelectionError, stores_query, select_stores,
 )
 from grocer.storelist import StoreList, StoreRow
 from grocer.db.stores import load_stores
@@ -32,7 +32,7 @@ def many_stores(engine):
 
 
 def lease(engine, count, holder, seconds=60.0):
-    return lease_stores(engine, _stores_query(ALDI), count, holder, seconds)
+    return lease_stores(engine, stores_query(ALDI), count, holder, seconds)
 
 
 def test_concurrent_leases_never_share_a_store_and_cover_the_chain(many_stores):

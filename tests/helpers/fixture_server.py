@@ -9,7 +9,10 @@ one per test.
 Paths are the real sites' (spec §4):
   Aldi        GET  /v2/product-category-tree, /v3/product-search
   Woolworths  GET  / (sets the session cookie the API wants), /apis/ui/PiesCategoriesWithSpecials
-              POST /apis/ui/browse/category
+              POST /apis/ui/Fulfilment (the session's pick-up store, a cookie; 401 when
+                   `woolworths_store_choice_status` says so), /apis/ui/browse/category (answers
+                   for the session's store, `WOOLWORTHS_DEFAULT_STORE` without one, whatever
+                   its body names)
   Coles       GET  / (buildId), /_next/data/<buildId>/en/browse.json,
                    /_next/data/<buildId>/en/browse/<slug>.json?page=N, /browse, /browse/<slug>,
                    /product/<slug>-<id>; the store comes from the fulfillmentStoreId cookie
@@ -18,7 +21,8 @@ Paths are the real sites' (spec §4):
   all         GET  /robots.txt;  tables: GET /tables/<file> (token, ETag, 304)
 
 Catalogue conventions: `{"generate": N, "template": {...}}` makes N products from a template
-(`{n}`/`{n:02}` formatted into strings; a "#int:" prefix makes the value an integer);
+(`{n}`/`{n:02}` formatted into strings; a "#int:" prefix makes the value an integer, a
+"#gtin:" prefix appends the GS1 check digit);
 `"@<list>:<id>"` reuses a product of another list (Coles subcategories).
 """
 
@@ -43,8 +47,15 @@ PRICE_PATHS = {"aldi": ("price", "amount"), "woolworths": ("Price",), "coles": (
                "iga": ("wholePrice",)}
 COLES_PAGE_SIZE = 2  # small, so that paging shows with a few products (the real site: 48)
 WOOLWORTHS_SESSION_COOKIE = "bm_sz"
+WOOLWORTHS_STORE_COOKIE = "w-fulfilment-store"  # stands for the session's fulfilment state
+WOOLWORTHS_DEFAULT_STORE = "1101"  # what the real site answers a session without a store
 BLOCK_PAGE = (SITES_DIR / "coles" / "block_page.html")
 HOSTS = ("aldi", "coles", "woolworths", "iga", "tables")
+
+
+def gtin_check_digit(body: str) -> int:
+    total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(body)))
+    return (10 - total % 10) % 10
 
 
 def _expand(value, n: int):
@@ -54,6 +65,8 @@ def _expand(value, n: int):
         return [_expand(item, n) for item in value]
     if isinstance(value, str):
         text = value.format(n=n) if "{n" in value else value
+        if text.startswith("#gtin:"):  # 12 digits + their GS1 check digit
+            return text[6:] + str(gtin_check_digit(text[6:]))
         return int(text[5:]) if text.startswith("#int:") else text
     return value
 
@@ -104,6 +117,7 @@ class FixtureSite:
     coles_required_cookie: str | None = "reese84"  # a browser cookie the site insists on
     prices: dict = field(default_factory=dict)  # (chain, site store id, sku) → price
     drift: dict = field(default_factory=dict)  # (chain, site store id) → store id reported
+    woolworths_store_choice_status: int = 200  # the live site: 401 to a guest
     faults: list[Fault] = field(default_factory=list)
     robots_txt: str = "User-agent: *\nDisallow: /tables/\n"  # tables must ignore robots.txt
     tables_token: str = "secret-token"
@@ -294,9 +308,17 @@ class Handler(BaseHTTPRequestHandler):
             return self.send(403, "<html>Access Denied</html>", "text/html")
         if request.path == "/apis/ui/PiesCategoriesWithSpecials":
             return self.send(200, self.site.trees["woolworths"])
+        if request.path == "/apis/ui/Fulfilment" and request.method == "POST":
+            status = self.site.woolworths_store_choice_status
+            if status != 200:
+                return self.send(status, {"Message": "Authorization has been denied"})
+            store = str(json.loads(request.body)["fulfilmentStoreId"])
+            return self.send(200, {"IsSuccessful": True}, headers={
+                "Set-Cookie": f"{WOOLWORTHS_STORE_COOKIE}={store}; Path=/"})
         if request.path == "/apis/ui/browse/category" and request.method == "POST":
             body = json.loads(request.body)
-            store = body["storeId"]
+            # Like the real API: the body's storeId changes nothing; the session's store does.
+            store = request.cookies.get(WOOLWORTHS_STORE_COOKIE, WOOLWORTHS_DEFAULT_STORE)
             page, size = body["pageNumber"], body["pageSize"]
             products = self.site.products("woolworths", body["categoryId"], store)
             reported = self.site.drift.get(("woolworths", store), store)

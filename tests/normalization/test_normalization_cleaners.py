@@ -67,7 +67,7 @@ def test_get_cleaner_is_case_insensitive():
 def test_woolworths_birds_eye(woolworths_raw):
     d = clean_derive("woolworths", woolworths_raw[0])
     assert d["sku"] == "136341"  # str, not the API's int
-    assert d["barcode"] == "0265178000003"
+    assert d["barcode"] is None  # 02...: a store-internal variable-measure code
     assert d["price_current"] == 0.14 and d["price_was"] == 0.14
     assert d["is_on_special"] is False and d["price_save_amount"] is None
     assert (d["unit_price"], d["unit_of_measure"]) == (0.14, "1.0each")
@@ -78,7 +78,7 @@ def test_woolworths_birds_eye(woolworths_raw):
     assert d["normalized_name_brand_size"] == "birds chilli ea eye hot woolworths"
     assert d["url"] == "https://www.woolworths.com.au/shop/productdetails/136341/woolworths-birds-eye-chilli-hot"
     assert d["category_path"] == ["Fruit & Veg", "Vegetables", "Chillies"]
-    assert "invalid_barcode" not in d
+    assert d["barcode_problem"] == "store_internal"
     assert d["price_hash"] == price_hash(d)
 
 
@@ -110,7 +110,7 @@ def test_aldi_brioche(aldi_raw):
     assert d["sizes"] == ["280g", "8pk"]
     assert d["normalized_brand"] == "appetit bon"
     assert d["normalized_name_brand_size"] == "280g 8 8pk appetit bon brioche chip chocolate milk pack rolls"
-    assert d["is_available"] is False  # walk-in data: notForSale true
+    assert d["is_available"] is None  # notForSale: Aldi sells nothing online, shelf unknown
     assert d["price_was"] is None and d["is_on_special"] is False
     assert d["category_path"] == ["Bakery", "Sweet Bakery"]
     assert d["url"] == ("https://www.aldi.com.au/product/"
@@ -128,7 +128,7 @@ def test_aldi_special_url_and_plain_image(aldi_raw):
     assert d["per_unit_price_value"] == 1.45
     assert d["url"] == "https://www.aldi.com.au/product/full-cream-milk-A12345"
     assert d["image_url"] == d["aldi_image_url"] == "https://img.example.test/plain/milk.jpg"
-    assert d["is_available"] is True
+    assert d["is_available"] is None
     assert d["category_path"] == ["Dairy Eggs & Fridge"]
 
 
@@ -228,25 +228,28 @@ def test_iga_each_priced_grams(iga_raw):
     assert (d["unit_price"], d["unit_of_measure"]) == (24.0, "1kg")
     assert d["category_path"] == ["Grocery", "Fruit And Vegetable", "Dried Fruit"]
     assert d["image_url"] == "https://img.example.test/iga/9100001.jpg"
-    assert d["barcode"] == "9300000000031"
+    assert d["barcode"] == "9300000000033"
 
 
-def test_iga_weighed_special_uses_price_basis_not_item_size(iga_raw):
+def test_iga_loose_piece_has_its_piece_price_and_unit_price_per_kg(iga_raw):
     d = clean_derive("iga", iga_raw[1])
-    # price per kg (unitOfPrice), TPR price when wasWholePrice is set
-    assert d["price_current"] == 5 and d["price_was"] == 7 and d["is_on_special"] is True
+    # A loose "EachUnit" piece (200 g estimated, $5/kg on special, was $7/kg): the shelf's
+    # piece price, the was price scaled to the piece (the old cleaner stored the per-kg 5).
+    assert d["price_current"] == 1.0 and d["price_was"] == 1.4 and d["is_on_special"] is True
+    assert d["sold_by_weight"] is False
     # SplitCart computed 5 x (1 / 200) = 0.025 per "1kg" here (pitfall §6.1.8); correct is 5/kg
     assert (d["unit_price"], d["unit_of_measure"]) == (5.0, "1kg")
     assert d["size"] == "200g EachUnit" and d["sizes"] == ["200g"]
     assert d["brand"] is None and d["normalized_brand"] is None
     assert d["barcode"] is None and d["invalid_barcode"] == "60001"  # a PLU, counted
+    assert d["barcode_problem"] == "length"
 
 
 def test_iga_count_units(iga_raw):
     d = clean_derive("iga", iga_raw[2])
     assert d["size"] == "10 each" and d["sizes"] == ["10ea"]
     assert (d["unit_price"], d["unit_of_measure"]) == (0.3, "1.0each")
-    assert d["barcode"] == "9300000000048"
+    assert d["barcode"] == "9300000000040"
 
 
 def test_iga_millilitres(iga_raw):
@@ -345,8 +348,8 @@ def test_whitespace_strings_become_none_and_texts_are_stripped():
 
 
 @pytest.mark.parametrize("barcode, cleaned, invalid", [
-    ("9300000000017", "9300000000017", None),
-    ("300000000017", "0300000000017", None),
+    ("9300000000019", "9300000000019", None),
+    ("300000000018", "0300000000018", None),
     ("12345678", None, "12345678"),
     ("12345678901", None, "12345678901"),
     ("12345678901234", None, "12345678901234"),
@@ -381,7 +384,7 @@ def test_clean_category_path():
 
 ARCHIVE_PRODUCT = {
     "sku": 4242, "name": "Invented Pasta 500g", "brand": "INVENTO", "size": "0.5 kg",
-    "barcode": "300000000017", "price_current": 1.5, "per_unit_price_string": "$3.00 per 1 kg",
+    "barcode": "300000000018", "price_current": 1.5, "per_unit_price_string": "$3.00 per 1 kg",
     "per_unit_price_value": 3.0, "is_on_special": False, "is_available": False,
     "category_path": ["Pantry", "Pasta"],
     # derived fields of an archive line: dropped and recomputed
@@ -392,7 +395,7 @@ ARCHIVE_PRODUCT = {
 
 def test_validate_cleaned_drops_derived_and_coerces():
     v = validate_cleaned(ARCHIVE_PRODUCT)
-    assert v["sku"] == "4242" and v["barcode"] == "0300000000017"
+    assert v["sku"] == "4242" and v["barcode"] == "0300000000018"
     for derived in ("sizes", "normalized_brand", "normalized_name_brand_size", "unit_price",
                     "unit_of_measure", "price_hash"):
         assert derived not in v

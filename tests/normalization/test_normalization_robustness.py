@@ -105,7 +105,7 @@ def test_seeded_mutation_fuzz():
 @pytest.mark.parametrize("junk", JUNK, ids=lambda j: repr(j)[:20])
 def test_validate_cleaned_on_junk(junk):
     base = {"sku": 1, "name": "Milk 2L", "price_current": 2.0, "brand": "B", "size": "2L",
-            "barcode": "9300000000017", "per_unit_price_value": 1, "category_path": ["a"],
+            "barcode": "9300000000019", "per_unit_price_value": 1, "category_path": ["a"],
             "is_on_special": False}
     for key in list(base) + ["price_was", "per_unit_price_string", "url"]:
         try:

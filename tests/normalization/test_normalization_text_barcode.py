@@ -3,6 +3,7 @@
 import pytest
 
 from grocer.normalization import clean_barcode, clean_value
+from grocer.normalization.barcode import barcode_problem
 from grocer.normalization.text import search_words, slugify
 
 
@@ -45,8 +46,14 @@ def test_slugify_like_django(name, slug):
     (" 9300633007713 ", "9300633007713"),
     (9300633007713, "9300633007713"),
     ("123456789012", "0123456789012"),  # UPC-A padded
-    ("0265178000003", "0265178000003"),  # Woolworths in-store variable-measure code kept
-    ("123456789012,1234567890123", "1234567890123"),  # a 13-digit token wins over an earlier 12
+    ("0265178000003", None),  # Woolworths in-store variable-measure code: store-internal
+    ("2012345678903", None),  # 2x restricted circulation (variable weight)
+    ("123456789012,9300633007713", "9300633007713"),  # a 13-digit token wins over an earlier 12
+    ("123456789012,1234567890123", "0123456789012"),  # ... unless its check digit is wrong
+    ("9300633007714", None),  # wrong check digit
+    ("96385074", "96385074"),  # EAN-8 kept as 8 digits
+    ("25428407", "25428407"),  # a real Woolworths EAN-8
+    ("10012345678902", "10012345678902"),  # GTIN-14
     ("abc, 123456789012", "0123456789012"),
     ("7500464254412, 07500464254412", "7500464254412"),
     ("notfound", None),
@@ -56,9 +63,9 @@ def test_slugify_like_django(name, slug):
     (None, None),
     (0, None),
     ("12345", None),
-    ("12345678", None),  # EAN-8 rejected
+    ("12345678", None),  # 8 digits, wrong check digit
     ("12345678901", None),  # 11 digits
-    ("12345678901234", None),  # GTIN-14 rejected
+    ("12345678901234", None),  # 14 digits, wrong check digit
     ("930063300771X", None),
     ("ABCD1234", None),
     ("\uff19\uff13\uff10\uff10\uff16\uff13\uff13\uff10\uff10\uff17\uff17\uff11\uff13", None),  # full-width digits
@@ -79,3 +86,12 @@ def test_clean_barcode(raw, expected):
 ])
 def test_search_words_keep_word_order_and_split_on_punctuation(texts, words):
     assert search_words(*texts) == words
+
+
+@pytest.mark.parametrize("raw, problem", [
+    ("9300633007714", "check_digit"), ("60017", "length"), ("93006330077AB", "not_digits"),
+    ("0265178000003", "store_internal"), (["x"], "not_digits"), ("null", None), (None, None),
+    ("9300633007713", None), ("", None),
+])
+def test_barcode_problem_names_why(raw, problem):
+    assert barcode_problem(raw) == problem

@@ -78,9 +78,9 @@ def price_of(engine, product_id, store_code):
 def test_product_matched_by_barcode_or_sku_with_another_key_gets_its_price(
         crawl, engine, evidence):
     """§7.1: SplitCart looked prices up by the incoming key and skipped this product."""
-    first, = crawl([woolworths(111, "Full Cream Milk", 3.10, barcode="9300000000014")])
+    first, = crawl([woolworths(111, "Full Cream Milk", 3.10, barcode="9300000000019")])
     renamed = woolworths(111 if evidence == "sku" else 222, "Milk Full Cream Fresh", 3.30,
-                         barcode="9300000000014" if evidence == "barcode" else None, at=T1)
+                         barcode="9300000000019" if evidence == "barcode" else None, at=T1)
     second, = crawl([renamed])
 
     assert second["product_id"] == first["product_id"]
@@ -116,15 +116,15 @@ def test_barcode_attached_earlier_in_the_same_crawl_resolves(crawl, engine, batc
     later item with that barcode was inserted again and hit the unique constraint."""
     existing, = crawl([woolworths(500, "Greek Yoghurt", 5.00, size="1kg")])
     results = crawl([
-        woolworths(500, "Greek Yoghurt", 5.00, size="1kg", barcode="9300000000021", at=T1),
-        woolworths(501, "Yoghurt Greek Style Tub", 5.20, size="1kg", barcode="9300000000021",
+        woolworths(500, "Greek Yoghurt", 5.00, size="1kg", barcode="9300000000026", at=T1),
+        woolworths(501, "Yoghurt Greek Style Tub", 5.20, size="1kg", barcode="9300000000026",
                    at=T1, store="1148"),
     ], batch_size=batch_size)
 
     assert all(not isinstance(r, DropItem) for r in results)
     assert {r["product_id"] for r in results} == {existing["product_id"]}
     with engine.connect() as connection:
-        assert connection.scalar(select(Product.barcode)) == "9300000000021"
+        assert connection.scalar(select(Product.barcode)) == "9300000000026"
     assert count(engine, Product) == 1
     assert count(engine, Sku) == 2
 
@@ -144,11 +144,11 @@ def test_integer_sku_from_the_api_matches_the_stored_string_sku(crawl, engine):
 
 def test_barcode_wins_over_sku_and_the_sku_is_repointed(crawl, engine):
     by_barcode, by_sku = crawl([
-        woolworths(1, "Butter Salted", 4.0, size="250g", barcode="9300000000038"),
+        woolworths(1, "Butter Salted", 4.0, size="250g", barcode="9300000000033"),
         woolworths(2, "Butter Unsalted", 4.0, size="250g"),
     ])
     moved, = crawl([woolworths(2, "Butter Unsalted", 4.5, size="250g",
-                               barcode="9300000000038", at=T1)])
+                               barcode="9300000000033", at=T1)])
     assert moved["product_id"] == by_barcode["product_id"]
     with engine.connect() as connection:
         assert connection.scalar(select(Sku.product_id).where(Sku.sku == "2")) == \
@@ -168,9 +168,9 @@ def test_a_known_key_variation_resolves_to_its_product(crawl, engine):
 
 
 def test_new_products_sku_brand_and_category_are_stored(crawl, engine, db_session):
-    result, = crawl([woolworths(77, "Lite Milk", 2.5, barcode="9300000000045")])
+    result, = crawl([woolworths(77, "Lite Milk", 2.5, barcode="9300000000040")])
     product = db_session.get(Product, result["product_id"])
-    assert product.barcode == "9300000000045"
+    assert product.barcode == "9300000000040"
     assert product.brand.normalized_name == "farmhouse"
     assert product.category_paths == [
         {"company": "woolworths", "path": ["Dairy, Eggs & Fridge", "Milk"]}]
@@ -261,8 +261,8 @@ def test_a_failing_price_batch_writes_nothing_and_is_counted(db_url, engine, cap
 
 def test_keys_learned_inside_one_batch_are_stored_as_variations(crawl, engine):
     first, second = crawl([
-        woolworths(30, "Oat Milk", 3.0, size="1L", barcode="9300000000052"),
-        woolworths(31, "Milk Oat Barista Edition", 3.2, size="1L", barcode="9300000000052"),
+        woolworths(30, "Oat Milk", 3.0, size="1L", barcode="9300000000057"),
+        woolworths(31, "Milk Oat Barista Edition", 3.2, size="1L", barcode="9300000000057"),
     ])
     assert first["product_id"] == second["product_id"]
     with engine.connect() as connection:
@@ -272,9 +272,9 @@ def test_keys_learned_inside_one_batch_are_stored_as_variations(crawl, engine):
 
 def test_an_sku_staged_in_the_batch_follows_the_barcode_that_wins(crawl, engine):
     existing, = crawl([woolworths(40, "Rice Crackers", 2.0, size="100g",
-                                  barcode="9300000000069")])
+                                  barcode="9300000000064")])
     crawl([woolworths(41, "Crackers Rice Plain", 2.1, size="100g", at=T1),
-           woolworths(41, "Crackers Rice Plain", 2.1, size="100g", barcode="9300000000069",
+           woolworths(41, "Crackers Rice Plain", 2.1, size="100g", barcode="9300000000064",
                       at=T1, store="1148")])
     with engine.connect() as connection:
         assert connection.scalar(select(Sku.product_id).where(Sku.sku == "41")) == \
@@ -346,10 +346,10 @@ def test_a_known_product_resolves_at_once_without_waiting_for_a_batch(db_url, en
                                                                       tmp_path):
     """The steady state of a re-crawl: nothing to look up or write, so no batch, no query."""
     chain = PipelineChain(db_url, str(tmp_path))
-    first, = chain.run([woolworths(90, "Biscuits", 2.0, size="200g", barcode="9300000000106")])
+    first, = chain.run([woolworths(90, "Biscuits", 2.0, size="200g", barcode="9300000000101")])
     clean, normalize, resolve, _ = chain.pipelines
     item = normalize.process_item(clean.process_item(
-        woolworths(90, "Biscuits", 2.5, size="200g", barcode="9300000000106", at=T1)))
+        woolworths(90, "Biscuits", 2.5, size="200g", barcode="9300000000101", at=T1)))
     result = resolve.process_item(item)
     assert result is item and item["product_id"] == first["product_id"]
 

@@ -30,7 +30,7 @@ class Case:
 CASES = {
     "aldi": Case({"G102": "G102", "G105": "G105"}, 35, 0, "000000000000700001", 599,
                  Decimal("5.99"), ["Fruits & Vegetables", "Fresh Fruits"]),
-    "woolworths": Case({"1147": "1147", "1148": "1148"}, 41, 41, "810001", 5.2, Decimal("5.20"),
+    "woolworths": Case({"1147": "1147", "1148": "1148"}, 41, 40, "810001", 5.2, Decimal("5.20"),
                        ["Fruit & Veg", "Fruit"]),
     "coles": Case({"COL:401": "401", "COL:402": "402"}, 4, 0, "4000002", 10.5, Decimal("10.50"),
                   ["Meat & Seafood", "Seafood", "Salmon"]),

@@ -61,20 +61,28 @@ def test_coles_without_browser_cookies_is_blocked_at_the_home_page(crawl, site):
     assert [r.path for r in site.log if r.path != "/robots.txt"] == ["/"]
 
 
-def test_coles_reads_html_pages_when_the_data_route_is_gone_and_counts_drift(crawl, site):
+def test_coles_reads_html_pages_when_the_data_route_is_gone(crawl, site):
     build = site.coles_build_id
     site.fault(f"/_next/data/{build}/en/browse/meat-seafood.json", "404")
-    site.drift[("coles", "402")] = "0766"  # the site answers for another store
-    result = crawl("coles", args={"stores": "COL:401,COL:402"})
+    result = crawl("coles", args={"stores": "COL:401"})
     assert result.reason == "finished", result.log[-4000:]
-    assert result.store_status() == {"COL:401": "completed", "COL:402": "completed"}
-    assert len(result.items_of("COL:401")) == len(result.items_of("COL:402")) == 4
+    assert result.store_status() == {"COL:401": "completed"}
+    assert len(result.items_of("COL:401")) == 4
     assert result.stat("grocer/coles/html_fallback") == 1
     assert [r.query["page"] for r in site.requests_to("/browse/meat-seafood")
             if not r.path.startswith("/_next")] == [["1"], ["2"]]
     assert result.crawl_state["stores"]["COL:401"]["drift"] == 0
-    assert result.crawl_state["stores"]["COL:402"]["drift"] == 3  # every page named store 766
-    assert "store COL:402 (2/2) completed: 4 items, 3 pages, drift 3" in result.log
+
+
+def test_coles_store_answered_for_an_unknown_store_fails_with_drift_and_writes_nothing(
+        crawl, site):
+    site.drift[("coles", "402")] = "0766"  # initStoreId of a store grocer does not know
+    result = crawl("coles", args={"stores": "COL:401,COL:402"})
+    assert result.store_status() == {"COL:401": "completed", "COL:402": "failed"}
+    assert result.crawl_state["stores"]["COL:402"]["reason"] == "drift"
+    assert result.items_of("COL:402") == []  # the old spider kept 4 items of store 766 here
+    assert result.stat("grocer/drift/dropped") >= 1
+    assert "store COL:402 (2/2) FAILED (drift" in result.log
 
 
 def test_categories_and_limit_make_a_partial_crawl(crawl, site):

@@ -18,11 +18,17 @@ Common rules (clean and :func:`validate_cleaned`):
   changes a key nor a hash). Over-long optional texts (brand/size > 255, URLs > 2048) become None.
 * A name containing "donation" is rejected (SplitCart's sanity check removed those lines).
 
-Chain notes: Aldi prices are cents / 100.0 (floats); Coles ``was == 0`` means no was-price and
-``_type != "PRODUCT"`` tiles are not products; Woolworths ``category_path`` is stamped on the raw
-product by the spider. IGA (historic storefront API): the price is ``wholePrice`` (the TPR price
-when ``wasWholePrice`` is set), i.e. per ``unitOfPrice`` (per kg for weighed "EachUnit" produce);
-``price_was`` = ``wasWholePrice``; the size string is ``<unitOfSize.size><abbr>`` (+ " <sellBy>"
+Price meaning (README "Prices"): ``price_current`` is what the shopper pays for one unit as sold;
+``sold_by_weight`` items are priced per kg; a piece of estimated weight has its piece price.
+
+Chain notes: Aldi prices are cents / 100.0 (floats), a loose piece's is ``amountRelevant``,
+``is_available`` None (``notForSale`` only says Aldi sells nothing online); Coles ``was == 0``
+means no was-price and ``_type != "PRODUCT"`` tiles are not products; Woolworths
+``category_path`` is stamped on the raw product by the spider, the unit price is ``CupPrice``
+(never ``InstoreCupPrice``, computed from the was price), marketplace items are rejected. IGA
+(storefront API): the price is ``wholePrice`` (the TPR price when ``wasWholePrice`` is set),
+i.e. per ``unitOfPrice``, except loose "EachUnit" produce priced per kg and bought by the piece:
+its ``priceNumeric`` piece price (was price scaled to the piece); ``price_was`` = ``wasWholePrice``; the size string is ``<unitOfSize.size><abbr>`` (+ " <sellBy>"
 unless "Each") or ``"<n> each"``; the per-unit price is computed with unit conversion
 (:func:`iga_unit_price`), not SplitCart's same-unit assumption (§6.1.8).
 """

@@ -33,7 +33,12 @@ class AldiCleaner(Cleaner):
 
     def transform(self, raw: dict) -> dict:
         sku = raw.get("sku")
-        amount = dig(raw, "price", "amount")
+        # A loose item ("approx. 0.9 kg per piece", weightType 3) is bought by the piece: its
+        # price is the piece's (amountRelevant); `amount` is then the price per kg.
+        piece = raw.get("isRandomWeight") or str(raw.get("weightType")) == "3"
+        amount = dig(raw, "price", "amountRelevant" if piece else "amount")
+        if amount is None:
+            amount = dig(raw, "price", "amount")
         price_current = _cents(amount)
         if amount is not None and price_current is None:
             raise ProductRejected("bad_price", f"not numeric: {type(amount).__name__}")
@@ -65,7 +70,9 @@ class AldiCleaner(Cleaner):
             "per_unit_price_string": dig(raw, "price", "comparisonDisplay"),
             "per_unit_price_value": _cents(dig(raw, "price", "comparison")),
             "per_unit_price_measure": None,
-            "is_available": not bool(raw.get("notForSale", False)),
+            # notForSale: Aldi Australia sells nothing online; it says nothing about the shelf.
+            "is_available": None,
+            "sold_by_weight": False,
         }
 
 

@@ -86,6 +86,19 @@ def _iga_size(raw: dict) -> str | None:
     return text
 
 
+def _is_per_kg(unit) -> bool:
+    kind = _iga_unit(unit)
+    return kind is not None and kind[1] == "mass"
+
+
+def _piece_share(raw: dict) -> float | None:
+    """The estimated piece weight as a share of the `unitOfPrice` (0.18 for 180 g per kg)."""
+    size, price_unit = _iga_unit(raw.get("unitOfSize")), _iga_unit(raw.get("unitOfPrice"))
+    if size is None or price_unit is None or size[1] != price_unit[1]:
+        return None
+    return size[0] * size[2] / (price_unit[0] * price_unit[2])
+
+
 class IgaCleaner(Cleaner):
     """IGA storefront search item (``items[]``) [hist]."""
 
@@ -95,14 +108,26 @@ class IgaCleaner(Cleaner):
         sku = raw.get("productId")
         if sku in (None, ""):
             sku = raw.get("sku")
+        # `wholePrice` is per `unitOfPrice`: per kg for loose "EachUnit" produce. Those are
+        # bought by the piece (estimated weight `unitOfSize`): their price is the shelf's
+        # per-piece price (`priceNumeric`, "$1.08 avg/ea"), was price scaled to the piece.
+        # Sold by weight ("Weight"): the price per kg.
+        sell_by = str(raw.get("sellBy") or "").strip()
         tpr = dig(raw, "tprPrice", 0, "wholePrice")
         if raw.get("wasWholePrice") is not None and tpr is not None:
-            current = tpr
+            per_unit_of_price = tpr
         else:
-            current = raw.get("wholePrice")
-        if finite_number(current) is None and raw.get("priceNumeric") is not None:
-            current = raw.get("priceNumeric")
+            per_unit_of_price = raw.get("wholePrice")
+        if finite_number(per_unit_of_price) is None and raw.get("priceNumeric") is not None:
+            per_unit_of_price = raw.get("priceNumeric")
         was = raw.get("wasWholePrice")
+        current = per_unit_of_price
+        piece = sell_by == "EachUnit" and _is_per_kg(raw.get("unitOfPrice"))
+        if piece and finite_number(raw.get("priceNumeric")) is not None:
+            current = raw.get("priceNumeric")
+            share = _piece_share(raw)
+            was = round(finite_number(was) * share, 2) if (
+                finite_number(was) is not None and share) else None
         breadcrumb = dig(raw, "defaultCategory", 0, "categoryBreadcrumb")
         if not isinstance(breadcrumb, str):
             categories = raw.get("categories")
@@ -110,7 +135,7 @@ class IgaCleaner(Cleaner):
             crumbs = [c for c in crumbs if isinstance(c, str)]
             breadcrumb = max(crumbs, key=lambda c: c.count("/"), default=None)
         path = clean_category_path(breadcrumb.split("/")) if isinstance(breadcrumb, str) else []
-        value, measure = iga_unit_price(current, raw)
+        value, measure = iga_unit_price(per_unit_of_price, raw)
         image = dig(raw, "image", "default") or dig(raw, "image", "template")
         return {
             "sku": sku,
@@ -128,4 +153,5 @@ class IgaCleaner(Cleaner):
             "per_unit_price_value": value,
             "per_unit_price_measure": measure,
             "is_available": raw.get("available"),
+            "sold_by_weight": sell_by == "Weight",
         }

@@ -15,8 +15,12 @@ Common rules (clean and :func:`validate_cleaned`):
 * ``price_current`` must be a finite number, > 0 and <= :data:`MAX_PRICE`; ints stay ints and
   floats stay floats (the price hash is type-sensitive). ``price_was`` that is not such a
   number becomes None (never rejects).
-* A barcode that does not clean (§1.8.6) becomes None and the raw value is kept, as a string,
-  under ``invalid_barcode`` (absence markers like "null"/"notfound" are not counted).
+* A barcode that does not clean (§1.8.6: GTIN-8/12/13/14 with a valid check digit, no
+  store-internal code) becomes None; the raw value is kept, as a string, under
+  ``invalid_barcode`` and the reason under ``barcode_problem`` (absence markers like
+  "null"/"notfound" are not counted).
+* ``unit_price_recomputed``: the site's unit price disagreed with price and size and was
+  recomputed (:mod:`grocer.normalization.unit_price`).
 * Whitespace-only strings become None; ``name``, ``brand`` and ``size`` are stripped (neither
   changes a key nor a hash). Over-long optional texts (brand/size > 255, URLs > 2048) become None.
 * A name containing "donation" is rejected (SplitCart's sanity check removed those lines).
@@ -31,9 +35,10 @@ from decimal import Decimal
 from collections.abc import Mapping
 
 from .. import limits
-from ..barcode import ABSENT_BARCODE_MARKERS, clean_barcode
+from ..barcode import barcode_problem, clean_barcode
 from ..prices import calculate_price_info
 from ..text import to_ascii
+from ..unit_price import cross_check_unit_price
 from ..values import finite_number
 
 MAX_PRICE = 100_000  # a business bound, well inside what limits.MAX_MONEY holds
@@ -65,6 +70,7 @@ REJECTION_REASONS = {
     "malformed": "raw product of an unexpected structure",
     "bad_store_code": f"store code empty or longer than {limits.STORE_CODE_LENGTH} characters",
     "future_date": "observation dated more than the allowed clock skew in the future",
+    "marketplace": "a marketplace seller's product (Woolworths IsMarketProduct), not the store's",
 }
 
 #: Keys every cleaned dict has (None where unknown). Chains add extras (description, ...).
@@ -72,6 +78,7 @@ CLEANED_FIELDS = (
     "sku", "name", "brand", "size", "barcode", "url", "image_url", "category_path",
     "price_current", "price_was", "is_on_special", "price_save_amount", "is_available",
     "per_unit_price_string", "per_unit_price_value", "per_unit_price_measure",
+    "sold_by_weight",
 )
 
 #: Fields recomputed by :func:`grocer.normalization.derive`; dropped by :func:`validate_cleaned`.
@@ -205,17 +212,19 @@ def _validate_price(product: dict) -> None:
 def _validate_barcode(product: dict) -> None:
     raw = product.get("barcode")
     product.pop("invalid_barcode", None)
+    product.pop("barcode_problem", None)
     if raw is None:
         return
     cleaned = clean_barcode(raw)
     product["barcode"] = cleaned
-    if cleaned is None:
+    problem = None if cleaned else barcode_problem(raw)
+    if problem:
         try:
             text = str(raw).strip()
         except Exception:  # pragma: no cover
             text = "?"
-        if text.lower() not in ABSENT_BARCODE_MARKERS:
-            product["invalid_barcode"] = text[:MAX_INVALID_BARCODE_CHARS]
+        product["invalid_barcode"] = text[:MAX_INVALID_BARCODE_CHARS]
+        product["barcode_problem"] = problem
 
 
 def _finalize(product: dict, *, keep_special_flag: bool) -> dict:
@@ -248,6 +257,7 @@ def _finalize(product: dict, *, keep_special_flag: bool) -> dict:
 
     available = product.get("is_available")
     product["is_available"] = None if available is None else bool(available)
+    product["sold_by_weight"] = bool(product.get("sold_by_weight"))
 
     path = product.get("category_path")
     if not isinstance(path, list) or not all([isinstance(p, str) for p in path]):
@@ -287,8 +297,10 @@ class Cleaner:
             raise ProductRejected("not_a_product", type(raw).__name__)
         try:
             self.check_product(raw)
-            product = self.transform(raw)
-            return _finalize(product, keep_special_flag=False)
+            product = _finalize(self.transform(raw), keep_special_flag=False)
+            # Popped and counted by the clean pipeline (grocer/unit_price/recomputed).
+            product["unit_price_recomputed"] = cross_check_unit_price(product)
+            return product
         except ProductRejected:
             raise
         except Exception as exc:  # one bad item never stops a crawl

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from ..unit_price import unit_price_from_size
 from ..values import finite_number
-from .validation import Cleaner, as_text, clean_category_path, dedupe, float_or_none
+from .validation import Cleaner, ProductRejected, as_text, clean_category_path, dedupe, float_or_none
 
 
 class WoolworthsCleaner(Cleaner):
@@ -11,6 +12,12 @@ class WoolworthsCleaner(Cleaner):
     ``category_path`` (root -> leaf display names) on each raw product."""
 
     company = "woolworths"
+
+    def check_product(self, raw: dict) -> None:
+        # The API ignores the SoldBy(Woolworths) filter at times: marketplace sellers' items
+        # are not the store's range and have no store price.
+        if raw.get("IsMarketProduct"):
+            raise ProductRejected("marketplace", str(raw.get("Stockcode"))[:40])
 
     def transform(self, raw: dict) -> dict:
         sku = raw.get("Stockcode")
@@ -23,6 +30,14 @@ class WoolworthsCleaner(Cleaner):
         image = raw.get("LargeImageFile") or raw.get("MediumImageFile")
         rating = raw.get("Rating")
         rating = rating if isinstance(rating, dict) else {}
+        # The unit price of the *current* price: CupPrice/CupString. InstoreCupPrice is computed
+        # from the was price on specials. Without a CupPrice: price ÷ pack size.
+        unit_value, unit_measure = finite_number(raw.get("CupPrice")), raw.get("CupMeasure")
+        unit_string = raw.get("CupString")
+        if unit_value is None:
+            computed = unit_price_from_size(finite_number(raw.get("Price")), raw.get("PackageSize"))
+            unit_value, unit_measure = computed or (None, None)
+        sold_by_weight = str(raw.get("Unit") or "").strip().upper() == "KG"
         return {
             "sku": sku,
             "name": raw.get("Name"),
@@ -38,9 +53,10 @@ class WoolworthsCleaner(Cleaner):
             "category_path": dedupe(clean_category_path(raw.get("category_path"))),
             "price_current": raw.get("Price"),
             "price_was": raw.get("WasPrice"),
-            "per_unit_price_string": raw.get("CupString"),
-            "per_unit_price_value": finite_number(raw.get("InstoreCupPrice")),
-            "per_unit_price_measure": raw.get("CupMeasure"),
+            "per_unit_price_string": unit_string,
+            "per_unit_price_value": unit_value,
+            "per_unit_price_measure": unit_measure,
+            "sold_by_weight": sold_by_weight,
             "average_user_rating": finite_number(rating.get("Average")),
             "rating_count": finite_number(rating.get("ReviewCount")),
             "health_star_rating": float_or_none(attrs.get("healthstarrating")),
