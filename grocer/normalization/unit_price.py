@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 import re
-from typing import Mapping
+from collections.abc import Mapping
 
 from .prices import standardize_unit_price
 
