@@ -25,7 +25,7 @@ from collections import deque
 from decimal import Decimal, InvalidOperation
 from typing import ClassVar
 
-from grocer.db.zones import load_zones
+from grocer.crawlstate import FETCH_FAILED
 from grocer.items import ProductItem
 from grocer.normalization.cleaners import get_cleaner
 from grocer.normalization.cleaners.validation import ProductRejected
@@ -66,17 +66,18 @@ class ZoneSpider(StoreSpider):
         self.basket_cache: list | None = None
         self.phase = FULL
 
-    @classmethod
-    def from_crawler(cls, crawler, *args, **kwargs):
-        spider = super().from_crawler(crawler, *args, **kwargs)
-        if spider.by_zone:
-            spider.plan_zones(crawler.settings)
-        return spider
+    def targets_selected(self) -> None:
+        super().targets_selected()
+        if self.by_zone:
+            self.plan_zones(self.crawler.settings)
 
     # --- planning -------------------------------------------------------------------------------
 
     def plan_zones(self, settings) -> None:
-        known = load_zones(self.db, self.company)
+        from grocer.db.zones import load_zones
+        from grocer.db.engine import engine_from_settings  # only for a zone crawl
+
+        known = load_zones(engine_from_settings(settings), self.company)
         self.assigner = ZoneAssigner(
             known.zones, max_override_share=settings.getfloat("GROCER_ZONE_MAX_OVERRIDE_SHARE"),
             min_common=settings.getint("GROCER_ZONE_MIN_COMMON"))
@@ -185,7 +186,7 @@ class ZoneSpider(StoreSpider):
 
     def record_failure_of(self, store, reason: str) -> None:
         if self.current is not None and self.current.target.code == store.code:
-            self.current.failure = self.current.failure or reason
+            self.current.fail(FETCH_FAILED, reason)
 
     def items(self, progress, category, products):
         code = progress.target.code
@@ -203,7 +204,7 @@ class ZoneSpider(StoreSpider):
             except (ProductRejected, InvalidOperation, KeyError, TypeError, ValueError):
                 continue
             prices[cleaned["sku"]], raws[cleaned["sku"]] = price, raw
-        progress.items += len(products)
+        self.count("grocer/zones/basket_items", len(products))
 
     def next_page(self, progress, response, page, skus):
         if progress.target.code in self.checking:
@@ -217,7 +218,7 @@ class ZoneSpider(StoreSpider):
             return
         code = progress.target.code
         if (code in self.checking and code not in self.assigner.decisions
-                and progress.failure is None and progress.pages >= self.basket_expected.get(
+                and progress.failure is None and progress.run.pages >= self.basket_expected.get(
                     code, 1 << 30)):
             yield from self.decide(progress)
 

@@ -128,8 +128,8 @@ def test_a_bad_argument_value_is_one_line_exit_2_and_recorded(crawl, engine):
 def test_an_unknown_argument_name_warns_and_names_the_valid_ones(crawl):
     result = crawl("aldi", args={"store": "G102", "limit": "1"})
     assert result.returncode == 0, result.log[-3000:]
-    assert ("unknown spider argument(s) -a store= ignored; aldi takes: categories, limit, "
-            "stores") in result.log
+    assert ("unknown spider argument(s) -a store= ignored; aldi takes: basket_day, by, "
+            "categories, limit, stores") in result.log
 
 
 def test_a_missing_cookies_file_is_one_line_exit_2(crawl, tmp_path):

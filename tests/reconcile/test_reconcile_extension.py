@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from types import SimpleNamespace
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from scrapy.settings import Settings
 
 from grocer.crawlstate import COMPLETED, FAILED, CrawlState
 from grocer.db.models import CrawlRun, Price, Product
+from grocer.normalization.dates import utcnow
 from grocer.extensions.reconcile import ReconcileOnClose
 from tests.reconcile.helpers import at, snapshot, write_tables
 
@@ -71,7 +73,9 @@ def extension(db_url, tables_dir, stats=None, **settings):
     crawler = Crawler({"GROCER_DATABASE_URL": db_url, "TRANSLATION_TABLES_DIR": str(tables_dir),
                        "GROCER_RECONCILE_LOCK_TIMEOUT": 30, **settings}, stats or Stats())
     ext = ReconcileOnClose(crawler)
-    ext.spider_opened(None)
+    # What spider_opened does (off the reactor there), without a reactor.
+    ext.started_at = utcnow()
+    ext.run_id = ext.record_start(SimpleNamespace(name="aldi"))
     return ext
 
 
@@ -110,8 +114,10 @@ def test_a_finished_crawl_reconciles_with_the_configured_tables(
     for decoy in (decoy_cwd, decoy_cwd / "translation_tables", decoy_cwd / "pipeline" / "data"):
         write_tables(decoy, product={"milk 2l": "2l milk"})
     monkeypatch.chdir(decoy_cwd)
-    stats = Stats(**{"grocer/db_errors": 0, "grocer/store/G1/written": 7})
-    outcome = extension(db_url, tables_dir, stats).close(Spider(crawl_state()), "finished")
+    state = crawl_state()
+    state.run_for("G1").written = 7  # settled by the crawl-health extension
+    stats = Stats(**{"grocer/db_errors": 0})
+    outcome = extension(db_url, tables_dir, stats).close(Spider(state), "finished")
     assert outcome.reconciled and outcome.skipped is None
     assert rows.one(Product, world["dupe"]) is None  # merged as the configured table says
     assert rows.one(Product, world["canon"]) is not None

@@ -127,7 +127,7 @@ def test_pages_forbidden_by_robots_txt_fail_the_store(crawl, site, engine):
     # Never a "completed" store with no products: reconciliation would delist all its prices.
     site.robots_txt = "User-agent: *\nDisallow: /v3/\n"
     result = crawl("aldi", args={"stores": "G102"})
-    assert result.reason == "finished"
+    assert result.reason == "no_store_completed"
     assert result.store_status() == {"G102": "failed"}
     assert "robots.txt" in result.crawl_state["stores"]["G102"]["error"]
     assert result.stat("robotstxt/forbidden") == 3

@@ -10,7 +10,8 @@ from sqlalchemy.orm import Session
 
 from grocer.db.models import Price, Store
 from grocer.db.stores import load_stores
-from grocer.outcome import BLOCKED, DRIFT
+from grocer.crawlstate import DRIFT
+from grocer.outcome import BLOCKED
 from grocer.storelist import read_store_list
 
 
@@ -47,7 +48,7 @@ def test_a_site_answering_every_store_as_1101_writes_no_price_under_another_stor
 
     # (The close reason of a crawl without a completed store is the crawl-health work's.)
     assert result.store_status() == {"1147": "failed", "1148": "failed"}
-    assert {run["error"] for run in result.crawl_state["stores"].values()} == {DRIFT}
+    assert {run["reason"] for run in result.crawl_state["stores"].values()} == {DRIFT}
     assert {item["store_code"] for item in result.items} == {"1101"}  # attributed to 1101
     assert set(prices_by_store(engine)) == {"1101"}
     # Each store stopped after its first page instead of crawling someone else's prices.
