@@ -197,11 +197,11 @@ def test_deploy_to_scrapyd_and_schedule_a_crawl(engine, db_url, site, scrapyd, t
             .join(Price, Price.store_id == Store.id).group_by(Store.store_code)).all())
         run = connection.execute(select(
             CrawlRun.spider, CrawlRun.close_reason, CrawlRun.reconciled,
-            CrawlRun.stores_completed, CrawlRun.stats)).one()
+            CrawlRun.stores_completed, CrawlRun.stats, CrawlRun.store_stats)).one()
     assert set(prices) == {"G102", "G105"} and all(count > 0 for count in prices.values())
     assert run[:4] == ("aldi", "finished", True, ["G102", "G105"])
     assert run.stats["grocer/health/budget"] == "ok"
-    assert run.stats["grocer/health/stores"]["G102"]["stored"] == prices["G102"]
+    assert run.store_stats["G102"]["stored"] == prices["G102"]
 
     # The two stores show as fresh in the report, the chain's other four as never crawled.
     report = run_scrapy(["report", "--company", "aldi"], db_url=db_url,
