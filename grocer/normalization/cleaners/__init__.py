@@ -1,22 +1,8 @@
-"""Per-chain cleaners (one module per chain, shared rules in `validation`) (spec §1.7, §4): a retailer's raw product -> one cleaned dict.
+"""Per-chain cleaners (spec §1.7, §4): a retailer's raw product -> one cleaned dict; one
+module per chain over the shared rules in `validation`.
 
-Every cleaner returns the same shape (:data:`CLEANED_FIELDS`, None where unknown, plus chain
-extras) or raises :class:`ProductRejected` with a short ``reason`` slug
-(:data:`REJECTION_REASONS`). Nothing else ever escapes ``Cleaner.clean``: unexpected shapes
-raise ``ProductRejected("malformed")``.
-
-Common rules (clean and :func:`validate_cleaned`):
-
-* ``sku`` is always a non-empty ``str`` (ints from Woolworths/Coles become strings).
-* ``name`` must be a string with at least one ASCII letter or digit, at most 255 characters.
-* ``price_current`` must be a finite number, > 0 and <= :data:`MAX_PRICE`; ints stay ints and
-  floats stay floats (the price hash is type-sensitive). ``price_was`` that is not such a
-  number becomes None (never rejects).
-* A barcode that does not clean (§1.8.6) becomes None and the raw value is kept, as a string,
-  under ``invalid_barcode`` (absence markers like "null"/"notfound" are not counted).
-* Whitespace-only strings become None; ``name``, ``brand`` and ``size`` are stripped (neither
-  changes a key nor a hash). Over-long optional texts (brand/size > 255, URLs > 2048) become None.
-* A name containing "donation" is rejected (SplitCart's sanity check removed those lines).
+Every cleaner returns the same shape or raises :class:`ProductRejected`; the shape, the limits
+and the rules every cleaned product follows are in :mod:`.validation`.
 
 Price meaning (README "Prices"): ``price_current`` is what the shopper pays for one unit as sold;
 ``sold_by_weight`` items are priced per kg; a piece of estimated weight has its piece price.
