@@ -1,0 +1,61 @@
+"""The layout's rules, checked on the source (README "Layout")."""
+
+from __future__ import annotations
+
+import ast
+import sys
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[2] / "grocer"
+
+
+def imports_of(path: Path) -> list[tuple[str, list[str]]]:
+    """(module, names) of every import in a file, also those inside functions."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found += [(alias.name, []) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0:
+            found.append((node.module or "", [alias.name for alias in node.names]))
+    return found
+
+
+SOURCES = sorted(PACKAGE.rglob("*.py"))
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_no_private_scrapy_api(path):
+    for module, names in imports_of(path):
+        if module.split(".")[0] == "scrapy":
+            private = [n for n in [*module.split("."), *names] if n.startswith("_")]
+            assert not private, f"{path}: imports {module} {names}"
+
+
+@pytest.mark.parametrize("path", sorted((PACKAGE / "normalization").rglob("*.py")),
+                         ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_normalization_is_stdlib_only(path):
+    for module, _ in imports_of(path):
+        top = module.split(".")[0]
+        assert top in sys.stdlib_module_names or top == "__future__", f"{path}: {module}"
+
+
+def test_only_the_db_room_speaks_sql_at_import_time():
+    outside = []
+    for path in SOURCES:
+        if path.is_relative_to(PACKAGE / "db"):
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in tree.body:  # module level only: lazy imports serve commands and stores
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                names = [a.name for a in node.names] if isinstance(node, ast.Import) else [
+                    node.module or ""]
+                if any(name.split(".")[0] == "sqlalchemy" for name in names):
+                    outside.append(str(path.relative_to(PACKAGE)))
+    assert outside == [], outside
+
+
+def test_few_modules_loose_at_the_top():
+    loose = sorted(p.name for p in PACKAGE.glob("*.py") if p.name != "__init__.py")
+    assert len(loose) <= 9, loose
