@@ -45,8 +45,8 @@ from grocer.db.models import (  # noqa: E402
     Product,
     Sku,
     Store,
-    utcnow,
 )
+from grocer.normalization.dates import utcnow  # noqa: E402
 from tests.helpers.database import fresh_database  # noqa: E402
 
 BATCH = 5000

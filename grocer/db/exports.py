@@ -21,6 +21,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, load_only, selectinload
 
 from grocer.db.models import Company, PriceHistory, Product, Sku, Store
+from grocer.db.price_filters import filter_prices
 from grocer.db.storecrawls import SightingCache, last_seen
 from grocer.db.zones import current_prices_query
 
@@ -116,14 +117,8 @@ def _price_query(model, fields: Sequence[str], company: str | None, store: str |
              .join(Product, Product.id == model.product_id)
              .join(Store, Store.id == model.store_id)
              .join(Company, Company.id == Store.company_id))
-    if company:
-        query = query.where(Company.slug == company.lower())
-    if store:
-        query = query.where(Store.store_code == store)
-    if product_key:
-        query = query.where(Product.normalized_name_brand_size == product_key)
-    if since:
-        query = query.where(model.scraped_date >= since)
+    query = filter_prices(query, model, Store, company=company, store=store,
+                          product_key=product_key, since=since)
     return query.order_by(model.id)
 
 

@@ -26,6 +26,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import aliased
 
 from grocer.db.engine import session_scope
+from grocer.db.price_filters import filter_prices
 from grocer.db.models import (Company, Price, PriceZone, PriceZoneMember, Product, Sku, Store,
                               UTCDateTime)
 from grocer.db.transactions import in_chunks, run_transaction
@@ -183,15 +184,8 @@ def current_prices_query(fields: Sequence[str], *, company: str | None = None,
                 for name in fields]
 
     def filtered(query, price, store_table):
-        if company:
-            query = query.where(Company.slug == company.lower())
-        if store:
-            query = query.where(store_table.store_code == store)
-        if product_key:
-            query = query.where(Product.normalized_name_brand_size == product_key)
-        if since:
-            query = query.where(price.scraped_date >= since)
-        return query
+        return filter_prices(query, price, store_table, company=company, store=store,
+                             product_key=product_key, since=since)
 
     own = filtered(
         select(*part(Price, Store, cast(null(), String(50)), cast(null(), UTCDateTime())))
