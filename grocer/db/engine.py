@@ -41,6 +41,10 @@ def make_engine(url: str = DEFAULT_DATABASE_URL, **kwargs) -> Engine:
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     kwargs.setdefault("pool_recycle", 3600)
+    # Several crawls write into one database at once: under InnoDB's default REPEATABLE READ a
+    # product another crawl committed after this transaction's first read stays invisible, so
+    # a duplicate-key skip could not find the row that caused it. READ COMMITTED sees it.
+    kwargs.setdefault("isolation_level", "READ COMMITTED")
     return create_engine(parsed, **kwargs)
 
 
