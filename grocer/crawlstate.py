@@ -15,7 +15,11 @@ from dataclasses import dataclass, field
 PENDING, RUNNING, COMPLETED, FAILED = "pending", "running", "completed", "failed"
 
 # Why a store failed (StoreRun.reason).
-FETCH_FAILED = "fetch_failed"  # a page could not be fetched or read (network, HTTP, shape)
+FETCH_FAILED = "fetch_failed"  # a request could not be fetched or read (network, HTTP)
+# A category page that is not a valid page of products, past retries: a null or missing product
+# list, another shape, an end-of-list answer to the first page, fewer products than the site's
+# total. The category did not end the way the site ends one, so the store is not complete.
+INCOMPLETE_PAGE = "incomplete_page"
 NO_PRODUCTS = "no_products"  # the site listed no product at all: a site problem
 BLOCKED = "blocked"  # the site's bot protection refused the crawl
 DB_ERROR = "db_error"  # an item of the store was lost to the database

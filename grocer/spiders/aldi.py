@@ -16,7 +16,10 @@ class AldiSpider(ZoneSpider):
     base_url_setting = "ALDI_BASE_URL"
     user_agent_setting = "ALDI_USER_AGENT"
     handled_statuses = (400,)
-    end_statuses = (400,)  # the API's answer to an offset past the end
+    # The site's end: `meta.pagination.totalCount`, full pages of `limit`, HTTP 400 to an
+    # offset past the end (and to a bad request: never an end on the first page).
+    end_statuses = (400,)
+    full_pages = True
     tree_fields = TreeFields(children="children", names=("name",), slug="urlSlugText", key="key")
     page_size = 30
     sku_field = "sku"
@@ -47,4 +50,5 @@ class AldiSpider(ZoneSpider):
                     "sort": "relevance", "testVariant": "A", "servicePoint": store.site_id})
 
     def read_page(self, data):
-        return Page(data["data"] or [], total=as_int(dig(data, "meta", "pagination", "totalCount")))
+        # `{"data": null}` is no list of products: not an empty category (base.page_verdict).
+        return Page(data["data"], total=as_int(dig(data, "meta", "pagination", "totalCount")))

@@ -6,7 +6,11 @@ is settled by the crawl-health extension when the crawl closes; Store.last_crawl
 by the reconcile-on-close extension. The spider never writes to the database.
 
 A chain spider only declares where things are: the requests of a store's start, the category
-tree's fields and skip rules, the request for page N of a category and how to read a page.
+tree's fields and skip rules, the request for page N of a category and how to read a page — and
+how its site ends a category (`end_statuses`, `Page.total`, `full_pages`). Where a category ends
+is decided in one place, `page_verdict`: a page that is not a valid page of products is retried
+and, past retries, fails the store (`incomplete_page`), so that only a store whose every category
+ended the way its site ends one is complete (and can have prices delisted).
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from scrapy import Request
 from scrapy.utils.misc import load_object
 
 from grocer.crawlstate import (BLOCKED, COMPLETED, CRAWL_CLOSED, DRIFT, FETCH_FAILED,
-                               NO_PRODUCTS, RUNNING, CrawlState, StoreRun)
+                               INCOMPLETE_PAGE, NO_PRODUCTS, RUNNING, CrawlState, StoreRun)
 from grocer.items import ProductItem
 from grocer.normalization.dates import utcnow
 from grocer.spiders.arguments import split_argument
@@ -42,6 +46,39 @@ class Page:
     total: int | None = None  # products in the whole category, when the site says
     page_size: int | None = None  # the site's page size, when it says
     store_id: Any = None  # the store the site says it answered for (drift check)
+
+
+# What a page says of its category (page_verdict).
+MORE, END, INCOMPLETE = "more", "end", "incomplete"
+
+
+def page_verdict(number: int, count: int | None, total: int | None, size: int,
+                 full_pages: bool) -> str:
+    """The one rule of where a category ends: MORE (ask for the next page), END (the category
+    is over, the way the site ends one) or INCOMPLETE (not a valid page: retry, then fail).
+
+    `number` is the page (0-based), `count` the entries it holds — None for the site's
+    end-of-list answer (an end status, its last page repeated) —, `total` the category's size
+    when the site gives it, `size` its page size; `full_pages`: every page but the last holds
+    `size` entries at this site.
+
+    - An empty page or an end-of-list answer ends the category when the total is reached; with
+      no total, an empty first page is an empty category and an end-of-list answer ends it after
+      the first page. An end-of-list answer to the first page is never an end (Aldi answers a
+      bad request with the 400 it gives past the end).
+    - A page reaching the total ends it; where pages are full, one holding fewer entries than it
+      should (`min(size, total - offset)`) is incomplete: the site cut the list short.
+    """
+    offset = number * size
+    if not count:
+        if total is not None:
+            return END if offset >= total else INCOMPLETE
+        return END if (count == 0 or number > 0) else INCOMPLETE
+    if total is None:
+        return MORE
+    if full_pages and count < min(size, total - offset):
+        return INCOMPLETE
+    return END if offset + size >= total else MORE
 
 
 @dataclass
@@ -67,7 +104,10 @@ class StoreSpider(GrocerSpider):
     crawl_depth: ClassVar[int | None] = None  # None: page through leaf categories
     page_size: ClassVar[int]  # products per page the spider asks for
     sku_field: ClassVar[str]  # the product field naming its SKU (repeated-page guard)
-    end_statuses: ClassVar[tuple[int, ...]] = ()  # a page with this status: no more pages
+    # How the site ends a category (see page_verdict): a page with one of these statuses says
+    # there are no more pages; Page.total its size; full_pages: every page but the last is full.
+    end_statuses: ClassVar[tuple[int, ...]] = ()
+    full_pages: ClassVar[bool] = False
     stamp_category_path: ClassVar[bool] = False  # put the category's path into each raw product
 
     def __init__(self, *args, categories=None, **kwargs):
@@ -163,12 +203,12 @@ class StoreSpider(GrocerSpider):
                 self.current.reason = BLOCKED
             self.finish_store()
 
-    def record_failure(self, request: Request, reason: str) -> None:
+    def record_failure(self, request: Request, reason: str, slug: str = FETCH_FAILED) -> None:
         progress = self.current
         if progress is None or request.meta.get("store") != progress.target.code:
             super().record_failure(request, reason)
             return
-        progress.fail(FETCH_FAILED, reason)
+        progress.fail(slug, reason)
         self.logger.error("store %s: %s: %s", progress.target.code, reason, request.url)
 
     def store_of(self, response) -> StoreProgress | None:
@@ -232,48 +272,86 @@ class StoreSpider(GrocerSpider):
         """The data of a category tree or page response; None when it is unusable."""
         return self.read_json(response)
 
+    def page_of(self, data) -> Page | None:
+        """The page `read_page` finds in decoded data; None when it holds no list of products."""
+        try:
+            page = self.read_page(data)
+        except (KeyError, TypeError, AttributeError, IndexError, ValueError):
+            return None
+        return page if isinstance(page, Page) and isinstance(page.products, list) else None
+
     def parse_page(self, response):
         progress = self.store_of(response)
-        if progress is None or response.status in self.end_statuses:
+        if progress is None:
+            return
+        number, meta = response.meta["page"], response.meta
+        size = meta.get("page_size") or self.page_size
+        if response.status in self.end_statuses:
+            if page_verdict(number, None, meta.get("total"), size, self.full_pages) == INCOMPLETE:
+                yield from self.retry_bad_response(response, f"http_{response.status}_too_soon",
+                                                   slug=INCOMPLETE_PAGE)
             return
         data = self.decode(response)
         if data is None:
             yield from self.retry_bad_response(response, "invalid_json")
             return
-        try:
-            page = self.read_page(data)
-        except (KeyError, TypeError, AttributeError, IndexError, ValueError):
-            page = None
-        if page is None or not isinstance(page.products, list):
-            yield from self.retry_bad_response(response, "unexpected_shape")
+        page = self.page_of(data)
+        if page is None:
+            yield from self.retry_bad_response(response, "unexpected_shape", slug=INCOMPLETE_PAGE)
+            return
+        skus = frozenset(str(p.get(self.sku_field)) for p in page.products if isinstance(p, dict))
+        repeated = bool(skus) and skus == meta.get("previous_skus")  # instead of an end
+        page.total = page.total if page.total is not None else meta.get("total")
+        page.page_size = page.page_size or size
+        verdict = page_verdict(number, None if repeated else len(page.products), page.total,
+                               page.page_size, self.full_pages)
+        if verdict == INCOMPLETE:
+            retry = self.retry_or_give_up(response, "incomplete_page", slug=INCOMPLETE_PAGE)
+            if retry is not None:
+                yield retry
+                return
+            # Given up: the store fails; what the page holds is still good.
+        if repeated:
             return
         progress.run.pages += 1
         self.count("grocer/pages")
         owner = self.check_drift(progress, page.store_id)
-        skus = frozenset(str(p.get(self.sku_field)) for p in page.products if isinstance(p, dict))
-        if skus and skus == response.meta.get("previous_skus"):
-            return  # the site repeats its last page instead of ending
         if owner is not progress.target:
-            yield from self.drifted_items(progress, owner, response.meta["category"],
-                                          page.products)
+            yield from self.drifted_items(progress, owner, meta["category"], page.products)
             if progress.stopped:
                 return
         else:
-            yield from self.items(progress, response.meta["category"], page.products)
-        next_request = self.next_page(progress, response, page, skus)
-        if next_request is not None:
-            yield next_request
+            yield from self.items(progress, meta["category"], page.products)
+        if verdict == MORE:
+            next_request = self.next_page(progress, response, page, skus)
+            if next_request is not None:
+                yield next_request
+
+    def parse(self, response):
+        """`scrapy parse URL --spider CHAIN` (a dry run, grocer.commands.parse): the products of
+        one category page, read as a crawl reads them, under the `-a stores=` store (else the
+        chain's default), outside the store loop — no paging, no bookkeeping."""
+        data = self.decode(response)
+        page = self.page_of(data) if data is not None else None
+        if page is None:
+            self.logger.error("not a page of products: %s", response.url)
+            return
+        store_code = next(iter(split_argument(self.stores_argument)),
+                          self.chain.default_store or "")
+        for raw in page.products:
+            if self.is_product(raw):
+                yield ProductItem(raw=raw, company=self.company, store_code=store_code,
+                                  scraped_at=utcnow())
 
     def next_page(self, progress: StoreProgress, response, page: Page, skus) -> Request | None:
+        """The request of a category's next page, once `page_verdict` asked for it."""
+        if self.limit_reached(progress):
+            return None
         number = response.meta["page"]
-        if not page.products or self.limit_reached(progress):
-            return None
-        size = page.page_size or self.page_size
-        if page.total is not None and (number + 1) * size >= page.total:
-            return None
         meta = {key: value for key, value in response.meta.items()
                 if key in ("category", "paging")}
-        meta.update(page=number + 1, previous_skus=skus)
+        meta.update(page=number + 1, previous_skus=skus, total=page.total,
+                    page_size=page.page_size)
         return self.page_request(progress.target, meta["category"], number + 1, meta)
 
     def items(self, progress: StoreProgress, category: Category, products: list):

@@ -239,7 +239,7 @@ class ColesSpider(ColesSite, ZoneSpider):
 
     def read_page(self, data):
         results = dig(data, "pageProps", "searchResults")
-        return Page(results["results"] or [], total=as_int(results.get("noOfResults")),
+        return Page(results["results"], total=as_int(results.get("noOfResults")),
                     page_size=as_int(results.get("pageSize")),
                     store_id=dig(data, "pageProps", "initStoreId"))
 

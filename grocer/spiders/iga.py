@@ -19,7 +19,9 @@ class IgaSpider(ZoneSpider):
     base_url_setting = "IGA_BASE_URL"
     user_agent_setting = "IGA_USER_AGENT"
     handled_statuses = (404,)
-    end_statuses = (404,)  # past the last page
+    # The site's end: `total`, full pages of `take` (`count` of them), 404 past the last page.
+    end_statuses = (404,)
+    full_pages = True
     tree_fields = TreeFields(children="children", names=("displayName",), slug="identifier",
                              key="identifier")
     page_size = 36
@@ -60,4 +62,4 @@ class IgaSpider(ZoneSpider):
                     "sessionId": meta["paging"]["session_id"]})
 
     def read_page(self, data):
-        return Page(data["items"] or [], total=as_int(data.get("total")))
+        return Page(data["items"], total=as_int(data.get("total")))

@@ -161,14 +161,21 @@ class GrocerSpider(Spider):
         except (ValueError, AttributeError, UnicodeDecodeError):
             return None
 
-    def retry_bad_response(self, response, kind: str) -> Iterator[Request]:
-        """Count an unusable response and retry it while retries last; then give up on it."""
+    def retry_or_give_up(self, response, kind: str, **failure) -> Request | None:
+        """Count an unusable response: its retry while retries last, else None — given up,
+        recorded as a failure (`failure`: record_failure's keywords)."""
         self.count(f"grocer/bad_response/{kind}")
         retry = get_retry_request(response.request, spider=self, reason=f"bad_response/{kind}")
+        if retry is None:
+            self.record_failure(response.request, f"bad response ({kind}) after retries",
+                                **failure)
+        return retry
+
+    def retry_bad_response(self, response, kind: str, **failure) -> Iterator[Request]:
+        """Count an unusable response and retry it while retries last; then give up on it."""
+        retry = self.retry_or_give_up(response, kind, **failure)
         if retry is not None:
             yield retry
-        else:
-            self.record_failure(response.request, f"bad response ({kind}) after retries")
 
     def request_failed(self, failure):
         error = failure.value

@@ -67,6 +67,9 @@ class WoolworthsSpider(ZoneSpider):
                   "drinks", "health-wellness"), per_day=1)
     stamp_category_path = True  # the browse API gives no usable path
     blocking_statuses = (403,)  # 503 is retried by Scrapy's RetryMiddleware (RETRY_HTTP_CODES)
+    # The site's end: `TotalRecordCount` records over pages of 36; captured pages hold fewer
+    # products than that (30–32 of 36), so pages are not full (base.page_verdict).
+    full_pages = False
 
     category_cache = None  # the categories of the tree, read once per crawl
 
@@ -136,8 +139,10 @@ class WoolworthsSpider(ZoneSpider):
                      "Referer": f"{self.base_url}/shop/browse/{category.slug}"})
 
     def read_page(self, data):
-        products = [product for bundle in data.get("Bundles") or []
-                    for product in dig(bundle, "Products") or []]
+        if data.get("Success") is False:
+            raise ValueError("the browse API answered Success: false")
+        # Bundles and their Products are lists on every page, past the end too (empty).
+        products = [product for bundle in data["Bundles"] for product in bundle["Products"]]
         store_id = next((p["FulfilmentStoreId"] for p in products if isinstance(p, dict)
                          and p.get("FulfilmentStoreId") is not None), None)
         return Page(products, total=as_int(data.get("TotalRecordCount")), store_id=store_id)

@@ -33,6 +33,7 @@ import hashlib
 import json
 import math
 import threading
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.cookies import SimpleCookie
@@ -104,6 +105,7 @@ class LoggedRequest:
     headers: dict
     body: bytes
     cookies: dict
+    received_at: float = 0.0  # time.monotonic() when the server read it
 
 
 @dataclass
@@ -119,6 +121,9 @@ class FixtureSite:
     drift: dict = field(default_factory=dict)  # (chain, site store id) → store id reported
     woolworths_store_choice_status: int = 200  # the live site: 401 to a guest
     faults: list[Fault] = field(default_factory=list)
+    # (chain, list name) → the category size the site reports instead of its real one (a site
+    # cutting a list short: fewer products than its total)
+    reported_totals: dict = field(default_factory=dict)
     robots_txt: str = "User-agent: *\nDisallow: /tables/\n"  # tables must ignore robots.txt
     tables_token: str = "secret-token"
     tables: dict = field(default_factory=dict)  # file name → list of bodies, one per request
@@ -148,7 +153,8 @@ class FixtureSite:
     def fault(self, match: str | tuple[str, ...], *actions: str) -> None:
         """The next requests whose path?query contains `match` (all of a tuple) get `actions`,
         one each: an HTTP status ("500"), "truncated" JSON, "html" instead of JSON, an "empty"
-        body or the "block" page; then the normal response again."""
+        body, "null_data" (`{"data": null}` with HTTP 200) or the "block" page; then the normal
+        response again. A status with a colon carries a Retry-After header: "429:3"."""
         self.faults.append(Fault((match,) if isinstance(match, str) else tuple(match),
                                  list(actions)))
 
@@ -210,7 +216,8 @@ class Handler(BaseHTTPRequestHandler):
         cookies = {key: morsel.value for key, morsel in
                    SimpleCookie(self.headers.get("Cookie", "")).items()}
         request = LoggedRequest(method, unquote(parts.path), parse_qs(parts.query),
-                                {k.lower(): v for k, v in self.headers.items()}, body, cookies)
+                                {k.lower(): v for k, v in self.headers.items()}, body, cookies,
+                                time.monotonic())
         with self.site.lock:
             self.site.log.append(request)
         if parts.path == "/robots.txt":
@@ -236,14 +243,18 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
     def send_fault(self, fault: str) -> bool:
-        if fault.isdigit():
-            self.send(int(fault), f"fault {fault}", "text/plain")
+        status, _, retry_after = fault.partition(":")
+        if status.isdigit():
+            self.send(int(status), f"fault {fault}", "text/plain",
+                      headers={"Retry-After": retry_after} if retry_after else None)
         elif fault == "truncated":
             self.send(200, '{"data": [{"sku": "0001", "name": "Trunc')
         elif fault == "html":
             self.send(200, "<html><body>Service temporarily unavailable</body></html>", "text/html")
         elif fault == "empty":
             self.send(200, b"")
+        elif fault == "null_data":
+            self.send(200, {"data": None})
         elif fault == "block":
             self.send(200, BLOCK_PAGE.read_text(encoding="utf-8"), "text/html")
         else:
@@ -293,8 +304,9 @@ class Handler(BaseHTTPRequestHandler):
             offset, limit = int(query["offset"]), int(query["limit"])
             if offset >= max(len(products), 1):
                 return self.send(400, {"error": "offset out of range"})
+            total = self.site.reported_totals.get(("aldi", query["categoryKey"]), len(products))
             return self.send(200, {"meta": {"pagination": {"offset": offset, "limit": limit,
-                                                          "totalCount": len(products)}},
+                                                          "totalCount": total}},
                                    "data": products[offset:offset + limit]})
         return self.send(404, {"error": "not found"})
 

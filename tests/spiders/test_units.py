@@ -17,6 +17,8 @@ from grocer.db.models import Company, Product, Sku, Store
 from grocer.middlewares import RetryBackoffMiddleware, StoreAwareRequestFingerprinter
 from grocer.spiders.aldi import AldiSpider
 from grocer.spiders.arguments import positive_int, split_argument
+from grocer.spiders.base import END, INCOMPLETE, MORE, page_verdict
+from grocer.spiders.categories import Category
 from grocer.spiders.coles import (
     ColesSpider,
     build_id_from_html,
@@ -31,6 +33,10 @@ from grocer.spiders.stores import StoreSelectionError, select_stores
 from grocer.spiders.woolworths import WoolworthsSpider
 from tests.helpers.fixture_server import SITES_DIR
 from tests.helpers.spiders import make_spider
+
+
+DEFAULT_FIXTURE_STORE = {"aldi": "G102", "woolworths": "1147", "coles": "COL:401",
+                         "iga": "19587"}
 
 
 def tree(chain: str, name: str):
@@ -217,15 +223,19 @@ def test_paging_stops_when_the_site_repeats_its_last_page():
     spider = make_spider(IgaSpider, stores="19587")
     spider.start_store(spider.pending.popleft())
     category = spider.categories_in(tree("iga", "category_hierarchy.json"))[0][0]
-    body = json.dumps({"items": [{"sku": "1", "name": "A"}, {"sku": "2", "name": "B"}],
-                       "total": 500}).encode()
+    products = [{"sku": "1", "name": "A"}, {"sku": "2", "name": "B"}]
 
-    def page(previous_skus):
+    def page(previous_skus, **total):
+        body = json.dumps({"items": products, **total}).encode()
         meta = {"category": category, "page": 3, "previous_skus": frozenset(previous_skus)}
         request = spider.page_request(spider.current.target, category, 3, meta)
         return list(spider.parse_page(TextResponse(request.url, body=body, request=request)))
 
     assert page({"1", "2"}) == []  # the same SKUs as the page before: the end
+    # … unless the site's total says more products follow: the page is retried.
+    [retry] = page({"1", "2"}, total=500)
+    assert retry.meta["retry_times"] == 1 and "skip=108" in retry.url
+    assert spider.current.failure is None  # not yet: only once retries are exhausted
     *items, next_page = page({"7", "8"})
     assert [item["raw"]["sku"] for item in items] == ["1", "2"]
     assert items[0]["store_code"] == "19587" and items[0]["scraped_at"].tzinfo is not None
@@ -242,3 +252,45 @@ def test_a_failing_store_loop_closes_the_crawl_with_its_own_reason(monkeypatch):
     with pytest.raises(CloseSpider) as closed:
         spider.on_idle()
     assert closed.value.reason == "store_loop_error"
+
+
+# --- where a category ends (issue 14) -------------------------------------------------------
+
+
+@pytest.mark.parametrize("number, count, total, full_pages, verdict", [
+    (0, 30, 78, True, MORE), (2, 18, 78, True, END),  # Aldi's captured 78: 30 + 30 + 18
+    (1, 30, 60, True, END),  # the total reached on a full page
+    (0, 0, 0, True, END), (0, 0, None, False, END),  # an empty category
+    (0, None, None, True, INCOMPLETE),  # an end status (Aldi 400) to the first page
+    (3, None, None, True, END),  # … after it: the end, where the site gives no total
+    (3, None, 78, True, END), (2, None, 78, True, INCOMPLETE),  # end status before the total
+    (1, 0, 78, True, INCOMPLETE), (1, 0, 78, False, INCOMPLETE),  # an empty page too soon
+    (0, 20, 78, True, INCOMPLETE),  # a short page where pages are full
+    (0, 20, 78, False, MORE),  # Woolworths: 30–32 products on a page of 36
+    (0, 0, 5, True, INCOMPLETE),  # no product although the site counts five
+    (4, 12, None, True, MORE),  # no total: paging goes on until the site says it is over
+])
+def test_page_verdict_is_the_one_rule_of_where_a_category_ends(number, count, total,
+                                                               full_pages, verdict):
+    assert page_verdict(number, count, total, 30, full_pages) == verdict
+
+
+@pytest.mark.parametrize("spider_class, body", [
+    (AldiSpider, {"data": None}),  # the real API answered this with HTTP 200
+    (AldiSpider, {"meta": {"pagination": {"totalCount": 3}}}),  # no product list at all
+    (AldiSpider, []),
+    (WoolworthsSpider, {"Bundles": None, "TotalRecordCount": 40}),
+    (WoolworthsSpider, {"Bundles": [], "TotalRecordCount": 40, "Success": False}),
+    (IgaSpider, {"items": None, "total": 3}),
+    (ColesSpider, {"pageProps": {"searchResults": {"results": None, "noOfResults": 3}}}),
+])
+def test_a_page_without_a_product_list_is_retried_never_an_end(spider_class, body):
+    spider = make_spider(spider_class, stores=DEFAULT_FIXTURE_STORE[spider_class.name])
+    spider.start_store(spider.pending.popleft())
+    category = Category(key="K1", slug="fruit", path=("Fruit",), slugs=("fruit",))
+    meta = {"category": category, "page": 0}
+    request = spider.page_request(spider.current.target, category, 0, meta)
+    [retry] = spider.parse_page(TextResponse(request.url, body=json.dumps(body).encode(),
+                                             request=request))
+    assert retry.url == request.url and retry.meta["retry_times"] == 1
+    assert spider.crawler.stats.get_value("grocer/bad_response/unexpected_shape") == 1
