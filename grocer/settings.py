@@ -37,8 +37,10 @@ GROCER_MAX_FUTURE_SKEW_SECONDS = float(_env("GROCER_MAX_FUTURE_SKEW_SECONDS", 86
 GROCER_MAX_DROP_RATE = float(_env("GROCER_MAX_DROP_RATE", 0.05))
 # ... checked during the crawl once this many items were seen (and at its end on all of them).
 GROCER_MIN_ITEMS_FOR_BUDGET = int(_env("GROCER_MIN_ITEMS_FOR_BUDGET", 50))
-# Drop reasons counted but left out of the budget (comma-separated): ad/banner tiles.
-GROCER_BUDGET_IGNORED_REASONS = _env("GROCER_BUDGET_IGNORED_REASONS", "not_a_product")
+# Drop reasons counted but left out of the budget (comma-separated): ad/banner tiles, and
+# Woolworths marketplace sellers' items (not the store's products; the site mixes them in).
+GROCER_BUDGET_IGNORED_REASONS = _env("GROCER_BUDGET_IGNORED_REASONS",
+                                     "not_a_product,marketplace")
 # Product fields whose completeness the crawl-health summary reports (comma-separated).
 GROCER_HEALTH_FIELDS = _env("GROCER_HEALTH_FIELDS",
                             "barcode,brand,size,unit_price,category_path,image_url")
@@ -92,12 +94,19 @@ GROCER_STORE_DIRECTORY = "grocer.db.targets.store_targets"
 GROCER_KNOWN_STORES = "grocer.db.targets.known_stores"
 
 # --- pipelines and extensions ---------------------------------------------------------------
-ITEM_PIPELINES = {
+# The pipelines that only compute (no database): all a dry run runs (`scrapy parse --pipelines`).
+GROCER_DRY_RUN_PIPELINES = {
     "grocer.pipelines.clean.CleanPipeline": 100,
     "grocer.pipelines.normalize.NormalizePipeline": 200,
+}
+ITEM_PIPELINES = {
+    **GROCER_DRY_RUN_PIPELINES,
     "grocer.pipelines.resolve.ResolvePipeline": 300,
     "grocer.pipelines.prices.PricePipeline": 400,
 }
+# Set by `scrapy parse` and `scrapy check` (grocer.commands.parse): nothing is written to the
+# database — no CrawlRun, no store, no price, no reconciliation.
+GROCER_DRY_RUN = False
 SPIDER_MIDDLEWARES = {
     # A crawl being closed (error budget) stops reading start(): see grocer.extensions.health.
     "grocer.extensions.health.StartGate": 10,
@@ -135,7 +144,12 @@ RETRY_HTTP_CODES = [429, 500, 502, 503, 504, 522, 524, 408]
 # Exponential backoff between retries: base ** attempt seconds, capped.
 RETRY_BACKOFF_BASE = float(_env("RETRY_BACKOFF_BASE", 2.0))
 RETRY_BACKOFF_MAX = float(_env("RETRY_BACKOFF_MAX", 60.0))
+# A 429/503 asking (Retry-After) for a longer wait than this many seconds is given up at once.
+GROCER_MAX_RETRY_AFTER = float(_env("GROCER_MAX_RETRY_AFTER", 120.0))
 DOWNLOADER_MIDDLEWARES = {
+    # Scrapy's retries, honouring Retry-After (at Scrapy's own place, 550).
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    "grocer.middlewares.RetryAfterMiddleware": 550,
     # After the HTTP cache (900): replays never wait.
     "grocer.middlewares.RetryBackoffMiddleware": 950,
 }
