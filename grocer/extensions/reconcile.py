@@ -9,7 +9,8 @@ real one the crawl-health extension decided (``grocer/close_reason``: ``db_error
 ``no_store_completed``, … for a crawl Scrapy calls ``finished``). Every crawl is recorded in
 ``CrawlRun``, reconciled or not: its row is inserted when the crawl opens and completed at close
 with each store's outcome and reason (``store_stats``); Store.last_crawled_at of the stores it
-completed is set then (spiders never write to the database).
+completed is set then (spiders never write to the database). A dry run (``GROCER_DRY_RUN``, set
+by ``scrapy parse`` and ``scrapy check``) leaves the extension off: it records nothing.
 
 Settings: ``GROCER_RECONCILE_ON_CLOSE`` (default True), ``GROCER_RECONCILE_LOCK_TIMEOUT``
 (seconds to wait for another reconciliation, default 600), ``GROCER_ORPHAN_GRACE_SECONDS``
@@ -27,6 +28,7 @@ import logging
 from dataclasses import dataclass
 
 from scrapy import signals
+from scrapy.exceptions import NotConfigured
 from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet import threads
 
@@ -67,6 +69,8 @@ class ReconcileOnClose:
 
     @classmethod
     def from_crawler(cls, crawler):
+        if crawler.settings.getbool("GROCER_DRY_RUN"):
+            raise NotConfigured("a dry run (scrapy parse, scrapy check) writes nothing")
         extension = cls(crawler)
         crawler.signals.connect(extension.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(extension.spider_closed, signal=signals.spider_closed)
@@ -183,13 +187,15 @@ class ReconcileOnClose:
     def delisting_doubt(run, max_drop_rate: float) -> str | None:
         """Why a completed store's crawl is no proof of what it no longer sells (None: it is).
         Its counts were settled into the StoreRun by the crawl-health extension."""
-        processed = run.stored + run.dropped + run.lost
+        # Drops the error budget ignores (GROCER_BUDGET_IGNORED_REASONS) are no doubt either.
+        dropped = run.dropped - run.ignored
+        processed = run.stored + dropped + run.lost
         if run.drift:
             return f"{run.drift} response(s) named another store"
         if not run.written + run.unchanged:
             return "no price of it was stored"
-        if processed and run.dropped / processed > max_drop_rate:
-            return (f"{run.dropped} of its {processed} items were dropped "
+        if processed and dropped / processed > max_drop_rate:
+            return (f"{dropped} of its {processed} items were dropped "
                     f"(over GROCER_MAX_DROP_RATE {max_drop_rate:.0%})")
         return None
 

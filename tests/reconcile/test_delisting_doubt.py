@@ -13,6 +13,8 @@ from grocer.extensions.reconcile import ReconcileOnClose
     (StoreRun("G102", COMPLETED), dict(dropped=100), "no price of it was stored"),
     (StoreRun("G102", COMPLETED), dict(stored=70, dropped=30, written=70),
      "30 of its 100 items were dropped"),
+    (StoreRun("G102", COMPLETED), dict(stored=70, dropped=30, ignored=30, written=70),
+     None),  # ad tiles, marketplace items: GROCER_BUDGET_IGNORED_REASONS
     (StoreRun("G102", COMPLETED, drift=3), dict(stored=10, written=10),
      "3 response(s) named another store"),
 ])
