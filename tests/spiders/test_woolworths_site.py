@@ -79,3 +79,25 @@ def test_403s_past_every_retry_close_the_crawl_as_blocked(crawl, site):
     result = crawl("woolworths", args={"stores": "1147,1148"})
     assert result.reason == BLOCKED, result.log[-4000:]
     assert "1148" not in result.store_status()  # never started
+
+
+def test_marketplace_items_mixed_into_a_page_do_not_break_the_error_budget(crawl, site,
+                                                                           engine):
+    # The site mixes marketplace sellers' items in despite SoldBy(Woolworths): dropped
+    # (`marketplace`), counted, but no error of grocer's — GROCER_BUDGET_IGNORED_REASONS.
+    sellers = site.catalogues["woolworths"]["1_BISC01"][:6]  # 6 of 41 products: over 5 %
+    for product in sellers:
+        product["IsMarketProduct"] = True
+    result = crawl("woolworths", args={"stores": "1147"})
+    assert result.close_reason == "finished", result.log[-4000:]
+    assert result.stat("grocer/dropped/marketplace") == 6
+    assert result.stat("grocer/health/ignored") == 6
+    assert result.store_status() == {"1147": "completed"}
+    # … nor make the store's crawl doubtful proof of what it no longer sells.
+    gone = site.catalogues["woolworths"]["1_BISC01"].pop()
+    again = crawl("woolworths", args={"stores": "1147"})
+    assert again.close_reason == "finished", again.log[-4000:]
+    with Session(engine) as session:
+        delisted = session.scalars(select(Price.sku).where(
+            Price.delisted_at.is_not(None))).all()
+    assert delisted == [str(gone["Stockcode"])]
