@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 PENDING, RUNNING, COMPLETED, FAILED = "pending", "running", "completed", "failed"
 
 # Why a store failed (StoreRun.reason).
-FETCH_FAILED = "fetch_failed"  # a request could not be fetched or read (network, HTTP)
+FETCH_FAILED = "fetch_failed"  # a request could not be fetched or read (network, HTTP, JSON)
 # A category page that is not a valid page of products, past retries: a null or missing product
 # list, another shape, an end-of-list answer to the first page, fewer products than the site's
 # total. The category did not end the way the site ends one, so the store is not complete.

@@ -236,7 +236,11 @@ class StoreSpider(GrocerSpider):
         if data is None:
             yield from self.retry_bad_response(response, "invalid_json")
             return
-        yield from self.category_requests(progress.target, self.categories_from(data, response))
+        categories = self.categories_from(data, response)
+        if categories is None:  # another shape (`{"data": null}`): retried like a page
+            yield from self.retry_bad_response(response, "unexpected_shape")
+            return
+        yield from self.category_requests(progress.target, categories)
 
     def categories_in(self, data) -> tuple[list[Category], set[str]]:
         """The categories of a tree response to crawl, and the wanted slugs found (pure; raises
@@ -247,13 +251,12 @@ class StoreSpider(GrocerSpider):
         return walk_categories(roots, self.tree_fields, self.skip_category,
                                self.wanted_categories, self.crawl_depth)
 
-    def categories_from(self, data, response) -> list[Category]:
+    def categories_from(self, data, response) -> list[Category] | None:
+        """The categories to crawl of a tree response; None when it is no category tree."""
         try:
             categories, matched = self.categories_in(data)
         except (KeyError, TypeError, AttributeError, IndexError):
-            self.count("grocer/bad_response/unexpected_shape")
-            self.record_failure(response.request, "category tree without categories")
-            return []
+            return None
         missing = sorted({w.lower() for w in self.wanted_categories} - matched)
         if missing:
             self.logger.warning("categories not found: %s", ", ".join(missing))

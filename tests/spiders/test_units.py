@@ -294,3 +294,12 @@ def test_a_page_without_a_product_list_is_retried_never_an_end(spider_class, bod
                                              request=request))
     assert retry.url == request.url and retry.meta["retry_times"] == 1
     assert spider.crawler.stats.get_value("grocer/bad_response/unexpected_shape") == 1
+
+
+def test_a_category_tree_of_another_shape_is_retried():
+    spider = make_spider(AldiSpider, stores="G102")
+    [tree_request] = spider.start_store(spider.pending.popleft())
+    response = TextResponse(tree_request.url, body=b'{"data": null}', request=tree_request)
+    [retry] = spider.parse_category_tree(response)
+    assert retry.url == tree_request.url and retry.meta["retry_times"] == 1
+    assert spider.current.failure is None  # failed only once retries are exhausted
