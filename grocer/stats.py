@@ -7,6 +7,9 @@ from scrapy.statscollectors import MemoryStatsCollector
 
 DROPPED = "grocer/dropped"  # grocer/dropped/<reason>
 DROPPED_TOTAL = "grocer/dropped_total"
+# Items that passed every validation step (clean, normalize): their fate is decided, even while
+# they wait in a database batch, so the error budget can judge drops against them mid-crawl.
+VALIDATED = "grocer/validated"
 DB_ERRORS = "grocer/db_errors"
 ITEM_ERRORS = "grocer/item_errors"  # exceptions other than DropItem out of a pipeline
 INVALID_BARCODES = "grocer/invalid_barcode"

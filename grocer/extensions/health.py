@@ -8,8 +8,8 @@ for every stored item which of the fields in ``GROCER_HEALTH_FIELDS`` it has
 (``grocer/field_valid/<field>``). An item lost after it passed the pipelines (its price batch
 failed when written) is counted lost, not stored.
 
-Error budget: when ``dropped / processed`` (processed = stored + dropped + lost; an item still
-in the pipelines is not processed yet) exceeds ``GROCER_MAX_DROP_RATE`` the crawl closes with the
+Error budget: when ``dropped / processed`` (processed = dropped + items that passed validation,
+stored or still waiting in a database batch) exceeds ``GROCER_MAX_DROP_RATE`` the crawl closes with the
 reason ``error_budget``, so the spider-close reconciliation (which runs on ``finished`` only)
 delists, merges and deletes nothing. During the crawl the budget is checked once
 ``GROCER_MIN_ITEMS_FOR_BUDGET`` items were processed, so that a few bad items at the start do
@@ -244,9 +244,13 @@ class CrawlHealth:
     # --- the budget ---------------------------------------------------------------------------
 
     def counted(self) -> tuple[int, int]:
-        """(drops counted against the budget, items the rate is taken over)."""
+        """(drops counted against the budget, items the rate is taken over). An item is judged
+        once it passed validation: a database batch holds up to GROCER_BATCH_SIZE valid items
+        whose drops-or-not is already known, and leaving them out would over-count the rate."""
         ignored = self.crawl.ignored(self.ignored_reasons)
-        return self.crawl.dropped_total() - ignored, self.processed() - ignored
+        dropped = self.crawl.dropped_total()
+        judged = max(self.processed(), dropped + (self.stats.get_value(keys.VALIDATED) or 0))
+        return dropped - ignored, judged - ignored
 
     def over_budget(self, minimum: int) -> bool:
         dropped, processed = self.counted()

@@ -57,6 +57,8 @@ class NormalizePipeline:
                 self.stats.inc_value(f"{keys.DROPPED}/key_too_long")
                 self.stats.inc_value(keys.DROPPED_TOTAL)
             raise DropItem("key_too_long", log_level="DEBUG")
+        if self.stats is not None:
+            self.stats.inc_value(keys.VALIDATED)
         adapter["product"] = product
         adapter["incoming_key"] = product["normalized_name_brand_size"]
         return item

@@ -112,6 +112,18 @@ def test_the_budget_closes_the_crawl_mid_way_only_after_the_minimum_sample():
     assert ext.closed_with == ["error_budget"]  # once
 
 
+def test_valid_items_waiting_in_a_database_batch_count_in_the_budget_mid_crawl():
+    """A batch of 1,000 holds valid items that are not stored yet: 18 drops among 1,000 validated
+    items are 1.8%, not 18 of 50 "processed" (the old count closed such a crawl error_budget)."""
+    ext = health(GROCER_MAX_DROP_RATE=0.05, GROCER_MIN_ITEMS_FOR_BUDGET=50)
+    ext.stats.inc_value("grocer/validated", 1000)
+    for _ in range(32):
+        stored(ext)
+    for _ in range(18):
+        dropped(ext)
+    assert ext.closed_with == []
+
+
 def test_within_the_budget_the_crawl_goes_on():
     ext = health(GROCER_MAX_DROP_RATE=0.05, GROCER_MIN_ITEMS_FOR_BUDGET=20)
     for _ in range(100):
