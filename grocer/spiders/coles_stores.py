@@ -41,9 +41,8 @@ class ColesStoresSpider(ColesSite, LocatorSpider):
                    "Origin": self.base_url, "Referer": f"{self.base_url}/find-stores"}
         if self.subscription_key:
             headers["ocp-apim-subscription-key"] = self.subscription_key
-        request = self.site_request("/api/graphql", callback=self.parse_point, meta=meta,
-                                    method="POST", body=json.dumps(body), headers=headers)
-        return request.replace(cookies=self.browser_cookies)  # the browser's session
+        return self.site_request("/api/graphql", callback=self.parse_point, meta=meta,
+                                 method="POST", body=json.dumps(body), headers=headers)
 
     def decode(self, response):
         self.check_blocked(response)

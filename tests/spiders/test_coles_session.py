@@ -1,0 +1,87 @@
+"""The Coles browser session against the fixture site's own JavaScript challenge, with a real
+headless Chromium (tests/helpers/browser.py): passed, renewed when the site blocks it mid-crawl,
+given up after COLES_SESSION_RENEWALS renewals in a row."""
+
+from __future__ import annotations
+
+import pytest
+
+from grocer.outcome import EXIT_BLOCKED
+from tests.helpers.browser import chromium_executable
+
+STORES = {"stores": "COL:401,COL:402"}
+
+
+@pytest.fixture
+def browser_env():
+    executable = chromium_executable()
+    if not executable:
+        pytest.skip("no Chromium: install the chromium package or set COLES_BROWSER_EXECUTABLE")
+    return {"COLES_SESSION": "browser", "COLES_BROWSER_EXECUTABLE": executable,
+            "COLES_BROWSER_TIMEOUT": "30"}
+
+
+@pytest.fixture
+def challenge(site):
+    site.coles_challenge = True
+    return site
+
+
+def browser_visits(site) -> list:
+    """The browser's requests of the home page (a browser sends Sec-Fetch-Mode)."""
+    return [r for r in site.requests_to("/") if r.path == "/" and "sec-fetch-mode" in r.headers]
+
+
+def test_without_a_browser_session_the_challenge_blocks_the_crawl(crawl, challenge):
+    result = crawl("coles", args=STORES)  # the cookie file's reese84 is no token of the site
+    assert result.reason == "blocked", result.log[-3000:]
+    assert result.returncode == EXIT_BLOCKED
+    assert not result.items
+
+
+def test_the_browser_passes_the_challenge_and_the_crawl_stores_prices(crawl, challenge,
+                                                                      browser_env):
+    result = crawl("coles", args=STORES, env=browser_env)
+    assert result.reason == "finished", result.log[-3000:]
+    assert result.store_status() == {"COL:401": "completed", "COL:402": "completed"}
+    assert {item["store_code"] for item in result.items} == {"COL:401", "COL:402"}
+    assert all(item["product"]["price_current"] for item in result.items)
+    assert len(browser_visits(challenge)) == 2  # the challenge page, then its reload
+    assert result.stat("grocer/coles/session/browser_visits") == 1
+    data = [r for r in challenge.log if "/_next/data/" in r.path]
+    assert data and all(r.cookies["reese84"] in challenge.coles_tokens for r in data)
+    user_agents = {r.headers["user-agent"] for r in data}
+    assert len(user_agents) == 1 and "Chrome/" in user_agents.pop()  # the browser's own
+
+
+def test_a_session_expiring_mid_crawl_is_renewed_and_the_crawl_completes(crawl, challenge,
+                                                                       browser_env):
+    reference = crawl("coles", args=STORES, env=browser_env)
+    assert reference.reason == "finished", reference.log[-3000:]
+    challenge.log.clear()
+    # The site forgets every session at the fourth data request.
+    challenge.fault("/_next/data/", "serve", "serve", "serve", "expire_session")
+    result = crawl("coles", args=STORES, env=browser_env)
+    assert result.reason == "finished", result.log[-3000:]
+    assert result.store_status() == {"COL:401": "completed", "COL:402": "completed"}
+    assert result.stat("grocer/coles/session/renewals") == 1
+    assert result.stat("grocer/coles/session/browser_visits") == 2
+    assert result.stat("grocer/coles/blocked") == 0
+    assert sorted((i["store_code"], i["raw"]["id"]) for i in result.items) == sorted(
+        (i["store_code"], i["raw"]["id"]) for i in reference.items)
+    blocked = [r for r in challenge.log if "/_next/data/" in r.path][3]
+    retried = [r for r in challenge.log if r.path == blocked.path and r.query == blocked.query
+               and r.cookies.get("fulfillmentStoreId") == blocked.cookies["fulfillmentStoreId"]]
+    assert len(retried) == 2 and retried[1].cookies["reese84"] in challenge.coles_tokens
+
+
+def test_renewals_stop_after_coles_session_renewals_and_the_crawl_closes_blocked(
+        crawl, challenge, browser_env):
+    challenge.coles_blocks_plain_requests = True  # the browser passes; grocer's requests never
+    result = crawl("coles", args=STORES, env={**browser_env, "COLES_SESSION_RENEWALS": "2"})
+    assert result.reason == "blocked", result.log[-3000:]
+    assert result.returncode == EXIT_BLOCKED
+    assert result.stat("grocer/coles/session/renewals") == 2
+    assert result.stat("grocer/coles/session/browser_visits") == 3
+    assert "blocked" in result.crawl_state["stores"]["COL:401"]["error"]
+    assert not result.items
