@@ -143,6 +143,7 @@ class FixtureSite:
     coles_challenge: bool = False  # the cookie must be a token of the challenge (module doc)
     coles_tokens: set = field(default_factory=set)  # the challenge's valid tokens
     coles_blocks_plain_requests: bool = False  # only a browser's requests get through
+    coles_rotated_cookie: str | None = None  # a new reese84 value the home page sets
     prices: dict = field(default_factory=dict)  # (chain, site store id, sku) → price
     drift: dict = field(default_factory=dict)  # (chain, site store id) → store id reported
     woolworths_store_choice_status: int = 200  # the live site: 401 to a guest
@@ -375,7 +376,10 @@ class Handler(BaseHTTPRequestHandler):
             return self.send(400, {"error": "no store chosen"})
         build = self.site.coles_build_id
         if path == "/":
-            return self.send(200, self.next_page_html("/", {"initStoreId": store}), "text/html")
+            rotated = self.site.coles_rotated_cookie
+            return self.send(200, self.next_page_html("/", {"initStoreId": store}), "text/html",
+                             headers={"Set-Cookie": f"reese84={rotated}; Path=/"} if rotated
+                             else None)
         if path == "/browse":
             return self.send(200, self.next_page_html("/browse", self.coles_tree()), "text/html")
         if path == f"/_next/data/{build}/en/browse.json":

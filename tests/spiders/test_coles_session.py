@@ -85,3 +85,29 @@ def test_renewals_stop_after_coles_session_renewals_and_the_crawl_closes_blocked
     assert result.stat("grocer/coles/session/browser_visits") == 3
     assert "blocked" in result.crawl_state["stores"]["COL:401"]["error"]
     assert not result.items
+
+
+def test_the_cookie_file_goes_into_the_jar_once_and_the_site_may_change_it(crawl, site):
+    site.coles_rotated_cookie = "set-by-the-site"  # the home page sets a new reese84
+    result = crawl("coles", args={"stores": "COL:401"})
+    assert result.reason == "finished", result.log[-3000:]
+    home, *later = [r for r in site.log if r.path != "/robots.txt"]
+    assert home.path == "/" and home.cookies["reese84"] == "browser-session"  # from the file
+    assert later and all(r.cookies["reese84"] == "set-by-the-site" for r in later)
+
+
+def test_a_data_route_answering_html_is_checked_as_a_block_not_read_as_a_page(crawl, site):
+    site.fault(("/_next/data/", "page=1"), "html")
+    result = crawl("coles", args={"stores": "COL:401"})  # a fixed session: retried as bad
+    assert result.reason == "finished", result.log[-3000:]
+    assert result.stat("grocer/coles/not_json") == 1
+    assert result.stat("grocer/bad_response/invalid_json") == 1
+
+
+def test_with_a_browser_session_a_data_route_answering_html_renews_it(crawl, challenge,
+                                                                     browser_env):
+    challenge.fault(("/_next/data/", "page=1"), "html")
+    result = crawl("coles", args={"stores": "COL:401"}, env=browser_env)
+    assert result.reason == "finished", result.log[-3000:]
+    assert result.stat("grocer/coles/session/renewals") == 1
+    assert result.stat("grocer/coles/not_json") == 0  # the retry with the new session passed

@@ -242,3 +242,23 @@ def test_a_failing_store_loop_closes_the_crawl_with_its_own_reason(monkeypatch):
     with pytest.raises(CloseSpider) as closed:
         spider.on_idle()
     assert closed.value.reason == "store_loop_error"
+
+
+def test_block_evidence_of_coles_responses():
+    from scrapy.http import HtmlResponse
+
+    from grocer.spiders.coles import NOT_JSON, block_evidence
+
+    data = "https://www.coles.com.au/_next/data/b/en/browse/pantry.json?page=1"
+    block = (SITES_DIR / "coles" / "block_page.html").read_text()
+
+    def response(url, body, status=200, kind=HtmlResponse):
+        return kind(url, body=body.encode(), status=status, encoding="utf-8")
+
+    assert block_evidence(response(data, '{"pageProps": {}}', kind=TextResponse)) is None
+    assert block_evidence(response(data, "<html>Service unavailable</html>")) == NOT_JSON
+    assert block_evidence(response(data, "")) == NOT_JSON
+    assert block_evidence(response(data, "<html>not found</html>", 404)) is None  # old build
+    assert block_evidence(response(data, "denied", 403)) == "blocked"
+    assert block_evidence(response("https://www.coles.com.au/", block)) == "blocked"
+    assert block_evidence(response("https://www.coles.com.au/", next_html({}))) is None
