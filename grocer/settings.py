@@ -98,6 +98,9 @@ GROCER_STORES_MAX_CLOSED_SHARE = float(_env("GROCER_STORES_MAX_CLOSED_SHARE", 0.
 GROCER_STORE_DIRECTORY = "grocer.db.targets.store_targets"
 # Where the drift guard looks up the store a page named instead (tests replace it).
 GROCER_KNOWN_STORES = "grocer.db.targets.known_stores"
+# Where the Coles barcode phase gets the products to look up: a callable (crawler, after
+# product id, limit) → BarcodeCandidates by product id (tests replace it).
+GROCER_BARCODE_CANDIDATES = "grocer.db.barcodes.barcode_candidates"
 
 # --- pipelines and extensions ---------------------------------------------------------------
 ITEM_PIPELINES = {

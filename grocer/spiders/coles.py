@@ -113,10 +113,12 @@ def page_data(body: str) -> dict | None:
     return {"pageProps": props} if isinstance(props, dict) else None
 
 
-def gtin_from_product_page(html: str):
-    """The GTIN a product page states: JSON-LD Product `gtin`/`gtin13`/`gtin14`/`mpn`, else
-    `props.pageProps.product.gtin` of `__NEXT_DATA__` (the path SplitCart got wrong)."""
-    for script in Selector(text=html).xpath(
+def gtin_from_product_page(body: str):
+    """The GTIN a product page states: in HTML its JSON-LD Product `gtin`/`gtin13`/`gtin14`/
+    `mpn`, else `pageProps.product.gtin` of `__NEXT_DATA__` (the path SplitCart got wrong) or
+    of the JSON data route."""
+    is_json = body.lstrip().startswith("{")
+    for script in [] if is_json else Selector(text=body).xpath(
             '//script[@type="application/ld+json"]/text()').getall():
         try:
             data = json.loads(script)
@@ -129,7 +131,7 @@ def gtin_from_product_page(html: str):
                 for key in ("gtin", "gtin13", "gtin14", "mpn"):
                     if node.get(key):
                         return node[key]
-    return dig(next_data(html), "props", "pageProps", "product", "gtin")
+    return dig(page_data(body), "pageProps", "product", "gtin")
 
 
 def _coles_domain(domain) -> bool:
