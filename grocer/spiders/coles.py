@@ -38,6 +38,9 @@ BUILD_ID_PATTERNS = (re.compile(r'"buildId"\s*:\s*"([^"]+)"'),
                      re.compile(r'/_next/static/([^/"\s]+)/_buildManifest'))
 # Departments that only regroup products of the others, or cannot be browsed without an
 # age check (tobacco, which SplitCart never crawled either).
+# Every Coles spider's custom_settings: about one request a second, as the scrapers that work
+# against the live site crawl it.
+POLITENESS = {"DOWNLOAD_DELAY": 1.0, "AUTOTHROTTLE_START_DELAY": 1.0}
 SESSION_MIDDLEWARE = "grocer.spiders.coles_session.ColesSessionMiddleware"
 PROMOTIONAL_ROOTS = frozenset({"down-down", "big-pack-value", "deliver-more-range",
                                "back-to-school", "specials", "tobacco"})
@@ -169,8 +172,6 @@ class ColesSite:
     base_url_setting = "COLES_BASE_URL"
     user_agent_setting = "COLES_USER_AGENT"
     handled_statuses = (403, 404)  # a block page may come as 403; 404: gone data route
-    # About one request a second, as the scrapers that work against the live site crawl it.
-    custom_settings = {"DOWNLOAD_DELAY": 1.0, "AUTOTHROTTLE_START_DELAY": 1.0}
 
     @classmethod
     def update_settings(cls, settings):
@@ -202,6 +203,7 @@ class ColesSite:
 
 class ColesSpider(ColesSite, ZoneSpider):
     name = "coles"
+    custom_settings = POLITENESS
     tree_fields = TreeFields(children="catalogGroupView", names=("name",), slug="seoToken",
                              key="id")
     crawl_depth = 0  # a department's browse pages list all its products

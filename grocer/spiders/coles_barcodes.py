@@ -23,7 +23,8 @@ from grocer.items import BarcodeItem
 from grocer.normalization import clean_barcode
 from grocer.normalization.values import dig
 from grocer.spiders.arguments import positive_int
-from grocer.spiders.coles import ColesSite, body_text, gtin_from_product_page, page_data
+from grocer.spiders.coles import (POLITENESS, ColesSite, body_text, gtin_from_product_page,
+                                  page_data)
 from grocer.spiders.site import GrocerSpider
 
 
@@ -43,7 +44,7 @@ def is_product_page(body: str) -> bool:
 class ColesBarcodesSpider(ColesSite, GrocerSpider):
     name = "coles_barcodes"
     company = "coles"
-    custom_settings = {**ColesSite.custom_settings,
+    custom_settings = {**POLITENESS,
                        "ITEM_PIPELINES": {"grocer.pipelines.barcodes.BarcodePipeline": 300}}
 
     def __init__(self, *args, chunk=None, **kwargs):

@@ -6,7 +6,7 @@ Store ids come as `COL:401`; the site's store number is the part after the colon
 import json
 
 from grocer.normalization.values import dig
-from grocer.spiders.coles import ColesSite, body_text
+from grocer.spiders.coles import POLITENESS, ColesSite, body_text
 from grocer.spiders.locator import LocatorSpider, as_float, text
 
 # Brand id → the division its stores are in (as in SplitCart's store list).
@@ -25,6 +25,7 @@ class ColesStoresSpider(ColesSite, LocatorSpider):
     name = "coles_stores"
     company = "coles"
     divisions = tuple(BRANDS.values())
+    custom_settings = {**LocatorSpider.custom_settings, **POLITENESS}
 
     @classmethod
     def from_crawler(cls, crawler, *args, **kwargs):
