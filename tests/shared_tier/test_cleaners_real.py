@@ -10,7 +10,8 @@ from collections import Counter
 
 import pytest
 
-from grocer.normalization import ProductNormalizer, ProductRejected, derive, get_cleaner
+from grocer.normalization import (ProductNormalizer, ProductRejected, clean_barcode, derive,
+                                  get_cleaner)
 from grocer.normalization.prices import (standardize_unit_price, unit_price_measure,
                                          unit_price_value)
 from grocer.normalization.unit_price import expected_unit_price, unit_price_agrees
@@ -281,7 +282,10 @@ def test_barcodes_keep_only_valid_gs1_codes_on_the_real_samples(shared_dir):
                     assert product["barcode"] == code  # EAN-8 kept as 8 digits
                 elif not code.startswith("2") and not code.startswith("02"):
                     assert product["barcode"] and product["barcode"].lstrip("0") == code.lstrip("0")
-    assert seen[8] >= 1 and seen[13] >= 100, seen
+                    # The samples hold no wrong check digit (measured): make one of each code.
+                    wrong = code[:-1] + str((int(code[-1]) + 1) % 10)
+                    assert clean_barcode(wrong) is None, wrong
+    assert seen[8] >= 1 and seen[13] >= 100, seen  # measured: 2 EAN-8, 255 EAN-13, 1 UPC-A
 
 
 def test_iga_pieces_of_estimated_weight_keep_their_piece_price(shared_dir):
