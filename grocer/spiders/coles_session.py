@@ -24,8 +24,6 @@ import shutil
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from scrapy.exceptions import NotConfigured
-
 from grocer.spiders.coles import block_evidence, read_cookies_file
 
 logger = logging.getLogger(__name__)
@@ -194,8 +192,6 @@ class ColesSessionMiddleware:
     @classmethod
     def from_crawler(cls, crawler):
         settings = crawler.settings
-        if not settings.get("COLES_BASE_URL"):
-            raise NotConfigured
         return cls(session_from_settings(settings, crawler.stats),
                    urlsplit(settings.get("COLES_BASE_URL")).netloc)
 

@@ -111,3 +111,33 @@ def test_with_a_browser_session_a_data_route_answering_html_renews_it(crawl, cha
     assert result.reason == "finished", result.log[-3000:]
     assert result.stat("grocer/coles/session/renewals") == 1
     assert result.stat("grocer/coles/not_json") == 0  # the retry with the new session passed
+
+
+def test_renewals_count_in_a_row_and_a_stale_block_only_retries():
+    import asyncio
+
+    from scrapy.statscollectors import MemoryStatsCollector
+    from scrapy.utils.test import get_crawler
+
+    from grocer.spiders.coles_session import ColesSession, SessionState
+
+    visits = []
+
+    async def visit():
+        visits.append(1)
+        return SessionState([{"name": "reese84", "value": f"t{len(visits)}", "path": "/"}], "UA")
+
+    async def scenario():
+        session = ColesSession(SessionState(), visit, 2, MemoryStatsCollector(get_crawler()))
+        first = (await session.ready()).generation
+        assert await session.renew(first)  # renewal 1 of 2
+        assert await session.renew(first)  # blocked with the old session: retried, no visit
+        assert await session.renew(first + 1)  # renewal 2 of 2
+        assert not await session.renew(first + 2)  # exhausted
+        session.passed(first + 2)  # a page got through: the count starts again
+        assert await session.renew(first + 2)
+        return session
+
+    session = asyncio.run(scenario())
+    assert len(visits) == 4 and session.state.cookies[0]["value"] == "t4"
+    assert session.stats.get_value("grocer/coles/session/renewals") == 3
