@@ -116,12 +116,9 @@ def page_data(body: str) -> dict | None:
     return {"pageProps": props} if isinstance(props, dict) else None
 
 
-def gtin_from_product_page(body: str):
-    """The GTIN a product page states: in HTML its JSON-LD Product `gtin`/`gtin13`/`gtin14`/
-    `mpn`, else `pageProps.product.gtin` of `__NEXT_DATA__` (the path SplitCart got wrong) or
-    of the JSON data route."""
-    is_json = body.lstrip().startswith("{")
-    for script in [] if is_json else Selector(text=body).xpath(
+def gtin_from_json_ld(html: str):
+    """The `gtin`/`gtin13`/`gtin14`/`mpn` of an HTML page's JSON-LD Product, or None."""
+    for script in Selector(text=html).xpath(
             '//script[@type="application/ld+json"]/text()').getall():
         try:
             data = json.loads(script)
@@ -134,6 +131,16 @@ def gtin_from_product_page(body: str):
                 for key in ("gtin", "gtin13", "gtin14", "mpn"):
                     if node.get(key):
                         return node[key]
+    return None
+
+
+def gtin_from_product_page(body: str):
+    """The GTIN a product page states: in HTML its JSON-LD, else `pageProps.product.gtin` of
+    `__NEXT_DATA__` (the path SplitCart got wrong) or of the JSON data route."""
+    if not body.lstrip().startswith("{"):
+        gtin = gtin_from_json_ld(body)
+        if gtin:
+            return gtin
     return dig(page_data(body), "pageProps", "product", "gtin")
 
 
