@@ -27,6 +27,8 @@ setup(
         "test": ["pytest>=8", "ruff>=0.6", "scrapyd>=1.5", "scrapyd-client>=2.0", "httpx>=0.27",
                  "playwright>=1.45"],
         "deploy": ["scrapyd>=1.5", "scrapyd-client>=2.0"],
+        # COLES_SESSION=browser: a headless Chromium passes the Coles bot protection's challenge.
+        "browser": ["playwright>=1.45"],
     },
     entry_points={"scrapy": ["settings = grocer.settings"]},
 )

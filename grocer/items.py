@@ -1,5 +1,5 @@
 """Items: the contract between spiders and pipelines (ProductItem; StoreItem of the store
-locators).
+locators; BarcodeItem of the Coles barcode phase).
 
 A spider fills `raw` (the chain's product exactly as the site sent it, plus `category_path`
 where the spider stamps one), `company`, `store_code` and `scraped_at`. Each pipeline adds what
@@ -40,3 +40,10 @@ class StoreItem(scrapy.Item):
     latitude = scrapy.Field()  # float
     longitude = scrapy.Field()
     opening_hours = scrapy.Field()  # {"Mon": "06:00-20:00", ...} where the locator gives them
+
+
+class BarcodeItem(scrapy.Item):
+    """What the Coles barcode phase learnt of one product from its product page."""
+
+    product_id = scrapy.Field()  # the canonical product's id
+    barcode = scrapy.Field()  # the page's valid GTIN; None: the page states none (or is gone)

@@ -78,6 +78,14 @@ WOOLWORTHS_USER_AGENT = _env("WOOLWORTHS_USER_AGENT", _BROWSER_UA)
 # Must be the User-Agent of the browser the Coles cookies were exported from.
 COLES_USER_AGENT = _env("COLES_USER_AGENT", _BROWSER_UA)
 COLES_COOKIES_FILE = _env("COLES_COOKIES_FILE", "")
+# The Coles session: "file" (COLES_COOKIES_FILE) or "browser" (a headless Chromium passes the
+# bot protection's challenge; renewed on a block at most COLES_SESSION_RENEWALS times in a row).
+COLES_SESSION = _env("COLES_SESSION", "file")
+COLES_SESSION_RENEWALS = int(_env("COLES_SESSION_RENEWALS", 3))
+# Empty: Playwright's own Chromium when installed, else `chromium` on the PATH.
+COLES_BROWSER_EXECUTABLE = _env("COLES_BROWSER_EXECUTABLE", "")
+# Seconds a browser visit may take to pass the challenge.
+COLES_BROWSER_TIMEOUT = float(_env("COLES_BROWSER_TIMEOUT", 60))
 # The API key the Coles website sends with its store-finder GraphQL requests (header
 # ocp-apim-subscription-key; copy it from the browser's request). Empty: not sent.
 COLES_API_SUBSCRIPTION_KEY = _env("COLES_API_SUBSCRIPTION_KEY", "")
@@ -92,6 +100,9 @@ GROCER_STORES_MAX_CLOSED_SHARE = float(_env("GROCER_STORES_MAX_CLOSED_SHARE", 0.
 GROCER_STORE_DIRECTORY = "grocer.db.targets.store_targets"
 # Where the drift guard looks up the store a page named instead (tests replace it).
 GROCER_KNOWN_STORES = "grocer.db.targets.known_stores"
+# Where the Coles barcode phase gets the products to look up: a callable (crawler, after
+# product id, limit) → BarcodeCandidates by product id (tests replace it).
+GROCER_BARCODE_CANDIDATES = "grocer.db.barcodes.barcode_candidates"
 
 # --- pipelines and extensions ---------------------------------------------------------------
 # The pipelines that only compute (no database): all a dry run runs (`scrapy parse --pipelines`).

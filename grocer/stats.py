@@ -23,6 +23,11 @@ STORE_PREFIX = "grocer/store/"
 NULLED = "grocer/nulled"  # grocer/nulled/<field>: a value set to None because it cannot be stored
 BARCODE_INVALID = "grocer/barcode/invalid"  # grocer/barcode/invalid/<why>
 UNIT_PRICE_RECOMPUTED = "grocer/unit_price/recomputed"
+# The Coles barcode phase: barcodes written, products flagged has_no_coles_barcode, barcodes
+# another product already has (not written).
+BARCODES_WRITTEN = "grocer/barcodes/written"
+BARCODES_MARKED_MISSING = "grocer/barcodes/marked_missing"
+BARCODES_CONFLICT = "grocer/barcodes/conflict"
 
 
 def store_key(store_code: str, name: str) -> str:

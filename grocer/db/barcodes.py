@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import and_, bindparam, select, update
 from sqlalchemy.engine import Engine
 
-from grocer.db.engine import session_scope
+from grocer.db.engine import engine_from_settings, session_scope
 from grocer.db.models import Company, Product, Sku
 
 
@@ -52,6 +52,13 @@ def coles_products_needing_barcode(engine: Engine, after_product_id: int = 0,
     for product_id, sku, url, name in rows:  # a product with two Coles SKUs: the first
         candidates.setdefault(product_id, BarcodeCandidate(product_id, sku, url, name))
     return list(candidates.values())
+
+
+def barcode_candidates(crawler, after_product_id: int, limit: int) -> list[BarcodeCandidate]:
+    """The barcode phase's products (GROCER_BARCODE_CANDIDATES): the next `limit` after
+    `after_product_id` in the crawl's database."""
+    return coles_products_needing_barcode(engine_from_settings(crawler.settings),
+                                          after_product_id, limit)
 
 
 def write_coles_barcodes(engine: Engine, barcodes: dict[int, str],

@@ -1,10 +1,11 @@
 """Coles: the Next.js website (spec §4.3, §1.4, §1.5).
 
 The site sits behind Imperva/Incapsula bot protection: it wants the cookies of a real browser
-session (COLES_COOKIES_FILE, exported from that browser, with its User-Agent in
-COLES_USER_AGENT). The store is chosen by the cookies `fulfillmentStoreId=<number>` and
-`shopping-method=clickAndCollect`. A block page closes the whole crawl with reason `blocked`:
-more requests would only deepen the block.
+session, which grocer.spiders.coles_session puts on every request (from a headless browser it
+renews on a block, or from COLES_COOKIES_FILE). The store is chosen by the cookies
+`fulfillmentStoreId=<number>` and `shopping-method=clickAndCollect`. A block page the session
+could not get past closes the whole crawl with reason `blocked`: more requests would only
+deepen the block. Coles is crawled at about one request a second, as the working scrapers do.
 
 Per store: the home page gives the Next.js buildId; the category tree is
 `/_next/data/<buildId>/en/browse.json`; a department's pages are
@@ -22,6 +23,7 @@ from parsel import Selector
 from scrapy.exceptions import CloseSpider
 
 from grocer.normalization.values import as_int, dig
+from grocer.outcome import BLOCKED
 from grocer.spiders.base import Page
 from grocer.spiders.zones import ZoneSpider
 from grocer.zones.basket import PriceBasket
@@ -36,6 +38,10 @@ BUILD_ID_PATTERNS = (re.compile(r'"buildId"\s*:\s*"([^"]+)"'),
                      re.compile(r'/_next/static/([^/"\s]+)/_buildManifest'))
 # Departments that only regroup products of the others, or cannot be browsed without an
 # age check (tobacco, which SplitCart never crawled either).
+# Every Coles spider's custom_settings: about one request a second, as the scrapers that work
+# against the live site crawl it.
+POLITENESS = {"DOWNLOAD_DELAY": 1.0, "AUTOTHROTTLE_START_DELAY": 1.0}
+SESSION_MIDDLEWARE = "grocer.spiders.coles_session.ColesSessionMiddleware"
 PROMOTIONAL_ROOTS = frozenset({"down-down", "big-pack-value", "deliver-more-range",
                                "back-to-school", "specials", "tobacco"})
 
@@ -49,6 +55,28 @@ def is_block_page(text: str) -> bool:
     if text.lstrip().startswith("{") or 'id="__NEXT_DATA__"' in text:
         return False  # JSON or a real page
     return any(marker in text for marker in BLOCK_MARKERS)
+
+
+def is_data_route(url: str) -> bool:
+    return "/_next/data/" in url
+
+
+NOT_JSON = "not_json"
+
+
+def block_evidence(response) -> str | None:
+    """Why a response may be the bot protection's rather than the site's: BLOCKED (a 403, a
+    block or challenge page), NOT_JSON (a Next.js data route answering anything but JSON: a
+    block page whose text is not known yet, or an error page), else None. A 404 is the site's
+    (a data route of an old build)."""
+    if response.status == 404:
+        return None
+    text = body_text(response)
+    if response.status == 403 or is_block_page(text):
+        return BLOCKED
+    if is_data_route(response.url) and not text.lstrip().startswith("{"):
+        return NOT_JSON
+    return None
 
 
 def next_data(html: str) -> dict | None:
@@ -88,9 +116,8 @@ def page_data(body: str) -> dict | None:
     return {"pageProps": props} if isinstance(props, dict) else None
 
 
-def gtin_from_product_page(html: str):
-    """The GTIN a product page states: JSON-LD Product `gtin`/`gtin13`/`gtin14`/`mpn`, else
-    `props.pageProps.product.gtin` of `__NEXT_DATA__` (the path SplitCart got wrong)."""
+def gtin_from_json_ld(html: str):
+    """The `gtin`/`gtin13`/`gtin14`/`mpn` of an HTML page's JSON-LD Product, or None."""
     for script in Selector(text=html).xpath(
             '//script[@type="application/ld+json"]/text()').getall():
         try:
@@ -104,7 +131,17 @@ def gtin_from_product_page(html: str):
                 for key in ("gtin", "gtin13", "gtin14", "mpn"):
                     if node.get(key):
                         return node[key]
-    return dig(next_data(html), "props", "pageProps", "product", "gtin")
+    return None
+
+
+def gtin_from_product_page(body: str):
+    """The GTIN a product page states: in HTML its JSON-LD, else `pageProps.product.gtin` of
+    `__NEXT_DATA__` (the path SplitCart got wrong) or of the JSON data route."""
+    if not body.lstrip().startswith("{"):
+        gtin = gtin_from_json_ld(body)
+        if gtin:
+            return gtin
+    return dig(page_data(body), "pageProps", "product", "gtin")
 
 
 def _coles_domain(domain) -> bool:
@@ -136,45 +173,44 @@ def read_cookies_file(path) -> dict[str, str]:
 
 
 class ColesSite:
-    """What every spider of the Coles website needs: cookies, headers, block detection."""
+    """What every spider of the Coles website needs: the session, headers, politeness, block
+    detection."""
 
     base_url_setting = "COLES_BASE_URL"
     user_agent_setting = "COLES_USER_AGENT"
     handled_statuses = (403, 404)  # a block page may come as 403; 404: gone data route
 
     @classmethod
-    def from_crawler(cls, crawler, *args, **kwargs):
-        spider = super().from_crawler(crawler, *args, **kwargs)
-        path = crawler.settings.get("COLES_COOKIES_FILE")
-        spider.browser_cookies = {}
-        if path:
-            try:
-                spider.browser_cookies = read_cookies_file(path)
-            except (OSError, ValueError) as error:
-                raise ValueError(f"COLES_COOKIES_FILE={path}: cannot read cookies: {error}") from None
-        if not spider.browser_cookies:
-            spider.logger.warning("no Coles browser cookies (COLES_COOKIES_FILE): the site "
-                                  "will probably answer with a block page")
-        return spider
+    def update_settings(cls, settings):
+        super().update_settings(settings)
+        # Before the cookies middleware (700), which puts the session's cookies into the jars.
+        # At spider priority: `scrapy crawl` updates the settings with the project's again.
+        middlewares = {**settings.getdict("DOWNLOADER_MIDDLEWARES"), SESSION_MIDDLEWARE: 650}
+        settings.set("DOWNLOADER_MIDDLEWARES", middlewares, priority="spider")
 
     def request_headers(self):
         return {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
                 "Accept-Language": "en-AU,en;q=0.9"}
 
     def store_cookies(self, store):
-        return {**self.browser_cookies, "fulfillmentStoreId": store.site_id,
-                "shopping-method": "clickAndCollect"}
+        return {"fulfillmentStoreId": store.site_id, "shopping-method": "clickAndCollect"}
 
-    def check_blocked(self, response) -> None:
-        """Close the whole crawl on a block page."""
-        if response.status == 403 or is_block_page(body_text(response)):
+    def check_blocked(self, response) -> bool:
+        """Close the whole crawl on a block page the session could not get past; True when the
+        response may be one (NOT_JSON), so that it is not read as a page."""
+        evidence = block_evidence(response)
+        if evidence == BLOCKED:
             self.count("grocer/coles/blocked")
             self.record_failure(response.request, "blocked by the site's bot protection")
-            raise CloseSpider("blocked")
+            raise CloseSpider(BLOCKED)
+        if evidence == NOT_JSON:
+            self.count("grocer/coles/not_json")
+        return evidence is not None
 
 
 class ColesSpider(ColesSite, ZoneSpider):
     name = "coles"
+    custom_settings = POLITENESS
     tree_fields = TreeFields(children="catalogGroupView", names=("name",), slug="seoToken",
                              key="id")
     crawl_depth = 0  # a department's browse pages list all its products
@@ -206,7 +242,8 @@ class ColesSpider(ColesSite, ZoneSpider):
                                     callback=self.parse_category_tree)
 
     def decode(self, response):
-        self.check_blocked(response)
+        if self.check_blocked(response):
+            return None  # retried as a bad response
         return page_data(body_text(response))
 
     def category_roots(self, data):

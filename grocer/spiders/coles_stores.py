@@ -6,7 +6,7 @@ Store ids come as `COL:401`; the site's store number is the part after the colon
 import json
 
 from grocer.normalization.values import dig
-from grocer.spiders.coles import ColesSite, body_text
+from grocer.spiders.coles import POLITENESS, ColesSite, body_text
 from grocer.spiders.locator import LocatorSpider, as_float, text
 
 # Brand id → the division its stores are in (as in SplitCart's store list).
@@ -25,6 +25,7 @@ class ColesStoresSpider(ColesSite, LocatorSpider):
     name = "coles_stores"
     company = "coles"
     divisions = tuple(BRANDS.values())
+    custom_settings = {**LocatorSpider.custom_settings, **POLITENESS}
 
     @classmethod
     def from_crawler(cls, crawler, *args, **kwargs):
@@ -41,9 +42,8 @@ class ColesStoresSpider(ColesSite, LocatorSpider):
                    "Origin": self.base_url, "Referer": f"{self.base_url}/find-stores"}
         if self.subscription_key:
             headers["ocp-apim-subscription-key"] = self.subscription_key
-        request = self.site_request("/api/graphql", callback=self.parse_point, meta=meta,
-                                    method="POST", body=json.dumps(body), headers=headers)
-        return request.replace(cookies=self.browser_cookies)  # the browser's session
+        return self.site_request("/api/graphql", callback=self.parse_point, meta=meta,
+                                 method="POST", body=json.dumps(body), headers=headers)
 
     def decode(self, response):
         self.check_blocked(response)

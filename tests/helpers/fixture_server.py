@@ -15,7 +15,8 @@ Paths are the real sites' (spec §4):
                    its body names)
   Coles       GET  / (buildId), /_next/data/<buildId>/en/browse.json,
                    /_next/data/<buildId>/en/browse/<slug>.json?page=N, /browse, /browse/<slug>,
-                   /product/<slug>-<id>; the store comes from the fulfillmentStoreId cookie
+                   /product/<slug>-<id>; the store comes from the fulfillmentStoreId cookie;
+                   with `coles_challenge` a JavaScript challenge of its own (below)
   IGA         GET  /, /api/storefront/stores/<rid>/categoryHierarchy,
                    /api/storefront/stores/<rid>/categories/<id>/search
   all         GET  /robots.txt;  tables: GET /tables/<file> (token, ETag, 304)
@@ -24,6 +25,12 @@ Catalogue conventions: `{"generate": N, "template": {...}}` makes N products fro
 (`{n}`/`{n:02}` formatted into strings; a "#int:" prefix makes the value an integer, a
 "#gtin:" prefix appends the GS1 check digit);
 `"@<list>:<id>"` reuses a product of another list (Coles subcategories).
+
+Coles challenge (`coles_challenge`, invented; like Imperva's reese84): without a valid `reese84`
+cookie the home page answers a challenge page whose JavaScript computes a token from a nonce,
+sets it as the cookie and reloads; every other route answers the block page. The fault
+"expire_session" invalidates every token (and answers the block page);
+`coles_blocks_plain_requests` blocks every request a browser did not send (no Sec-Fetch-Mode).
 """
 
 from __future__ import annotations
@@ -32,6 +39,7 @@ import copy
 import hashlib
 import json
 import math
+import secrets
 import threading
 import time
 from contextlib import contextmanager
@@ -52,6 +60,23 @@ WOOLWORTHS_STORE_COOKIE = "w-fulfilment-store"  # stands for the session's fulfi
 WOOLWORTHS_DEFAULT_STORE = "1101"  # what the real site answers a session without a store
 BLOCK_PAGE = (SITES_DIR / "coles" / "block_page.html")
 HOSTS = ("aldi", "coles", "woolworths", "iga", "tables")
+
+
+CHALLENGE_PAGE = """<!DOCTYPE html><html><head><noscript><title>Pardon Our Interruption</title>
+</noscript><script>
+var nonce = "%s", sum = 0;
+for (var i = 0; i < nonce.length; i++) { sum = (sum * 31 + nonce.charCodeAt(i)) %% 1000003; }
+document.cookie = "reese84=" + nonce.split("").reverse().join("") + "." + sum + "; path=/";
+window.location.reload();
+</script></head><body>Invented stand-in for a JavaScript challenge.</body></html>"""
+
+
+def challenge_token(nonce: str) -> str:
+    """What CHALLENGE_PAGE's JavaScript computes from its nonce."""
+    total = 0
+    for char in nonce:
+        total = (total * 31 + ord(char)) % 1000003
+    return f"{nonce[::-1]}.{total}"
 
 
 def gtin_check_digit(body: str) -> int:
@@ -117,6 +142,10 @@ class FixtureSite:
     coles_product_pages: dict = field(default_factory=dict)
     coles_build_id: str = "20260812.2-0123456789abcdef0123456789abcdef01234567"
     coles_required_cookie: str | None = "reese84"  # a browser cookie the site insists on
+    coles_challenge: bool = False  # the cookie must be a token of the challenge (module doc)
+    coles_tokens: set = field(default_factory=set)  # the challenge's valid tokens
+    coles_blocks_plain_requests: bool = False  # only a browser's requests get through
+    coles_rotated_cookie: str | None = None  # a new reese84 value the home page sets
     prices: dict = field(default_factory=dict)  # (chain, site store id, sku) → price
     drift: dict = field(default_factory=dict)  # (chain, site store id) → store id reported
     woolworths_store_choice_status: int = 200  # the live site: 401 to a guest
@@ -257,6 +286,10 @@ class Handler(BaseHTTPRequestHandler):
             self.send(200, {"data": None})
         elif fault == "block":
             self.send(200, BLOCK_PAGE.read_text(encoding="utf-8"), "text/html")
+        elif fault == "expire_session":
+            with self.site.lock:
+                self.site.coles_tokens.clear()
+            self.send(200, BLOCK_PAGE.read_text(encoding="utf-8"), "text/html")
         else:
             return False  # not a fault of this response: served normally
         return True
@@ -345,16 +378,20 @@ class Handler(BaseHTTPRequestHandler):
     # Coles --------------------------------------------------------------------------------------
 
     def route_coles(self, request: LoggedRequest):
-        required = self.site.coles_required_cookie
-        if required and required not in request.cookies:
-            return self.send(200, BLOCK_PAGE.read_text(encoding="utf-8"), "text/html")
+        refusal = self.coles_refusal(request)
+        if refusal is not None:
+            return self.send(200, refusal, "text/html")
         store = request.cookies.get("fulfillmentStoreId", "")
-        if request.cookies.get("shopping-method") != "clickAndCollect" or not store:
+        path = request.path
+        if path != "/" and (request.cookies.get("shopping-method") != "clickAndCollect"
+                            or not store):
             return self.send(400, {"error": "no store chosen"})
         build = self.site.coles_build_id
-        path = request.path
         if path == "/":
-            return self.send(200, self.next_page_html("/", {"initStoreId": store}), "text/html")
+            rotated = self.site.coles_rotated_cookie
+            return self.send(200, self.next_page_html("/", {"initStoreId": store}), "text/html",
+                             headers={"Set-Cookie": f"reese84={rotated}; Path=/"} if rotated
+                             else None)
         if path == "/browse":
             return self.send(200, self.next_page_html("/browse", self.coles_tree()), "text/html")
         if path == f"/_next/data/{build}/en/browse.json":
@@ -371,6 +408,24 @@ class Handler(BaseHTTPRequestHandler):
         if path.startswith("/product/"):
             return self.coles_product(path)
         return self.send(404, self.next_page_html("/_error", {"statusCode": 404}), "text/html")
+
+    def coles_refusal(self, request: LoggedRequest) -> str | None:
+        """The bot protection's page for this request, or None to serve it."""
+        block = BLOCK_PAGE.read_text(encoding="utf-8")
+        site = self.site
+        if not site.coles_challenge:
+            required = site.coles_required_cookie
+            return block if required and required not in request.cookies else None
+        if site.coles_blocks_plain_requests and "sec-fetch-mode" not in request.headers:
+            return block
+        with site.lock:
+            if request.cookies.get("reese84") in site.coles_tokens:
+                return None
+            if request.path != "/":
+                return block
+            nonce = secrets.token_hex(8)
+            site.coles_tokens.add(challenge_token(nonce))
+        return CHALLENGE_PAGE % nonce
 
     def coles_tree(self) -> dict:
         return self.site.trees["coles"]["pageProps"]

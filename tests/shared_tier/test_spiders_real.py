@@ -100,6 +100,9 @@ def test_coles_block_page_and_product_pages(samples):
     gtins = {path.name.split("_")[2]: gtin_from_product_page(path.read_text(encoding="utf-8"))
              for path, _ in files(samples, "coles/product_page_*.html")}
     assert gtins == {"5285280": "9319232024267", "8150288": None, "rice": None}
+    # The JSON data route of a product page (the barcode phase reads both shapes).
+    (json_page, _), = files(samples, "coles/next_data_product_*.json")
+    assert gtin_from_product_page(json_page.read_text(encoding="utf-8")) == "9310631635078"
 
 
 def test_iga_category_tree_and_searches(samples):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -35,7 +36,8 @@ def test_barcodes_from_product_pages_in_chunks(crawl, site, engine):
     pages = site.requests_to("/product/")
     assert sorted(r.path.rsplit("-", 1)[-1] for r in pages) == [
         "4000001", "4000002", "4000003", "5000001"]
-    assert pages[0].path == "/product/beef-mince-3-star-4000001"  # the path of Product.url
+    # The path of Product.url (pages are fetched concurrently: in any order).
+    assert "/product/beef-mince-3-star-4000001" in {r.path for r in pages}
     assert all(r.cookies["fulfillmentStoreId"] == "401" and "reese84" in r.cookies
                for r in pages)
     assert result.crawl_state["partial"] is True
@@ -51,3 +53,45 @@ def test_barcode_phase_stops_on_a_block_page_and_keeps_what_it_found(crawl, site
     result = crawl("coles_barcodes", args={"chunk": "1"})
     assert result.reason == "blocked"
     assert coles_products(engine)["4000001"].barcode == "9300000000019"
+
+
+def test_a_page_that_is_no_product_page_never_flags_the_product(crawl, site, engine):
+    assert crawl("coles", args={"stores": "COL:401"}).reason == "finished"
+    # A 200 page the block markers do not know, past every retry (RETRY_TIMES=4).
+    site.fault("-4000003", *["html"] * 5)
+    result = crawl("coles_barcodes")
+    assert result.reason == "finished", result.log[-4000:]
+    assert result.stat("grocer/bad_response/not_a_product_page") == 5
+    product = coles_products(engine)["4000003"]
+    assert product.barcode is None and not product.has_no_coles_barcode  # left for next run
+    assert coles_products(engine)["4000001"].barcode == "9300000000019"
+
+
+def test_the_barcode_spider_reads_json_and_html_product_bodies_without_a_database():
+    from scrapy.exceptions import CloseSpider
+    from scrapy.http import HtmlResponse, Request, TextResponse
+
+    from grocer.items import BarcodeItem
+    from grocer.spiders.coles_barcodes import ColesBarcodesSpider
+    from tests.helpers.fixture_server import BLOCK_PAGE
+    from tests.helpers.spiders import make_spider
+
+    spider = make_spider(ColesBarcodesSpider, stores="COL:401")
+    url = "https://www.coles.com.au/product/milk-4000002"
+
+    def response(body, kind=HtmlResponse, status=200):
+        request = Request(url, meta={"product_id": 7})
+        return kind(url, body=body.encode(), status=status, encoding="utf-8", request=request)
+
+    json_body = '{"pageProps": {"product": {"id": 4000002, "gtin": "9300000000026"}}}'
+    assert list(spider.parse_product(response(json_body, TextResponse))) == [
+        BarcodeItem(product_id=7, barcode="9300000000026")]
+    no_gtin = '{"pageProps": {"product": {"id": 4000002, "gtin": null}}}'
+    assert list(spider.parse_product(response(no_gtin, TextResponse))) == [
+        BarcodeItem(product_id=7, barcode=None)]
+    assert list(spider.parse_product(response("", status=404))) == [
+        BarcodeItem(product_id=7, barcode=None)]
+    unknown = list(spider.parse_product(response("<html><body>Please wait</body></html>")))
+    assert len(unknown) == 1 and isinstance(unknown[0], Request)  # retried, nothing flagged
+    with pytest.raises(CloseSpider):
+        list(spider.parse_product(response(BLOCK_PAGE.read_text())))

@@ -303,3 +303,23 @@ def test_a_category_tree_of_another_shape_is_retried():
     [retry] = spider.parse_category_tree(response)
     assert retry.url == tree_request.url and retry.meta["retry_times"] == 1
     assert spider.current.failure is None  # failed only once retries are exhausted
+
+
+def test_block_evidence_of_coles_responses():
+    from scrapy.http import HtmlResponse
+
+    from grocer.spiders.coles import NOT_JSON, block_evidence
+
+    data = "https://www.coles.com.au/_next/data/b/en/browse/pantry.json?page=1"
+    block = (SITES_DIR / "coles" / "block_page.html").read_text()
+
+    def response(url, body, status=200, kind=HtmlResponse):
+        return kind(url, body=body.encode(), status=status, encoding="utf-8")
+
+    assert block_evidence(response(data, '{"pageProps": {}}', kind=TextResponse)) is None
+    assert block_evidence(response(data, "<html>Service unavailable</html>")) == NOT_JSON
+    assert block_evidence(response(data, "")) == NOT_JSON
+    assert block_evidence(response(data, "<html>not found</html>", 404)) is None  # old build
+    assert block_evidence(response(data, "denied", 403)) == "blocked"
+    assert block_evidence(response("https://www.coles.com.au/", block)) == "blocked"
+    assert block_evidence(response("https://www.coles.com.au/", next_html({}))) is None

@@ -1,0 +1,143 @@
+"""The Coles browser session against the fixture site's own JavaScript challenge, with a real
+headless Chromium (tests/helpers/browser.py): passed, renewed when the site blocks it mid-crawl,
+given up after COLES_SESSION_RENEWALS renewals in a row."""
+
+from __future__ import annotations
+
+import pytest
+
+from grocer.outcome import EXIT_BLOCKED
+from tests.helpers.browser import chromium_executable
+
+STORES = {"stores": "COL:401,COL:402"}
+
+
+@pytest.fixture
+def browser_env():
+    executable = chromium_executable()
+    if not executable:
+        pytest.skip("no Chromium: install the chromium package or set COLES_BROWSER_EXECUTABLE")
+    return {"COLES_SESSION": "browser", "COLES_BROWSER_EXECUTABLE": executable,
+            "COLES_BROWSER_TIMEOUT": "30"}
+
+
+@pytest.fixture
+def challenge(site):
+    site.coles_challenge = True
+    return site
+
+
+def browser_visits(site) -> list:
+    """The browser's requests of the home page (a browser sends Sec-Fetch-Mode)."""
+    return [r for r in site.requests_to("/") if r.path == "/" and "sec-fetch-mode" in r.headers]
+
+
+def test_without_a_browser_session_the_challenge_blocks_the_crawl(crawl, challenge):
+    result = crawl("coles", args=STORES)  # the cookie file's reese84 is no token of the site
+    assert result.reason == "blocked", result.log[-3000:]
+    assert result.returncode == EXIT_BLOCKED
+    assert not result.items
+
+
+def test_the_browser_passes_the_challenge_and_the_crawl_stores_prices(crawl, challenge,
+                                                                      browser_env):
+    result = crawl("coles", args=STORES, env=browser_env)
+    assert result.reason == "finished", result.log[-3000:]
+    assert result.store_status() == {"COL:401": "completed", "COL:402": "completed"}
+    assert {item["store_code"] for item in result.items} == {"COL:401", "COL:402"}
+    assert all(item["product"]["price_current"] for item in result.items)
+    assert len(browser_visits(challenge)) == 2  # the challenge page, then its reload
+    assert result.stat("grocer/coles/session/browser_visits") == 1
+    data = [r for r in challenge.log if "/_next/data/" in r.path]
+    assert data and all(r.cookies["reese84"] in challenge.coles_tokens for r in data)
+    user_agents = {r.headers["user-agent"] for r in data}
+    assert len(user_agents) == 1 and "Chrome/" in user_agents.pop()  # the browser's own
+
+
+def test_a_session_expiring_mid_crawl_is_renewed_and_the_crawl_completes(crawl, challenge,
+                                                                       browser_env):
+    reference = crawl("coles", args=STORES, env=browser_env)
+    assert reference.reason == "finished", reference.log[-3000:]
+    challenge.log.clear()
+    # The site forgets every session at the fourth data request.
+    challenge.fault("/_next/data/", "serve", "serve", "serve", "expire_session")
+    result = crawl("coles", args=STORES, env=browser_env)
+    assert result.reason == "finished", result.log[-3000:]
+    assert result.store_status() == {"COL:401": "completed", "COL:402": "completed"}
+    assert result.stat("grocer/coles/session/renewals") == 1
+    assert result.stat("grocer/coles/session/browser_visits") == 2
+    assert result.stat("grocer/coles/blocked") == 0
+    assert sorted((i["store_code"], i["raw"]["id"]) for i in result.items) == sorted(
+        (i["store_code"], i["raw"]["id"]) for i in reference.items)
+    blocked = [r for r in challenge.log if "/_next/data/" in r.path][3]
+    retried = [r for r in challenge.log if r.path == blocked.path and r.query == blocked.query
+               and r.cookies.get("fulfillmentStoreId") == blocked.cookies["fulfillmentStoreId"]]
+    assert len(retried) == 2 and retried[1].cookies["reese84"] in challenge.coles_tokens
+
+
+def test_renewals_stop_after_coles_session_renewals_and_the_crawl_closes_blocked(
+        crawl, challenge, browser_env):
+    challenge.coles_blocks_plain_requests = True  # the browser passes; grocer's requests never
+    result = crawl("coles", args=STORES, env={**browser_env, "COLES_SESSION_RENEWALS": "2"})
+    assert result.reason == "blocked", result.log[-3000:]
+    assert result.returncode == EXIT_BLOCKED
+    assert result.stat("grocer/coles/session/renewals") == 2
+    assert result.stat("grocer/coles/session/browser_visits") == 3
+    assert "blocked" in result.crawl_state["stores"]["COL:401"]["error"]
+    assert not result.items
+
+
+def test_the_cookie_file_goes_into_the_jar_once_and_the_site_may_change_it(crawl, site):
+    site.coles_rotated_cookie = "set-by-the-site"  # the home page sets a new reese84
+    result = crawl("coles", args={"stores": "COL:401"})
+    assert result.reason == "finished", result.log[-3000:]
+    home, *later = [r for r in site.log if r.path != "/robots.txt"]
+    assert home.path == "/" and home.cookies["reese84"] == "browser-session"  # from the file
+    assert later and all(r.cookies["reese84"] == "set-by-the-site" for r in later)
+
+
+def test_a_data_route_answering_html_is_checked_as_a_block_not_read_as_a_page(crawl, site):
+    site.fault(("/_next/data/", "page=1"), "html")
+    result = crawl("coles", args={"stores": "COL:401"})  # a fixed session: retried as bad
+    assert result.reason == "finished", result.log[-3000:]
+    assert result.stat("grocer/coles/not_json") == 1
+    assert result.stat("grocer/bad_response/invalid_json") == 1
+
+
+def test_with_a_browser_session_a_data_route_answering_html_renews_it(crawl, challenge,
+                                                                     browser_env):
+    challenge.fault(("/_next/data/", "page=1"), "html")
+    result = crawl("coles", args={"stores": "COL:401"}, env=browser_env)
+    assert result.reason == "finished", result.log[-3000:]
+    assert result.stat("grocer/coles/session/renewals") == 1
+    assert result.stat("grocer/coles/not_json") == 0  # the retry with the new session passed
+
+
+def test_renewals_count_in_a_row_and_a_stale_block_only_retries():
+    import asyncio
+
+    from scrapy.statscollectors import MemoryStatsCollector
+    from scrapy.utils.test import get_crawler
+
+    from grocer.spiders.coles_session import ColesSession, SessionState
+
+    visits = []
+
+    async def visit():
+        visits.append(1)
+        return SessionState([{"name": "reese84", "value": f"t{len(visits)}", "path": "/"}], "UA")
+
+    async def scenario():
+        session = ColesSession(SessionState(), visit, 2, MemoryStatsCollector(get_crawler()))
+        first = (await session.ready()).generation
+        assert await session.renew(first)  # renewal 1 of 2
+        assert await session.renew(first)  # blocked with the old session: retried, no visit
+        assert await session.renew(first + 1)  # renewal 2 of 2
+        assert not await session.renew(first + 2)  # exhausted
+        session.passed(first + 2)  # a page got through: the count starts again
+        assert await session.renew(first + 2)
+        return session
+
+    session = asyncio.run(scenario())
+    assert len(visits) == 4 and session.state.cookies[0]["value"] == "t4"
+    assert session.stats.get_value("grocer/coles/session/renewals") == 3
