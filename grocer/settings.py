@@ -85,11 +85,13 @@ USER_AGENT = _CONTACT_UA
 # than this share of the chain's open stores (then it closes none and says so).
 GROCER_STORES_MAX_CLOSED_SHARE = float(_env("GROCER_STORES_MAX_CLOSED_SHARE", 0.2))
 
-# Where chain spiders get their stores: a callable (settings, chain, -a stores= value) →
+# Where chain spiders get their stores: a callable (crawler, chain, -a stores= value) →
 # StoreTargets. Tests replace it to build spiders without a database.
 GROCER_STORE_DIRECTORY = "grocer.db.targets.store_targets"
 # Where the drift guard looks up the store a page named instead (tests replace it).
 GROCER_KNOWN_STORES = "grocer.db.targets.known_stores"
+# Where a zone crawl (-a by=zone) gets the chain's price zones: (crawler, chain) → ChainZones.
+GROCER_ZONE_DIRECTORY = "grocer.db.targets.known_zones"
 
 # --- pipelines and extensions ---------------------------------------------------------------
 ITEM_PIPELINES = {

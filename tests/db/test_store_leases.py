@@ -14,9 +14,8 @@ from grocer.chains import CHAINS
 from grocer.db.models import Store
 from grocer.db.stores import lease_stores, release_leases, renew_leases
 from grocer.normalization.dates import utcnow
-from grocer.spiders.stores import (
-    StoreLease, StoreSelectionError, stores_query, select_stores,
-)
+from grocer.crawlstate import StoreSelectionError
+from grocer.db.storeselection import StoreLease, select_stores, stores_query
 from grocer.storelist import StoreList, StoreRow
 from grocer.db.stores import load_stores
 
