@@ -11,7 +11,7 @@ def serve(command: GrocerCommand, app, host: str, port: int, what: str) -> None:
         command.fail(f"cannot listen on {host}:{port}: {error}")
     print(f"{what} on {address(sock)}/ (Ctrl-C stops)", flush=True)
     try:
-        make_server(app, command.settings.get("LOG_LEVEL", "INFO").lower()).run(sockets=[sock])
+        make_server(app, command.settings.get("LOG_LEVEL").lower()).run(sockets=[sock])
     finally:
         sock.close()
 

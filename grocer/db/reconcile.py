@@ -31,7 +31,8 @@ from sqlalchemy.orm import Session
 
 from grocer.db import storecrawls, tables
 from grocer.db.delisting import CompletedStore, delist_unseen
-from grocer.db.locks import DEFAULT_TIMEOUT, reconcile_lock
+from grocer import settings as defaults
+from grocer.db.locks import reconcile_lock
 from grocer.db.models import (
     Brand,
     Price,
@@ -42,9 +43,6 @@ from grocer.db.models import (
 )
 from grocer.db.transactions import chunked, in_chunks, run_transaction
 from grocer.normalization.dates import utcnow
-
-# Products younger than this are never orphans: another crawl may not have priced them yet.
-DEFAULT_ORPHAN_GRACE_SECONDS = 3600.0
 
 logger = logging.getLogger(__name__)
 
@@ -488,7 +486,7 @@ def reconcile(engine: Engine, tables_dir: str | os.PathLike, *,
               company: str | None = None, completed_stores: Iterable[CompletedStore] = (),
               merge: bool = True, clean_orphans: bool = True, generate: bool = True,
               orphan_grace: dt.timedelta = dt.timedelta(0),
-              lock_timeout: float = DEFAULT_TIMEOUT) -> ReconcileResult:
+              lock_timeout: float = defaults.GROCER_RECONCILE_LOCK_TIMEOUT) -> ReconcileResult:
     """Delisting → brand merges → product merges → orphan clean-up → table generation, under
     the reconciliation lock (raises locks.LockTimeout if another run keeps it too long).
 

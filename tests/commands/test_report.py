@@ -11,8 +11,9 @@ import pytest
 from grocer.crawlstate import StoreRun
 from grocer.db.crawlruns import record_crawl_run
 from grocer.db.engine import session_scope
-from grocer.db.models import Company, Division, Store, utcnow
+from grocer.db.models import Company, Division, Store
 from grocer.db.report import crawl_report
+from grocer.normalization.dates import utcnow
 from tests.helpers.scrapy_cli import run_scrapy
 
 DAY = dt.timedelta(days=1)

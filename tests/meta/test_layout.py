@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+import grocer.settings
+
 PACKAGE = Path(__file__).resolve().parents[2] / "grocer"
 
 
@@ -58,6 +60,37 @@ def test_the_db_room_never_imports_the_spiders(path):
                if module.startswith("grocer.spiders")
                or (module == "grocer" and "spiders" in names)]
     assert spiders == [], f"{path}: {spiders}"
+
+
+SETTING_NAMES = {name for name in dir(grocer.settings) if name.isupper()}
+SETTINGS_GETTERS = {"get", "getint", "getfloat", "getbool", "getlist", "getdict"}
+
+
+def setting_read(node) -> str | None:
+    """NAME of `….get("NAME", …)`-style reads of one of grocer's settings."""
+    if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+            and node.func.attr in SETTINGS_GETTERS and node.args
+            and isinstance(node.args[0], ast.Constant) and node.args[0].value in SETTING_NAMES):
+        return node.args[0].value
+    return None
+
+
+@pytest.mark.parametrize("path", [p for p in SOURCES if p != PACKAGE / "settings.py"],
+                         ids=lambda p: str(p.relative_to(PACKAGE)))
+def test_no_setting_default_is_repeated_where_it_is_read(path):
+    """`settings.getfloat("X", 600)` and `settings.get("X") or "dir"` restate settings.py's
+    default (and drift from it): the default lives in grocer/settings.py only."""
+    repeated = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        name = setting_read(node)
+        if name and (len(node.args) > 1 or node.keywords):
+            repeated.append(f"line {node.lineno}: {name}")
+        if isinstance(node, ast.BoolOp) and isinstance(node.op, ast.Or):
+            name = setting_read(node.values[0])
+            fallback = node.values[1]
+            if name and not (isinstance(fallback, ast.Constant) and fallback.value is None):
+                repeated.append(f"line {node.lineno}: {name} or …")
+    assert repeated == [], f"{path}: {repeated}"
 
 
 def test_few_modules_loose_at_the_top():
