@@ -14,6 +14,8 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 PENDING, RUNNING, COMPLETED, FAILED = "pending", "running", "completed", "failed"
+# A zone crawl's basket check of a member store (-a by=zone): its prices are its zone's.
+CHECKED = "checked"
 
 # Why a store failed (StoreRun.reason).
 FETCH_FAILED = "fetch_failed"  # a page could not be fetched or read (network, HTTP, shape)

@@ -27,7 +27,7 @@ from typing import ClassVar
 
 from scrapy.utils.misc import load_object
 
-from grocer.crawlstate import FETCH_FAILED, StoreTarget
+from grocer.crawlstate import CHECKED, FAILED, FETCH_FAILED, StoreTarget
 from grocer.items import ProductItem
 from grocer.normalization.cleaners import get_cleaner
 from grocer.normalization.cleaners.validation import ProductRejected
@@ -36,7 +36,6 @@ from grocer.spiders.base import StoreSpider
 from grocer.zones.basket import PriceBasket, basket_categories
 from grocer.zones.discovery import OWN_PRICES, Decision, ZoneAssigner
 
-CHECKED = "checked"  # a store run that was a basket check (crawl state status)
 BASKET, FULL = "basket", "full"
 BY_VALUES = ("store", "zone")
 
@@ -144,7 +143,7 @@ class ZoneSpider(StoreSpider):
         self.checking.discard(code)
         decided = code in self.assigner.decisions
         progress.run.finished_at = utcnow()
-        progress.run.status = CHECKED if decided else "failed"
+        progress.run.status = CHECKED if decided else FAILED
         progress.run.error = None if decided else (progress.failure or "basket incomplete")
         self.count("grocer/zones/checked" if decided else "grocer/zones/check_failed")
         if not decided:
