@@ -11,9 +11,8 @@ from sqlalchemy import update
 from starlette.testclient import TestClient
 
 from grocer.db import migrate
-from grocer.db.models import CrawlRun, PriceHistory, Product
+from grocer.db.models import CrawlRun, PriceHistory, Product, utcnow
 from grocer.db.resolution import ProductResolver
-from grocer.normalization.dates import utcnow
 from grocer.web.app import create_app
 from tests.reconcile.helpers import Rows
 
