@@ -65,6 +65,7 @@ class ZoneSpider(StoreSpider):
         self.full_queue: list[StoreTarget] = []
         self.basket_cache: list | None = None
         self.phase = FULL
+        self.known_zones = None  # GROCER_ZONE_DIRECTORY's ChainZones, read with the stores
 
     def select_targets(self) -> list[StoreTarget]:
         targets = super().select_targets()
