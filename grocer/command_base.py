@@ -26,9 +26,7 @@ def one_line_errors(run):
 
     @functools.wraps(run)
     def wrapper(self, args, opts):
-        from sqlalchemy.exc import SQLAlchemyError
-
-        from grocer.db.errors import describe
+        from grocer.db.errors import DatabaseError, describe
         from grocer.db.migrate import SchemaNotCurrent
 
         try:
@@ -47,7 +45,7 @@ def one_line_errors(run):
             print(f"scrapy {self.command_name}: {where}{error.strerror or error}",
                   file=sys.stderr)
             self.exitcode = 1
-        except (SQLAlchemyError, SchemaNotCurrent) as error:
+        except (DatabaseError, SchemaNotCurrent) as error:
             print(f"scrapy {self.command_name}: {describe(error, self._engine)}", file=sys.stderr)
             self.exitcode = 1
 

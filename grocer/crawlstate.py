@@ -1,5 +1,6 @@
 """What a crawl did, store by store: the spider reports pages and failures, the crawl-health
-extension settles each store's outcome at close, reconciliation and the CrawlRun read it.
+extension settles each store's outcome at close, reconciliation and the CrawlRun read it. And
+which stores it visits (`StoreTarget`, handed to the spiders by the store directory).
 
 A store is `completed` only when every page was fetched (the spider saw no failure) and every
 item it yielded was stored or dropped with a reason (none lost, none still in flight). Otherwise
@@ -13,6 +14,8 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 PENDING, RUNNING, COMPLETED, FAILED = "pending", "running", "completed", "failed"
+# A zone crawl's basket check of a member store (-a by=zone): its prices are its zone's.
+CHECKED = "checked"
 
 # Why a store failed (StoreRun.reason).
 FETCH_FAILED = "fetch_failed"  # a request could not be fetched or read (network, HTTP, JSON)
@@ -26,6 +29,19 @@ DB_ERROR = "db_error"  # an item of the store was lost to the database
 UNSETTLED = "unsettled"  # items of the store never came out of the pipelines (killed crawl)
 DRIFT = "drift"  # the site answered for another store than the one asked for
 CRAWL_CLOSED = "crawl_closed"  # the crawl closed (shutdown, error budget, ...) mid-store
+
+
+@dataclass(frozen=True)
+class StoreTarget:
+    """A store a crawl visits, as the store directory (GROCER_STORE_DIRECTORY) gives it."""
+
+    id: int  # Store.id
+    code: str  # the store code, as loaded
+    site_id: str  # what the chain's site calls the store
+
+
+class StoreSelectionError(ValueError):
+    """An argument that names no store to crawl: the crawl does not start."""
 
 
 @dataclass

@@ -106,10 +106,10 @@ class RetryBackoffMiddleware:
         settings = crawler.settings
         if not settings.getbool("RETRY_ENABLED"):
             raise NotConfigured
-        base = settings.getfloat("RETRY_BACKOFF_BASE", 2.0)
+        base = settings.getfloat("RETRY_BACKOFF_BASE")
         if base <= 0:
             raise NotConfigured
-        return cls(base, settings.getfloat("RETRY_BACKOFF_MAX", 60.0), crawler.stats)
+        return cls(base, settings.getfloat("RETRY_BACKOFF_MAX"), crawler.stats)
 
     def delay_for(self, retry_times: int) -> float:
         return min(self.base ** retry_times, self.cap) if retry_times > 0 else 0.0

@@ -49,6 +49,8 @@ GROCER_HEALTH_FIELDS = _env("GROCER_HEALTH_FIELDS",
 # products both carry differ (its overrides) and they have at least GROCER_ZONE_MIN_COMMON.
 GROCER_ZONE_MAX_OVERRIDE_SHARE = float(_env("GROCER_ZONE_MAX_OVERRIDE_SHARE", 0.1))
 GROCER_ZONE_MIN_COMMON = int(_env("GROCER_ZONE_MIN_COMMON", 10))
+# Where a zone crawl (-a by=zone) gets the chain's price zones: (crawler, chain) → ChainZones.
+GROCER_ZONE_DIRECTORY = "grocer.db.targets.known_zones"
 # `scrapy ingest` logs a progress line (line N, items/s, ETA) at most this often (seconds).
 GROCER_INGEST_PROGRESS_SECONDS = float(_env("GROCER_INGEST_PROGRESS_SECONDS", 10))
 
@@ -95,7 +97,7 @@ USER_AGENT = _CONTACT_UA
 # than this share of the chain's open stores (then it closes none and says so).
 GROCER_STORES_MAX_CLOSED_SHARE = float(_env("GROCER_STORES_MAX_CLOSED_SHARE", 0.2))
 
-# Where chain spiders get their stores: a callable (settings, chain, -a stores= value) →
+# Where chain spiders get their stores: a callable (crawler, chain, -a stores= value) →
 # StoreTargets. Tests replace it to build spiders without a database.
 GROCER_STORE_DIRECTORY = "grocer.db.targets.store_targets"
 # Where the drift guard looks up the store a page named instead (tests replace it).

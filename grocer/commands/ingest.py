@@ -33,8 +33,7 @@ class Command(GrocerCommand):
 
     def run(self, args, opts):
         # Imported here: the pipelines (and what they import) are only this command's.
-        from sqlalchemy.exc import SQLAlchemyError
-
+        from grocer.db.errors import DatabaseError
         from grocer.db.migrate import SchemaNotCurrent
         from grocer.ingest.run import Ingest, run_ingest
 
@@ -48,7 +47,7 @@ class Command(GrocerCommand):
             reason = run_ingest(ingest)
         except SchemaNotCurrent as error:
             self.fail(str(error))
-        except SQLAlchemyError as error:
+        except DatabaseError as error:
             cause = getattr(error, "orig", None) or error
             self.fail(f"database unavailable: {str(cause).splitlines()[0]}")
         print(ingest.summary(reason))

@@ -71,7 +71,7 @@ class Command(GrocerCommand):
         companies = [c.strip() for c in opts.companies.split(",") if c.strip()]
         if opts.companies and len(companies) < 2:
             self.fail("--companies needs at least two chains")
-        directory = self.settings.get("TRANSLATION_TABLES_DIR") or "translation_tables"
+        directory = self.settings.get("TRANSLATION_TABLES_DIR")
         try:
             products = load_match_products(self.engine(), companies or None)
             result = run_match(products, min_score=opts.min_score, output=opts.output,

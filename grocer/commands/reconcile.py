@@ -30,25 +30,24 @@ class Command(GrocerCommand):
                             help="do not regenerate the translation tables")
         parser.add_argument("--orphan-grace", type=float, metavar="SECONDS", default=None,
                             help="spare products created less than SECONDS ago "
-                                 "(default GROCER_ORPHAN_GRACE_SECONDS, 3600)")
+                                 "(default GROCER_ORPHAN_GRACE_SECONDS)")
         parser.add_argument("--lock-timeout", type=float, metavar="SECONDS", default=None,
                             help="wait at most SECONDS for the lock "
-                                 "(default GROCER_RECONCILE_LOCK_TIMEOUT, 600)")
+                                 "(default GROCER_RECONCILE_LOCK_TIMEOUT)")
 
     def run(self, args, opts):
-        from grocer.db.locks import DEFAULT_TIMEOUT, LockTimeout
-        from grocer.db.reconcile import DEFAULT_ORPHAN_GRACE_SECONDS, reconcile
+        from grocer.db.locks import LockTimeout
+        from grocer.db.reconcile import reconcile
 
         if args:
             self.fail("usage: scrapy reconcile [options]")
         grace = opts.orphan_grace
         if grace is None:
-            grace = self.settings.getfloat("GROCER_ORPHAN_GRACE_SECONDS",
-                                           DEFAULT_ORPHAN_GRACE_SECONDS)
+            grace = self.settings.getfloat("GROCER_ORPHAN_GRACE_SECONDS")
         timeout = opts.lock_timeout
         if timeout is None:
-            timeout = self.settings.getfloat("GROCER_RECONCILE_LOCK_TIMEOUT", DEFAULT_TIMEOUT)
-        directory = self.settings.get("TRANSLATION_TABLES_DIR") or "translation_tables"
+            timeout = self.settings.getfloat("GROCER_RECONCILE_LOCK_TIMEOUT")
+        directory = self.settings.get("TRANSLATION_TABLES_DIR")
         try:
             result = reconcile(self.engine(), directory, merge=not opts.no_merge,
                                clean_orphans=not opts.no_orphans,

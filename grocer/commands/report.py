@@ -1,5 +1,5 @@
 """`scrapy report`: per chain and store, the last attempt (outcome and reason), the last
-successful crawl, its counts, coverage, STALE; as text, JSON or CSV."""
+successful crawl, its counts, its price zone, coverage, STALE; as text, JSON or CSV."""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ COLUMNS = ("items", "stored", "dropped", "lost", "written", "unchanged")
 FORMATS = ("text", "json", "csv")
 FIELDS = ("chain", "store", "name", "supermarket", "status", "last_attempt_at",
           "last_attempt_run", "last_attempt_outcome", "last_attempt_reason",
-          "last_attempt_error", "last_success_at", "last_success_run", "fresh", *COLUMNS)
+          "last_attempt_error", "last_success_at", "last_success_run", "fresh", *COLUMNS,
+          "zone", "inferred_from", "zone_verified_at")
 
 
 def _when(value: dt.datetime | None) -> str:
@@ -58,6 +59,8 @@ def store_rows(reports) -> list[dict]:
                 "last_success_run": success.id if success else None,
                 "fresh": store.fresh,
                 **{name: store.counts.get(name) for name in COLUMNS},
+                "zone": store.zone, "inferred_from": store.inferred_from,
+                "zone_verified_at": _iso(store.zone_verified_at),
             })
     return rows
 
@@ -90,8 +93,10 @@ def format_report(reports, *, days: float, now: dt.datetime, list_all: bool = Fa
             f"{len(supermarkets):,} supermarket stores crawled in the last {days:g} day(s) "
             f"({report.coverage:.1%})"
             + (f"; last crawl {_when(last.at)} {last.close_reason or 'not closed'} (#{last.id})"
-               if last is not None else ""))
-        shown = [store for store in report.stores if list_all or store.crawled]
+               if last is not None else "")
+            + (f"; {report.zones:,} price zone(s)" if report.zones else ""))
+        shown = [store for store in report.stores
+                 if list_all or store.crawled or store.zone is not None]
         hidden = [store for store in report.stores if store not in shown]
         if shown:
             width = max(5, *(len(store.code) for store in shown))
@@ -111,6 +116,13 @@ def format_report(reports, *, days: float, now: dt.datetime, list_all: bool = Fa
                     notes.append(f"last attempt {_when(failed.at)} {failed.outcome}: "
                                  f"{failed.error or failed.reason or '?'}; crawl "
                                  f"{failed.close_reason or 'not closed'} (#{failed.id})")
+                if store.inferred_from is not None:
+                    notes.append(f"zone {store.zone}: prices inferred from "
+                                 f"{store.inferred_from}, verified "
+                                 f"{_when(store.zone_verified_at)}")
+                elif store.zone is not None:
+                    notes.append(f"zone {store.zone} representative, verified "
+                                 f"{_when(store.zone_verified_at)}")
                 if not store.supermarket:
                     notes.append("not a supermarket")
                 lines.append(
@@ -145,7 +157,10 @@ class Command(GrocerCommand):
             "(default 7). When the store's last attempt failed, its outcome and reason "
             "(db_error, blocked, fetch_failed, running, ...) are shown. Coverage: supermarket "
             "stores completed in the last --days days out of all the chain's supermarket "
-            "stores. Stores never crawled are only counted unless --all is given. "
+            "stores. Stores never crawled are only counted unless --all is given. Price zones: "
+            "the chain's zone count, each store's zone, whether its prices are inferred from "
+            "the zone's representative (a member a zone crawl only basket-checked; fresh when "
+            "both its check and the representative's crawl are) and when it was verified. "
             "--format json|csv prints one record per store (every store) for machines; "
             "--fail-on-stale exits 1 when a supermarket store is stale or its last attempt "
             "failed (for monitoring)."

@@ -37,15 +37,15 @@ class Command(GrocerCommand):
             self.fail("usage: scrapy tables generate | scrapy tables serve [--host H] [--port P]")
 
     def directory(self):
-        return self.settings.get("TRANSLATION_TABLES_DIR") or "translation_tables"
+        return self.settings.get("TRANSLATION_TABLES_DIR")
 
     def generate(self, opts):
-        from grocer.db.locks import DEFAULT_TIMEOUT, LockTimeout, reconcile_lock
+        from grocer.db.locks import LockTimeout, reconcile_lock
         from grocer.db.tables import generate_tables
 
         timeout = opts.lock_timeout
         if timeout is None:
-            timeout = self.settings.getfloat("GROCER_RECONCILE_LOCK_TIMEOUT", DEFAULT_TIMEOUT)
+            timeout = self.settings.getfloat("GROCER_RECONCILE_LOCK_TIMEOUT")
         engine = self.engine()
         try:
             with reconcile_lock(engine, timeout):

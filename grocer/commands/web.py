@@ -11,7 +11,7 @@ def serve(command: GrocerCommand, app, host: str, port: int, what: str) -> None:
         command.fail(f"cannot listen on {host}:{port}: {error}")
     print(f"{what} on {address(sock)}/ (Ctrl-C stops)", flush=True)
     try:
-        make_server(app, command.settings.get("LOG_LEVEL", "INFO").lower()).run(sockets=[sock])
+        make_server(app, command.settings.get("LOG_LEVEL").lower()).run(sockets=[sock])
     finally:
         sock.close()
 
@@ -44,14 +44,13 @@ class Command(GrocerCommand):
     def run(self, args, opts):
         if args:
             self.fail("usage: scrapy web [--host HOST] [--port PORT]")
-        from sqlalchemy.exc import SQLAlchemyError
-
         from grocer.db import migrate
+        from grocer.db.errors import DatabaseError
         from grocer.web.app import create_app
 
         try:
             current, head = migrate.current_revision(self.engine()), migrate.head_revision()
-        except SQLAlchemyError as error:
+        except DatabaseError as error:
             self.fail(f"cannot open the database: {str(error).splitlines()[0]}")
         if current != head:
             self.fail(f"the database is at schema revision {current or 'none'}, grocer web "

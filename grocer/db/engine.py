@@ -55,7 +55,7 @@ def get_engine(url: str = DEFAULT_DATABASE_URL) -> Engine:
 
 
 def engine_from_settings(settings) -> Engine:
-    return get_engine(settings.get("GROCER_DATABASE_URL") or DEFAULT_DATABASE_URL)
+    return get_engine(settings.get("GROCER_DATABASE_URL"))
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -3,9 +3,13 @@ the other commands print when the database is unreachable, missing or not grocer
 
 from __future__ import annotations
 
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 
 from grocer.db.migrate import SchemaNotCurrent
+
+# Any error of the database layer: what code outside grocer/db catches (it never names
+# SQLAlchemy's classes itself).
+DatabaseError = SQLAlchemyError
 
 MYSQL_UNKNOWN_DATABASE = 1049
 MYSQL_ACCESS_DENIED = 1045

@@ -21,7 +21,6 @@ from sqlalchemy.engine import Engine
 from grocer.db.engine import is_mysql
 
 LOCK_NAME = "grocer_reconcile"
-DEFAULT_TIMEOUT = 600.0
 _POLL_SECONDS = 0.05
 
 _memory_locks: dict[str, threading.Lock] = {}
@@ -99,7 +98,7 @@ def _memory_lock(key: str, timeout: float):
 
 
 @contextmanager
-def reconcile_lock(engine: Engine, timeout: float = DEFAULT_TIMEOUT):
+def reconcile_lock(engine: Engine, timeout: float):
     """Hold grocer's reconciliation lock for the database of `engine` (raises LockTimeout)."""
     if is_mysql(engine):
         with _mysql_lock(engine, timeout):

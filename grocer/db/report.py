@@ -10,6 +10,11 @@ killed) shows as such. Only a store for which no crawl run was recorded at all f
 ``Store.last_crawled_at``. A store is **fresh** when its last successful crawl is at most
 ``days`` old, **stale** otherwise (never crawled included). **Coverage** is the share of the
 chain's supermarket stores (see `grocer.chains`) that are fresh.
+
+**Price zones** (grocer.db.zones): a store in a zone other than as its representative has its
+prices *inferred* from the representative. A zone crawl only basket-checks such a member (its
+run is ``checked``, not ``completed``): it is fresh when its basket check (`zone_verified_at`)
+and its representative's last successful crawl are both at most ``days`` old.
 """
 
 from __future__ import annotations
@@ -21,14 +26,15 @@ from dataclasses import dataclass, field
 from sqlalchemy import func as sa_func
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import aliased
 
 from grocer.chains import CHAINS, Chain
 from grocer.db.engine import session_scope
-from grocer.db.models import Company, CrawlRun, Division, Store
+from grocer.crawlstate import CHECKED, COMPLETED, FAILED, RUNNING
+from grocer.db.models import Company, CrawlRun, Division, PriceZone, PriceZoneMember, Store
 from grocer.normalization.dates import utcnow
 
 COUNT_NAMES = ("items", "stored", "dropped", "lost", "written", "unchanged")
-COMPLETED, FAILED, RUNNING = "completed", "failed", "running"  # grocer.crawlstate
 
 
 @dataclass(frozen=True)
@@ -51,6 +57,9 @@ class StoreReport:
     last_attempt: RunRef | None = None  # the newest run that included the store, any reason
     counts: dict[str, int] = field(default_factory=dict)  # of the last successful run
     fresh: bool = False
+    zone: int | None = None  # PriceZone.id of the store's price zone
+    inferred_from: str | None = None  # its zone's representative, when its prices are inferred
+    zone_verified_at: dt.datetime | None = None  # the store's last basket check
 
     @property
     def crawled(self) -> bool:
@@ -60,7 +69,7 @@ class StoreReport:
     def failed_since(self) -> RunRef | None:
         """The newest attempt when it came after the last success and was not one."""
         attempt = self.last_attempt
-        if attempt is None or attempt.id is None or attempt.outcome == COMPLETED:
+        if attempt is None or attempt.id is None or attempt.outcome in (COMPLETED, CHECKED):
             return None
         return attempt
 
@@ -71,7 +80,7 @@ class StoreReport:
         failed = self.failed_since
         if failed is not None:
             return failed.reason or failed.outcome or FAILED
-        if self.last_success is None:
+        if self.last_success is None and self.inferred_from is None:
             return "never crawled"
         return "ok" if self.fresh else "stale"
 
@@ -81,6 +90,7 @@ class ChainReport:
     chain: Chain
     stores: list[StoreReport]
     last_run: RunRef | None = None  # the chain's newest crawl run, whatever it did
+    zones: int = 0  # the chain's price zones
 
     @property
     def supermarkets(self) -> list[StoreReport]:
@@ -171,14 +181,46 @@ def crawl_report(engine: Engine, *, days: float = 7, companies: Iterable[str] | 
                     store.last_success = ref
                     store.counts = _store_counts((store_stats or {}).get(code))
 
+        zones = _read_zones(session, slugs, stores)
+
     reports = []
     for chain in chains:
-        for store in stores[chain.slug].values():
+        chain_stores = stores[chain.slug]
+        for store in chain_stores.values():
             if store.last_success is None and store.last_attempt is None \
                     and store.last_crawled_at is not None:
                 store.last_success = RunRef(None, store.last_crawled_at, None)
             at = store.last_success.at if store.last_success is not None else None
             store.fresh = at is not None and at >= cutoff
-        reports.append(ChainReport(chain, list(stores[chain.slug].values()),
-                                   last_runs.get(chain.slug)))
+        for store in chain_stores.values():
+            representative = chain_stores.get(store.inferred_from)
+            if representative is not None and not store.fresh:
+                store.fresh = (representative.fresh and store.zone_verified_at is not None
+                               and store.zone_verified_at >= cutoff)
+        reports.append(ChainReport(chain, list(chain_stores.values()),
+                                   last_runs.get(chain.slug), zones.get(chain.slug, 0)))
     return reports
+
+
+def _read_zones(session, slugs: list[str],
+                stores: dict[str, dict[str, StoreReport]]) -> dict[str, int]:
+    """Sets each store's zone, representative and basket check; the zones per chain."""
+    member, representative = aliased(Store), aliased(Store)
+    rows = session.execute(
+        select(Company.slug, member.store_code, PriceZone.id, representative.store_code,
+               PriceZoneMember.verified_at)
+        .join(PriceZone, PriceZone.id == PriceZoneMember.zone_id)
+        .join(Company, Company.id == PriceZone.company_id)
+        .join(member, member.id == PriceZoneMember.store_id)
+        .outerjoin(representative, representative.id == PriceZone.representative_store_id)
+        .where(Company.slug.in_(slugs))).all()
+    zones: dict[str, set[int]] = {}
+    for slug, code, zone, representative_code, verified_at in rows:
+        zones.setdefault(slug, set()).add(zone)
+        store = stores[slug].get(code)
+        if store is None:
+            continue
+        store.zone, store.zone_verified_at = zone, verified_at
+        if representative_code not in (None, code):
+            store.inferred_from = representative_code
+    return {slug: len(ids) for slug, ids in zones.items()}

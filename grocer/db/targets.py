@@ -1,36 +1,47 @@
-"""The store directory of the chain spiders: which stores a crawl visits, and marking the ones it
-completed. Spiders reach it through one setting, GROCER_STORE_DIRECTORY (tests replace it), and
-never touch the database themselves."""
+"""The store directory of the chain spiders: which stores a crawl visits, the chain's known
+stores and price zones, and marking the stores a crawl completed. Spiders reach it through
+settings (GROCER_STORE_DIRECTORY, GROCER_KNOWN_STORES, GROCER_ZONE_DIRECTORY; tests replace
+them) and never touch the database themselves. The SQL is grocer.db.storeselection's and
+grocer.db.zones'; this module adds what a crawl needs around it (the crawler's settings, the
+lease kept alive while the crawl runs)."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import logging
 
+from scrapy import signals
 from sqlalchemy import update
 from sqlalchemy.engine import Engine
+from twisted.internet import task, threads
 
+from grocer.crawlstate import StoreSelectionError, StoreTarget
 from grocer.db.engine import engine_from_settings, session_scope
 from grocer.db.errors import DatabaseUnavailable, describe
 from grocer.db.migrate import prepare_schema
 from grocer.db.models import Store
+from grocer.db.storeselection import StoreLease, is_lease, select_stores, stores_by_site_id
+from grocer.db.zones import ChainZones, load_zones
+
+logger = logging.getLogger(__name__)
 
 
-def store_targets(crawler, chain, stores_argument):
-    """The StoreTargets of `-a stores=` (see grocer.spiders.stores.select_stores); the database
+def store_targets(crawler, chain, stores_argument) -> list[StoreTarget]:
+    """The StoreTargets of `-a stores=` (grocer.db.storeselection.select_stores); the database
     gets grocer's schema when it is empty. A database that cannot be used raises
-    DatabaseUnavailable with one line saying what to do; a bad argument StoreSelectionError."""
-    import logging
-
-    # select_stores keeps its place next to StoreTarget until the store-lease work moves it.
-    from grocer.spiders.stores import StoreLease, StoreSelectionError, is_lease, select_stores
-
+    DatabaseUnavailable with one line saying what to do; a bad argument StoreSelectionError.
+    Called in a thread (the spider's start())."""
     engine = engine_from_settings(crawler.settings)
     try:
-        prepare_schema(engine, logging.getLogger(__name__))
-        lease = StoreLease.for_crawler(crawler, engine) if is_lease(stores_argument) else None
+        prepare_schema(engine, logger)
+        lease = None
+        if is_lease(stores_argument):
+            lease = StoreLease(engine, crawler.settings.getfloat("GROCER_LEASE_SECONDS"),
+                               crawler.settings.getfloat("GROCER_LEASE_RECRAWL_HOURS"))
         targets = select_stores(engine, chain, stores_argument, lease=lease)
-        if lease is not None:
-            lease.start_renewing()
+        if lease is not None and lease.held:
+            LeaseKeeper(lease).keep(crawler)
         return targets
     except StoreSelectionError:
         raise
@@ -38,16 +49,37 @@ def store_targets(crawler, chain, stores_argument):
         raise DatabaseUnavailable(describe(error, engine)) from None
 
 
-def known_stores(crawler, chain) -> dict:
+class LeaseKeeper:
+    """Renews a crawl's store lease every third of its length, off the reactor, and releases
+    it when the crawl closes."""
+
+    def __init__(self, lease: StoreLease):
+        self.lease = lease
+        self.renewal = task.LoopingCall(threads.deferToThread, lease.renew)
+
+    def keep(self, crawler) -> None:
+        # A strong reference: the signal is what keeps the keeper alive until the crawl closes.
+        crawler.signals.connect(self.close, signal=signals.spider_closed, weak=False)
+        # store_targets runs in a thread: the loop is started on the reactor.
+        from twisted.internet import reactor
+
+        reactor.callFromThread(self.renewal.start, self.lease.seconds / 3, now=False)
+
+    async def close(self, spider=None, reason=None) -> None:
+        if self.renewal.running:
+            self.renewal.stop()
+        await asyncio.to_thread(self.lease.release)  # the lease table is the database's
+
+
+def known_stores(crawler, chain) -> dict[str, StoreTarget]:
     """The chain's open stores by the id its site uses (leading zeros dropped): where the drift
     guard sends items a site answered for another store (GROCER_KNOWN_STORES)."""
-    from grocer.spiders.stores import StoreTarget, stores_query, site_id_of
+    return stores_by_site_id(engine_from_settings(crawler.settings), chain)
 
-    engine = engine_from_settings(crawler.settings)
-    with session_scope(engine) as session:
-        stores = list(session.scalars(stores_query(chain)))
-    return {site_id.strip().lstrip("0"): StoreTarget(store.id, store.store_code, site_id)
-            for store in stores if (site_id := site_id_of(chain, store))}
+
+def known_zones(crawler, chain) -> ChainZones:
+    """The chain's price zones, as a zone crawl plans with them (GROCER_ZONE_DIRECTORY)."""
+    return load_zones(engine_from_settings(crawler.settings), chain)
 
 
 def mark_crawled(engine: Engine, finished: dict[int, dt.datetime]) -> None:

@@ -25,8 +25,11 @@ from sqlalchemy import String, and_, cast, delete, exists, null, select, union_a
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import aliased
 
+from grocer.chains import Chain
+from grocer.crawlstate import StoreTarget
 from grocer.db.engine import session_scope
 from grocer.db.price_filters import filter_prices
+from grocer.db.storeselection import site_id_of
 from grocer.db.models import (Company, Price, PriceZone, PriceZoneMember, Product, Sku, Store,
                               UTCDateTime)
 from grocer.db.transactions import in_chunks, run_transaction
@@ -34,21 +37,16 @@ from grocer.zones.discovery import JOINED, MOVED, STAYED, Decision, KnownZone
 
 
 @dataclass(frozen=True)
-class ZoneStore:
-    """What a spider needs to crawl a store it was not asked for (a member's representative)."""
-
-    id: int
-    store_code: str
-    site_store_id: str | None
-
-
-@dataclass(frozen=True)
 class ChainZones:
+    """A chain's price zones as a zone crawl plans with them (GROCER_ZONE_DIRECTORY)."""
+
     zones: list[KnownZone]
-    stores: dict[str, ZoneStore]  # code → store, for every representative
+    # code → target of every crawlable representative: a member's representative is crawled
+    # even when it was not selected.
+    representatives: dict[str, StoreTarget]
 
 
-def load_zones(engine: Engine, company: str) -> ChainZones:
+def load_zones(engine: Engine, chain: Chain) -> ChainZones:
     """The chain's zones with their representative and members (store codes)."""
     with session_scope(engine) as session:
         rows = session.execute(
@@ -57,22 +55,22 @@ def load_zones(engine: Engine, company: str) -> ChainZones:
             .join(Company, Company.id == PriceZone.company_id)
             .outerjoin(Store, Store.id == PriceZone.representative_store_id)
             .outerjoin(PriceZoneMember, PriceZoneMember.zone_id == PriceZone.id)
-            .where(Company.slug == company.lower())).all()
+            .where(Company.slug == chain.slug)).all()
         member_ids = {row[4] for row in rows if row[4] is not None}
         codes = {}
         for chunk in in_chunks(sorted(member_ids)):
             codes.update(session.execute(select(Store.id, Store.store_code).where(
                 Store.id.in_(chunk))).tuples().all())
     zones: dict[int, tuple[str | None, set[str]]] = {}
-    stores: dict[str, ZoneStore] = {}
+    representatives: dict[str, StoreTarget] = {}
     for zone_id, rep_code, rep_id, rep_site_id, member_id in rows:
         _, members = zones.setdefault(zone_id, (rep_code, set()))
         if member_id is not None:
             members.add(codes[member_id])
-        if rep_code is not None:
-            stores[rep_code] = ZoneStore(rep_id, rep_code, rep_site_id)
+        if rep_code is not None and (site_id := site_id_of(chain, rep_code, rep_site_id)):
+            representatives[rep_code] = StoreTarget(rep_id, rep_code, site_id)
     return ChainZones([KnownZone(key, rep, frozenset(members))
-                       for key, (rep, members) in sorted(zones.items())], stores)
+                       for key, (rep, members) in sorted(zones.items())], representatives)
 
 
 def record_decisions(engine: Engine, company: str, decisions: Iterable[Decision],

@@ -39,8 +39,8 @@ from grocer.db.delisting import CompletedStore
 from grocer.db.engine import engine_from_settings
 from grocer.db.errors import describe
 from grocer.db.migrate import prepare_schema
-from grocer.db.locks import DEFAULT_TIMEOUT, LockTimeout
-from grocer.db.reconcile import DEFAULT_ORPHAN_GRACE_SECONDS, ReconcileResult, reconcile
+from grocer.db.locks import LockTimeout
+from grocer.db.reconcile import ReconcileResult, reconcile
 from grocer.db.targets import mark_crawled
 from grocer.normalization.dates import utcnow
 
@@ -63,7 +63,7 @@ class ReconcileOnClose:
     def __init__(self, crawler):
         self.crawler = crawler
         self.settings = crawler.settings
-        self.enabled = self.settings.getbool("GROCER_RECONCILE_ON_CLOSE", True)
+        self.enabled = self.settings.getbool("GROCER_RECONCILE_ON_CLOSE")
         self.started_at: dt.datetime | None = None
         self.run_id: int | None = None
 
@@ -134,13 +134,12 @@ class ReconcileOnClose:
             try:
                 result = reconcile(
                     engine_from_settings(self.settings),
-                    self.settings.get("TRANSLATION_TABLES_DIR") or "translation_tables",
+                    self.settings.get("TRANSLATION_TABLES_DIR"),
                     company=company,
                     completed_stores=self.completed_stores(state),
                     orphan_grace=dt.timedelta(seconds=self.settings.getfloat(
-                        "GROCER_ORPHAN_GRACE_SECONDS", DEFAULT_ORPHAN_GRACE_SECONDS)),
-                    lock_timeout=self.settings.getfloat("GROCER_RECONCILE_LOCK_TIMEOUT",
-                                                        DEFAULT_TIMEOUT),
+                        "GROCER_ORPHAN_GRACE_SECONDS")),
+                    lock_timeout=self.settings.getfloat("GROCER_RECONCILE_LOCK_TIMEOUT"),
                 )
             except LockTimeout as error:
                 skipped = f"lock not acquired: {error}"

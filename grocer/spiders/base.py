@@ -19,7 +19,7 @@ import time
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 from scrapy import Request
 from scrapy.utils.misc import load_object
@@ -31,11 +31,8 @@ from grocer.normalization.dates import utcnow
 from grocer.spiders.arguments import split_argument
 from grocer.spiders.categories import Category, TreeFields, walk_categories
 from grocer.spiders.site import GrocerSpider
-from grocer.spiders.stores import StoreTarget
+from grocer.crawlstate import StoreTarget
 from grocer.tables.refresh import TablesRefresher
-
-if TYPE_CHECKING:
-    from grocer.spiders.stores import StoreTarget
 
 
 @dataclass

@@ -158,7 +158,7 @@ class ColesSession:
 
 
 def session_from_settings(settings, stats) -> ColesSession:
-    mode = (settings.get("COLES_SESSION") or FILE).strip().lower()
+    mode = settings.get("COLES_SESSION").strip().lower()
     renewals = settings.getint("COLES_SESSION_RENEWALS")
     if mode == BROWSER:
         home = settings.get("COLES_BASE_URL").rstrip("/") + "/"

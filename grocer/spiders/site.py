@@ -20,7 +20,7 @@ from twisted.internet import threads
 from grocer.chains import get_chain
 from grocer.outcome import BLOCKED, START_ERROR, STORE_LOOP_ERROR
 from grocer.spiders.arguments import positive_int, unknown_arguments, valid_arguments
-from grocer.spiders.stores import StoreTarget
+from grocer.crawlstate import StoreTarget
 
 
 def describe_failure(failure) -> tuple[str, str]:

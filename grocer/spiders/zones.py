@@ -25,17 +25,17 @@ from collections import deque
 from decimal import Decimal, InvalidOperation
 from typing import ClassVar
 
-from grocer.crawlstate import FETCH_FAILED
+from scrapy.utils.misc import load_object
+
+from grocer.crawlstate import CHECKED, FAILED, FETCH_FAILED, StoreTarget
 from grocer.items import ProductItem
 from grocer.normalization.cleaners import get_cleaner
 from grocer.normalization.cleaners.validation import ProductRejected
 from grocer.normalization.dates import sydney_date, utcnow
 from grocer.spiders.base import StoreSpider
-from grocer.spiders.stores import StoreTarget, site_id_of
 from grocer.zones.basket import PriceBasket, basket_categories
 from grocer.zones.discovery import OWN_PRICES, Decision, ZoneAssigner
 
-CHECKED = "checked"  # a store run that was a basket check (crawl state status)
 BASKET, FULL = "basket", "full"
 BY_VALUES = ("store", "zone")
 
@@ -65,6 +65,14 @@ class ZoneSpider(StoreSpider):
         self.full_queue: list[StoreTarget] = []
         self.basket_cache: list | None = None
         self.phase = FULL
+        self.known_zones = None  # GROCER_ZONE_DIRECTORY's ChainZones, read with the stores
+
+    def select_targets(self) -> list[StoreTarget]:
+        targets = super().select_targets()
+        if self.by_zone:  # in start()'s thread too: the zone directory may read the database
+            directory = load_object(self.crawler.settings.get("GROCER_ZONE_DIRECTORY"))
+            self.known_zones = directory(self.crawler, self.chain)
+        return targets
 
     def targets_selected(self) -> None:
         super().targets_selected()
@@ -74,10 +82,7 @@ class ZoneSpider(StoreSpider):
     # --- planning -------------------------------------------------------------------------------
 
     def plan_zones(self, settings) -> None:
-        from grocer.db.zones import load_zones
-        from grocer.db.engine import engine_from_settings  # only for a zone crawl
-
-        known = load_zones(engine_from_settings(settings), self.company)
+        known = self.known_zones
         self.assigner = ZoneAssigner(
             known.zones, max_override_share=settings.getfloat("GROCER_ZONE_MAX_OVERRIDE_SHARE"),
             min_common=settings.getint("GROCER_ZONE_MIN_COMMON"))
@@ -92,12 +97,10 @@ class ZoneSpider(StoreSpider):
             return
         selected = {target.code for target in self.targets}
         for zone in known.zones:  # a selected member's zone needs its representative tonight
-            if zone.members & selected and zone.representative not in selected:
-                store = known.stores[zone.representative]
-                site_id = site_id_of(self.chain, store)
-                if site_id:
-                    self.targets.append(StoreTarget(store.id, store.store_code, site_id))
-                    selected.add(store.store_code)
+            if zone.members & selected and zone.representative not in selected and (
+                    representative := known.representatives.get(zone.representative)):
+                self.targets.append(representative)
+                selected.add(representative.code)
         self.target_by_code = {target.code: target for target in self.targets}
         self.pending = deque(self.target_by_code[code]
                              for code in self.assigner.check_order(self.target_by_code))
@@ -141,7 +144,7 @@ class ZoneSpider(StoreSpider):
         self.checking.discard(code)
         decided = code in self.assigner.decisions
         progress.run.finished_at = utcnow()
-        progress.run.status = CHECKED if decided else "failed"
+        progress.run.status = CHECKED if decided else FAILED
         progress.run.error = None if decided else (progress.failure or "basket incomplete")
         self.count("grocer/zones/checked" if decided else "grocer/zones/check_failed")
         if not decided:

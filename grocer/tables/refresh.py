@@ -52,10 +52,10 @@ class TablesRefresher:
     def __init__(self, crawler):
         settings = crawler.settings
         self.crawler = crawler
-        self.directory = Path(settings.get("TRANSLATION_TABLES_DIR") or "translation_tables")
-        self.base_url = (settings.get("TRANSLATION_TABLES_URL") or "").rstrip("/")
-        self.token = settings.get("GROCER_TABLES_TOKEN") or ""
-        self.every = max(settings.getint("TABLES_REFRESH_EVERY_STORES", 5), 1)
+        self.directory = Path(settings.get("TRANSLATION_TABLES_DIR"))
+        self.base_url = settings.get("TRANSLATION_TABLES_URL").rstrip("/")
+        self.token = settings.get("GROCER_TABLES_TOKEN")
+        self.every = max(settings.getint("TABLES_REFRESH_EVERY_STORES"), 1)
         self._last_boundary: int | None = None
         self._downloading = False
         self._changed: list[str] = []

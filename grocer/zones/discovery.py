@@ -109,8 +109,9 @@ def compare(zone: int | str, representative: str, basket: Basket,
 class ZoneAssigner:
     """Assigns stores to zones for one night; see the module docstring."""
 
-    def __init__(self, zones: Iterable[KnownZone] = (), *, max_override_share: float = 0.1,
-                 min_common: int = 10):
+    def __init__(self, zones: Iterable[KnownZone] = (), *, max_override_share: float,
+                 min_common: int):
+        """`max_override_share`, `min_common`: GROCER_ZONE_MAX_OVERRIDE_SHARE, _MIN_COMMON."""
         self.zones: dict[int | str, KnownZone] = {zone.key: zone for zone in zones}
         self.zone_of: dict[str, int | str] = {
             member: zone.key for zone in self.zones.values()

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 import datetime as dt
+import io
 import json
 
 import pytest
@@ -11,8 +13,9 @@ import pytest
 from grocer.crawlstate import StoreRun
 from grocer.db.crawlruns import record_crawl_run
 from grocer.db.engine import session_scope
-from grocer.db.models import Company, Division, Store, utcnow
+from grocer.db.models import Company, Division, PriceZone, PriceZoneMember, Store
 from grocer.db.report import crawl_report
+from grocer.normalization.dates import utcnow
 from tests.helpers.scrapy_cli import run_scrapy
 
 DAY = dt.timedelta(days=1)
@@ -190,3 +193,74 @@ def test_scrapy_report_never_creates_a_database_at_a_mistyped_path(tmp_path):
     assert result.stderr.strip().splitlines() == [
         f"scrapy report: no database at {typo}: check GROCER_DATABASE_URL (a crawl or "
         "`scrapy migrate` creates it)"]
+
+
+@pytest.fixture
+def zoned(engine):
+    """Aldi: one zone, G102 its representative (crawled fully a day ago); G500 a member basket-
+    checked in the same zone crawl, G600 a member last verified ten days ago; G700 in no zone."""
+    now = utcnow()
+    with session_scope(engine) as session:
+        aldi = Company(name="Aldi", slug="aldi")
+        session.add(aldi)
+        session.flush()
+        stores = {code: Store(company_id=aldi.id, store_code=code)
+                  for code in ("G102", "G500", "G600", "G700")}
+        session.add_all(stores.values())
+        session.flush()
+        zone = PriceZone(company_id=aldi.id, representative_store_id=stores["G102"].id,
+                         verified_at=now - DAY)
+        session.add(zone)
+        session.flush()
+        session.add_all([
+            PriceZoneMember(store_id=stores[code].id, zone_id=zone.id, verified_at=at)
+            for code, at in (("G102", now - DAY), ("G500", now - DAY),
+                             ("G600", now - 10 * DAY))])
+        zone_id = zone.id
+    record_crawl_run(
+        engine, spider="aldi", stores=["G102", "G500"], stores_completed=["G102"],
+        started_at=now - DAY - DAY / 24, finished_at=now - DAY, close_reason="finished",
+        reconciled=True, store_stats={**store_run("G102", items=100, stored=100),
+                                      **store_run("G500", "checked")})
+    return {"zone": zone_id, "verified": now - DAY}
+
+
+def test_the_report_shows_price_zones_and_inferred_prices(engine, zoned):
+    (aldi,) = crawl_report(engine, days=7, companies=["aldi"])
+    stores = {store.code: store for store in aldi.stores}
+    assert aldi.zones == 1
+    representative, member, old, alone = (stores[code] for code in
+                                          ("G102", "G500", "G600", "G700"))
+    assert (representative.zone, representative.inferred_from) == (zoned["zone"], None)
+    assert (member.zone, member.inferred_from) == (zoned["zone"], "G102")
+    assert member.zone_verified_at == zoned["verified"]
+    # A basket check is not a failed crawl: the member has its zone's fresh prices.
+    assert member.failed_since is None and member.fresh and member.status == "ok"
+    assert old.inferred_from == "G102" and not old.fresh and old.status == "stale"
+    assert alone.zone is None and alone.status == "never crawled"
+    assert (aldi.fresh_supermarkets, len(aldi.supermarkets)) == (2, 4)
+
+
+def test_scrapy_report_shows_zones_in_every_format(engine, db_url, zoned, tmp_path):
+    run = tmp_path / "run"
+    text = run_scrapy(["report", "--company", "aldi"], db_url=db_url, workdir=run).stdout
+    assert "; 1 price zone(s)" in text
+    lines = {line.split()[0]: line for line in text.splitlines() if line.startswith("  G")}
+    assert f"zone {zoned['zone']} representative" in lines["G102"]
+    assert f"zone {zoned['zone']}: prices inferred from G102, verified" in lines["G500"]
+    assert lines["G500"].split("(")[0].rstrip().endswith("ok")
+    assert "STALE" in lines["G600"] and "prices inferred from G102" in lines["G600"]
+    assert "G700" not in lines  # in no zone, never crawled: only counted
+
+    rows = {row["store"]: row for row in json.loads(run_scrapy(
+        ["report", "--company", "aldi", "--format", "json"], db_url=db_url,
+        workdir=run).stdout)}
+    assert rows["G500"]["zone"] == zoned["zone"] and rows["G500"]["inferred_from"] == "G102"
+    assert rows["G500"]["zone_verified_at"] == zoned["verified"].isoformat()
+    assert rows["G102"]["inferred_from"] is None and rows["G700"]["zone"] is None
+
+    csv_rows = {row["store"]: row for row in csv.DictReader(io.StringIO(run_scrapy(
+        ["report", "--company", "aldi", "--format", "csv"], db_url=db_url,
+        workdir=run).stdout))}
+    assert csv_rows["G500"]["inferred_from"] == "G102"
+    assert csv_rows["G500"]["zone"] == str(zoned["zone"]) and csv_rows["G700"]["zone"] == ""

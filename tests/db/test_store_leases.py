@@ -3,6 +3,7 @@ a release frees it, and a store crawled in this round is not leased again."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -14,9 +15,9 @@ from grocer.chains import CHAINS
 from grocer.db.models import Store
 from grocer.db.stores import lease_stores, release_leases, renew_leases
 from grocer.normalization.dates import utcnow
-from grocer.spiders.stores import (
-    StoreLease, StoreSelectionError, stores_query, select_stores,
-)
+from grocer.crawlstate import StoreSelectionError
+from grocer.db.storeselection import StoreLease, select_stores, stores_query
+from grocer.db.targets import LeaseKeeper
 from grocer.storelist import StoreList, StoreRow
 from grocer.db.stores import load_stores
 
@@ -79,3 +80,20 @@ def test_a_store_crawled_in_this_round_is_not_leased_again(many_stores):
 def test_a_bad_lease_count_is_refused(many_stores, spec):
     with pytest.raises(StoreSelectionError, match="lease:N"):
         select_stores(many_stores, ALDI, spec, lease=StoreLease(many_stores, 60, 12))
+
+
+def test_closing_the_crawl_releases_its_lease(many_stores):
+    lease = StoreLease(many_stores, 60, 12)
+    assert len(select_stores(many_stores, ALDI, "lease:3", lease=lease)) == 3
+    keeper = LeaseKeeper(lease)
+    asyncio.run(keeper.close())  # what spider_closed awaits
+    assert lease.held == [] and len(lease_stores(many_stores, stores_query(ALDI), 60, "next",
+                                                 60)) == 60
+
+
+def test_a_renewal_of_an_expired_lease_says_so(many_stores, caplog):
+    lease = StoreLease(many_stores, 60, 12)
+    select_stores(many_stores, ALDI, "lease:2", lease=lease)
+    release_leases(many_stores, lease.holder)  # as if it had expired and been taken
+    lease.renew()
+    assert "holds 0 of its 2 leased stores" in caplog.text

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from grocer.chains import CHAINS
-from grocer.spiders.stores import StoreSelectionError, select_stores
+from grocer.crawlstate import StoreSelectionError
+from grocer.db.storeselection import select_stores
 
 
 def test_the_default_store_is_created_when_no_store_list_was_loaded(engine, caplog):

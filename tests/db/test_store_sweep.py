@@ -13,7 +13,7 @@ from grocer.chains import get_chain
 from grocer.db.engine import session_scope
 from grocer.db.models import Store
 from grocer.db.stores import Sweep, load_stores
-from grocer.spiders.stores import select_stores
+from grocer.db.storeselection import select_stores
 from grocer.storelist import StoreList, StoreRow, read_store_list
 
 

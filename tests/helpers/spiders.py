@@ -1,12 +1,14 @@
 """Chain spiders built in-process without a database: the store directory is replaced by a
-fixed list of stores (GROCER_STORE_DIRECTORY), as a parse_page unit test needs."""
+fixed list of stores (GROCER_STORE_DIRECTORY) and the zone directory by no zones
+(GROCER_ZONE_DIRECTORY), as a parse_page unit test needs."""
 
 from __future__ import annotations
 
 from scrapy.utils.test import get_crawler
 
 import grocer.settings
-from grocer.spiders.stores import StoreSelectionError, StoreTarget
+from grocer.crawlstate import StoreSelectionError, StoreTarget
+from grocer.db.zones import ChainZones
 
 # The fixture site's stores (tests/fixtures/sites/stores.json): code → site id.
 FIXTURE_STORES = {"G102": "G102", "G105": "G105", "COL:401": "401", "COL:402": "402",
@@ -23,11 +25,16 @@ def fixture_directory(crawler, chain, stores_argument):
             for number, code in enumerate(codes, start=1)]
 
 
+def no_zones(crawler, chain) -> ChainZones:
+    """A zone directory without a database: the chain has no zone yet."""
+    return ChainZones([], {})
+
+
 def project_settings(**overrides) -> dict:
     settings = {name: getattr(grocer.settings, name) for name in dir(grocer.settings)
                 if name.isupper()}
     return {**settings, "GROCER_STORE_DIRECTORY": "tests.helpers.spiders.fixture_directory",
-            **overrides}
+            "GROCER_ZONE_DIRECTORY": "tests.helpers.spiders.no_zones", **overrides}
 
 
 def make_spider(spider_class, **kwargs):

@@ -6,6 +6,7 @@ import pytest
 
 from grocer.crawlstate import COMPLETED, StoreRun
 from grocer.extensions.reconcile import ReconcileOnClose
+from tests.helpers.spiders import project_settings
 
 
 @pytest.mark.parametrize("run, counts, doubt", [
@@ -28,7 +29,7 @@ def test_delisting_doubt(run, counts, doubt):
 def test_an_item_error_forbids_reconciliation():
     from scrapy.utils.test import get_crawler
 
-    crawler = get_crawler(settings_dict={})
+    crawler = get_crawler(settings_dict=project_settings())
     extension = ReconcileOnClose.from_crawler(crawler)
     assert extension.skip_reason("finished") is None
     extension.item_error(item={}, response=None, spider=None, failure=None)

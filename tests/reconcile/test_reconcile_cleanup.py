@@ -7,8 +7,9 @@ import pytest
 
 from grocer.db.delisting import CompletedStore, delist_unseen
 from grocer.db.locks import LockTimeout, reconcile_lock, sqlite_lock_path
-from grocer.db.models import Price, Product, utcnow
-from grocer.db.reconcile import delete_orphans
+from grocer.db.models import Price, Product
+from grocer.db.reconcile.orphans import delete_orphans
+from grocer.normalization.dates import utcnow
 from tests.reconcile.helpers import at, snapshot
 
 

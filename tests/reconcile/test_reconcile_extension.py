@@ -16,6 +16,7 @@ from grocer.crawlstate import COMPLETED, FAILED, CrawlState
 from grocer.db.models import CrawlRun, Price, Product
 from grocer.normalization.dates import utcnow
 from grocer.extensions.reconcile import ReconcileOnClose
+from tests.helpers.spiders import project_settings
 from tests.reconcile.helpers import at, snapshot, write_tables
 
 PROJECT = Path(__file__).resolve().parents[2]
@@ -37,7 +38,7 @@ class Stats:
 
 class Crawler:
     def __init__(self, settings, stats):
-        self.settings = Settings(settings)
+        self.settings = Settings(project_settings(**settings))
         self.stats = stats
 
 

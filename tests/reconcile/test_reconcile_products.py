@@ -3,7 +3,10 @@
 from sqlalchemy import func, select
 
 from grocer.db.models import Brand, Price, PriceHistory, Product, ProductKeyVariation, Sku
-from grocer.db.reconcile import enrich, reconcile, reconcile_brands, reconcile_products
+from grocer.db.reconcile import reconcile
+from grocer.db.reconcile.brands import reconcile_brands
+from grocer.db.reconcile.merge_policy import enrich
+from grocer.db.reconcile.products import reconcile_products
 from tests.reconcile.helpers import at, snapshot, write_tables
 
 

@@ -29,7 +29,8 @@ from grocer.spiders.coles import (
 )
 from grocer.spiders.coles_barcodes import product_path
 from grocer.spiders.iga import IgaSpider
-from grocer.spiders.stores import StoreSelectionError, select_stores
+from grocer.crawlstate import StoreSelectionError
+from grocer.db.storeselection import select_stores
 from grocer.spiders.woolworths import WoolworthsSpider
 from tests.helpers.fixture_server import SITES_DIR
 from tests.helpers.spiders import make_spider

@@ -11,8 +11,9 @@ import pytest
 from sqlalchemy import select, update
 from starlette.testclient import TestClient
 
-from grocer.db.models import CrawlRun, utcnow
+from grocer.db.models import CrawlRun
 from grocer.db.stores import load_stores
+from grocer.normalization.dates import utcnow
 from grocer.storelist import read_store_list
 from grocer.web.app import create_app
 from tests.helpers.browser import chromium_page

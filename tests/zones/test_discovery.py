@@ -2,9 +2,19 @@
 
 from decimal import Decimal as D
 
+from grocer import settings
 from grocer.zones.basket import PriceBasket, basket_categories
 from grocer.zones.discovery import (JOINED, MOVED, NEW_ZONE, REPRESENTATIVE, STAYED, KnownZone,
                                     ZoneAssigner)
+
+# The crawl's defaults (grocer/settings.py).
+MATCHING = {"max_override_share": settings.GROCER_ZONE_MAX_OVERRIDE_SHARE,
+            "min_common": settings.GROCER_ZONE_MIN_COMMON}
+
+
+def assigner_of(zones=(), **options) -> ZoneAssigner:
+    return ZoneAssigner(zones, **{**MATCHING, **options})
+
 
 BASE = {f"sku{i}": D(i) + D("0.99") for i in range(20)}
 
@@ -18,7 +28,7 @@ def other_zone() -> dict:
 
 
 def test_identical_baskets_form_one_zone_with_the_first_store_as_representative():
-    assigner = ZoneAssigner()
+    assigner = assigner_of()
     first = assigner.assign("A", BASE)
     second = assigner.assign("B", dict(BASE))
     assert first.action == NEW_ZONE and first.crawl_fully
@@ -27,7 +37,7 @@ def test_identical_baskets_form_one_zone_with_the_first_store_as_representative(
 
 
 def test_a_store_matching_no_zone_starts_its_own_and_the_decision_says_what_differed():
-    assigner = ZoneAssigner()
+    assigner = assigner_of()
     assigner.assign("A", BASE)
     decision = assigner.assign("B", other_zone())
     assert decision.action == NEW_ZONE and decision.zone != assigner.decisions["A"].zone
@@ -35,7 +45,7 @@ def test_a_store_matching_no_zone_starts_its_own_and_the_decision_says_what_diff
 
 
 def test_a_few_local_prices_are_overrides_of_a_member_not_a_new_zone():
-    assigner = ZoneAssigner()
+    assigner = assigner_of()
     assigner.assign("A", BASE)
     decision = assigner.assign("B", priced(sku3="2.50"))
     assert decision.action == JOINED
@@ -45,7 +55,7 @@ def test_a_few_local_prices_are_overrides_of_a_member_not_a_new_zone():
 
 
 def test_products_only_one_store_carries_are_not_compared():
-    assigner = ZoneAssigner()
+    assigner = assigner_of()
     assigner.assign("A", BASE)
     decision = assigner.assign("B", {**BASE, "extra": D("9.99")})
     assert decision.action == JOINED and not decision.overrides
@@ -53,7 +63,7 @@ def test_products_only_one_store_carries_are_not_compared():
 
 
 def test_too_few_common_products_never_match():
-    assigner = ZoneAssigner(min_common=10)
+    assigner = assigner_of(min_common=10)
     assigner.assign("A", BASE)
     decision = assigner.assign("B", {sku: BASE[sku] for sku in list(BASE)[:5]})
     assert decision.action == NEW_ZONE
@@ -61,7 +71,7 @@ def test_too_few_common_products_never_match():
 
 def test_known_zones_keep_their_representative_and_members_stay():
     zones = [KnownZone(1, "A", frozenset({"B"})), KnownZone(2, "C", frozenset({"D"}))]
-    assigner = ZoneAssigner(zones)
+    assigner = assigner_of(zones)
     assert assigner.check_order(["B", "D", "A", "C"]) == ["A", "C", "B", "D"]
     assert assigner.assign("A", BASE).action == REPRESENTATIVE
     assert assigner.assign("C", other_zone()).action == REPRESENTATIVE
@@ -70,7 +80,7 @@ def test_known_zones_keep_their_representative_and_members_stay():
 
 
 def test_a_member_whose_basket_now_differs_moves_to_the_zone_it_matches():
-    assigner = ZoneAssigner([KnownZone(1, "A", frozenset({"B"})), KnownZone(2, "C")])
+    assigner = assigner_of([KnownZone(1, "A", frozenset({"B"})), KnownZone(2, "C")])
     assigner.assign("A", BASE)
     assigner.assign("C", other_zone())
     moved = assigner.assign("B", other_zone())
@@ -79,14 +89,14 @@ def test_a_member_whose_basket_now_differs_moves_to_the_zone_it_matches():
 
 
 def test_a_member_matching_no_zone_splits_off_into_its_own():
-    assigner = ZoneAssigner([KnownZone(1, "A", frozenset({"B"}))])
+    assigner = assigner_of([KnownZone(1, "A", frozenset({"B"}))])
     assigner.assign("A", BASE)
     split = assigner.assign("B", {sku: price * 3 for sku, price in BASE.items()})
     assert split.action == NEW_ZONE and split.previous_zone == 1 and split.crawl_fully
 
 
 def test_an_unchecked_representative_is_replaced_by_the_first_member_checked():
-    assigner = ZoneAssigner([KnownZone(1, "A", frozenset({"B", "C"}))])
+    assigner = assigner_of([KnownZone(1, "A", frozenset({"B", "C"}))])
     decision = assigner.assign("B", BASE)
     assert decision.action == REPRESENTATIVE and decision.zone == 1
     assert "replaces representative A" in decision.explain()
@@ -94,7 +104,7 @@ def test_an_unchecked_representative_is_replaced_by_the_first_member_checked():
 
 
 def test_a_representative_whose_full_crawl_failed_is_replaced_by_a_member():
-    assigner = ZoneAssigner([KnownZone(1, "A", frozenset({"B", "C"}))])
+    assigner = assigner_of([KnownZone(1, "A", frozenset({"B", "C"}))])
     baskets = {"A": BASE, "B": priced(sku1="5.00"), "C": dict(BASE)}
     for store in ("A", "B", "C"):
         assigner.assign(store, baskets[store])

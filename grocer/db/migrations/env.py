@@ -1,18 +1,15 @@
 """Alembic environment: the engine comes from grocer (`scrapy migrate`) or from
 GROCER_DATABASE_URL when alembic is run by hand (`alembic -c alembic.ini revision ...`)."""
 
-import os
-
 from alembic import context
 
-from grocer.db.engine import DEFAULT_DATABASE_URL, make_engine
+from grocer import settings
+from grocer.db.engine import make_engine
 from grocer.db.migrate import include_name
 from grocer.db.models import Base
 
 config = context.config
-engine = config.attributes.get("engine") or make_engine(
-    os.environ.get("GROCER_DATABASE_URL") or DEFAULT_DATABASE_URL
-)
+engine = config.attributes.get("engine") or make_engine(settings.GROCER_DATABASE_URL)
 
 with engine.connect() as connection:
     context.configure(

@@ -1,4 +1,4 @@
-"""Which stores a crawl visits (`-a stores=`), and marking them crawled.
+"""Which stores a crawl visits (`-a stores=`): the SQL of the store directory (grocer.db.targets).
 
 `lease:N` takes the N stalest eligible stores no other crawl holds (grocer.db.stores
 .lease_stores) and holds them until the crawl closes: any number of crawls, on any number of
@@ -7,9 +7,6 @@ scrapyd nodes, started with the same arguments, share out the chain's stores.
 Store codes are exactly those loaded by `scrapy loadstores` (`G102`, `COL:401`, `1147`, IGA
 `19587`). The site of a chain may want another id than the code: Coles wants the number of
 `COL:401`, IGA its retailer store id (`Store.site_store_id`).
-
-`scrapy` imports every module of grocer.spiders to list the spiders: this one imports the
-database modules (SQLAlchemy) only when a crawl selects its stores (start-up time).
 """
 
 from __future__ import annotations
@@ -21,43 +18,36 @@ import socket
 import uuid
 from dataclasses import dataclass, field
 
-from typing import TYPE_CHECKING
+from sqlalchemy import Select, select
+from sqlalchemy.engine import Engine
 
 from grocer.chains import Chain
+from grocer.crawlstate import StoreSelectionError, StoreTarget
+from grocer.db.engine import session_scope
+from grocer.db.models import Company, Division, Store
+from grocer.db.stores import (StoreDirectory, lease_stores, release_leases, renew_leases,
+                              stalest_first)
 from grocer.normalization.dates import utcnow
-
-if TYPE_CHECKING:
-    from sqlalchemy.engine import Engine
-
-    from grocer.db.models import Store
 
 logger = logging.getLogger(__name__)
 
 
-class StoreSelectionError(ValueError):
-    """An argument that names no store to crawl: the crawl does not start."""
-
-
-@dataclass(frozen=True)
-class StoreTarget:
-    id: int  # Store.id
-    code: str  # the store code, as loaded
-    site_id: str  # what the chain's site calls the store
-
-
-def site_id_of(chain: Chain, store: Store) -> str | None:
-    if store.site_store_id:
-        return store.site_store_id
+def site_id_of(chain: Chain, store_code: str, site_store_id: str | None) -> str | None:
+    """What the chain's site calls a store; None when it needs a site store id it has not."""
+    if site_store_id:
+        return site_store_id
     if chain.needs_site_store_id:
         return None
-    return store.store_code.rsplit(":", 1)[-1]  # COL:401 -> 401; G102 and 1147 as they are
+    return store_code.rsplit(":", 1)[-1]  # COL:401 -> 401; G102 and 1147 as they are
 
 
-def stores_query(chain: Chain):
-    from sqlalchemy import select
+def target_of(chain: Chain, store: Store) -> StoreTarget | None:
+    site_id = site_id_of(chain, store.store_code, store.site_store_id)
+    return StoreTarget(store.id, store.store_code, site_id) if site_id else None
 
-    from grocer.db.models import Company, Division, Store
 
+def stores_query(chain: Chain) -> Select:
+    """The chain's crawlable stores: open supermarkets, with a site id where the site needs one."""
     query = select(Store).join(Company, Store.company_id == Company.id).where(
         Company.slug == chain.slug, Store.closed_at.is_(None))
     if chain.supermarket_divisions:
@@ -68,7 +58,15 @@ def stores_query(chain: Chain):
     return query
 
 
-def _parse_count(spec: str) -> int:
+def stores_by_site_id(engine: Engine, chain: Chain) -> dict[str, StoreTarget]:
+    """The chain's crawlable stores by the id its site uses, leading zeros dropped."""
+    with session_scope(engine) as session:
+        stores = list(session.scalars(stores_query(chain)))
+    return {target.site_id.strip().lstrip("0"): target
+            for store in stores if (target := target_of(chain, store))}
+
+
+def parse_count(spec: str) -> int:
     """N of stalest:N / lease:N."""
     kind, _, text = spec.partition(":")
     try:
@@ -85,30 +83,25 @@ def is_lease(spec: str | None) -> bool:
     return (spec or "").strip().lower().startswith("lease:")
 
 
+def lease_holder() -> str:
+    """Who holds a lease: host, process and the scrapyd job (or a random id)."""
+    job = os.environ.get("SCRAPY_JOB") or uuid.uuid4().hex[:12]
+    return f"{socket.gethostname()}:{os.getpid()}:{job}"[:100]
+
+
 @dataclass
 class StoreLease:
-    """The stores a crawl leased: renewed while it runs, released when it closes. A crawl that
-    is killed renews nothing, so its lease expires after `seconds` and others take its stores."""
+    """The stores a crawl leased. Renewed while the crawl runs and released when it closes
+    (grocer.db.targets schedules both); a crawl that is killed renews nothing, so its lease
+    expires after `seconds` and others take its stores."""
 
     engine: Engine
     seconds: float  # GROCER_LEASE_SECONDS
     recrawl_hours: float  # GROCER_LEASE_RECRAWL_HOURS: a store crawled since is not leased
-    holder: str = field(default_factory=lambda: lease_holder())
+    holder: str = field(default_factory=lease_holder)
     held: list[int] = field(default_factory=list)
 
-    @classmethod
-    def for_crawler(cls, crawler, engine: Engine) -> StoreLease:
-        from scrapy import signals
-
-        lease = cls(engine, crawler.settings.getfloat("GROCER_LEASE_SECONDS"),
-                    crawler.settings.getfloat("GROCER_LEASE_RECRAWL_HOURS"))
-        # A strong reference: the signal is what keeps the lease alive until the crawl closes.
-        crawler.signals.connect(lease.close, signal=signals.spider_closed, weak=False)
-        return lease
-
     def take(self, chain: Chain, count: int) -> list[int]:
-        from grocer.db.stores import lease_stores
-
         crawled_before = utcnow() - dt.timedelta(hours=self.recrawl_hours)
         self.held += lease_stores(self.engine, stores_query(chain), count, self.holder,
                                   self.seconds, crawled_before)
@@ -116,17 +109,7 @@ class StoreLease:
                     len(self.held), count, chain.name, self.holder, f"{self.seconds:g}")
         return self.held
 
-    def start_renewing(self, spider=None) -> None:
-        if not self.held:
-            return
-        from twisted.internet import task, threads
-
-        self.renewal = task.LoopingCall(threads.deferToThread, self.renew)
-        self.renewal.start(self.seconds / 3, now=False)
-
     def renew(self) -> None:
-        from grocer.db.stores import renew_leases
-
         try:
             kept = renew_leases(self.engine, self.holder, self.seconds)
         except Exception:  # the next renewal may get through; the lease lasts until then
@@ -137,25 +120,11 @@ class StoreLease:
                          "crawl stalled longer than GROCER_LEASE_SECONDS?)", self.holder, kept,
                          len(self.held))
 
-    async def close(self, spider=None, reason=None) -> None:
-        renewal = getattr(self, "renewal", None)
-        if renewal is not None and renewal.running:
-            renewal.stop()
+    def release(self) -> None:
         if self.held:
-            import asyncio
-
-            from grocer.db.stores import release_leases
-
-            # Off the reactor: the lease table is the database's.
-            released = await asyncio.to_thread(release_leases, self.engine, self.holder)
+            released = release_leases(self.engine, self.holder)
             logger.info("released the lease of %d stores (%s)", released, self.holder)
             self.held = []
-
-
-def lease_holder() -> str:
-    """Who holds a lease: host, process and the scrapyd job (or a random id)."""
-    job = os.environ.get("SCRAPY_JOB") or uuid.uuid4().hex[:12]
-    return f"{socket.gethostname()}:{os.getpid()}:{job}"[:100]
 
 
 def select_stores(engine: Engine, chain: Chain, spec: str | None,
@@ -167,18 +136,12 @@ def select_stores(engine: Engine, chain: Chain, spec: str | None,
     same, leased through `lease` (none another crawl holds); otherwise comma-separated store
     codes (a closed one with a warning).
     """
-    from sqlalchemy import select
-
-    from grocer.db.engine import session_scope
-    from grocer.db.models import Company, Store
-    from grocer.db.stores import StoreDirectory, stalest_first
-
     spec = (spec or "").strip()
     kind = spec.lower().partition(":")[0]
     if kind == "lease":
         if lease is None:
             raise StoreSelectionError(f"stores={spec}: this command cannot lease stores")
-        leased = lease.take(chain, _parse_count(spec))
+        leased = lease.take(chain, parse_count(spec))
         if not leased:
             logger.warning("stores=%s: every %s store is leased by another crawl or was "
                            "crawled in the last GROCER_LEASE_RECRAWL_HOURS: nothing to do",
@@ -192,13 +155,13 @@ def select_stores(engine: Engine, chain: Chain, spec: str | None,
             else:
                 query = stalest_first(query)
                 query = (query.where(Store.id.in_(leased)) if kind == "lease"
-                         else query.limit(_parse_count(spec)))
+                         else query.limit(parse_count(spec)))
             stores = list(session.scalars(query))
             if not stores:
                 raise StoreSelectionError(
                     f"stores={spec}: no {chain.name} stores in the database; "
                     "load the store list with `scrapy loadstores FILE`")
-            return [StoreTarget(s.id, s.store_code, site_id_of(chain, s)) for s in stores]
+            return [target_of(chain, s) for s in stores]
         if spec:
             codes = list(dict.fromkeys(code.strip() for code in spec.split(",") if code.strip()))
         elif chain.default_store:
@@ -233,11 +196,11 @@ def select_stores(engine: Engine, chain: Chain, spec: str | None,
             logger.warning("store %s of %s is closed (no longer listed by its store locator "
                            "since %s): crawled because it was named", code, chain.name,
                            found[code].closed_at.date())
-        site_id = site_id_of(chain, found[code])
-        if site_id is None:
+        target = target_of(chain, found[code])
+        if target is None:
             logger.warning("store %s of %s has no site store id: skipped", code, chain.name)
             continue
-        targets.append(StoreTarget(found[code].id, code, site_id))
+        targets.append(target)
     if not targets:
         raise StoreSelectionError(f"none of the stores {', '.join(codes)} can be crawled: "
                                   "no site store id")
