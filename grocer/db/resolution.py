@@ -126,6 +126,11 @@ class ProductResolver:
         with self._forgotten_lock:
             self.forgotten |= set(product_ids)
 
+    def reverify(self) -> None:
+        """The batch thread: re-check every cached product at the next batch (a write named a
+        product that is gone)."""
+        self.verified.clear()
+
     def resolve_cached(self, product: dict, company_id: int) -> Resolution | None:
         """The resolution of an item the caches fully explain and that has nothing to write
         (the steady state of a re-crawl): no database round trip. None: resolve it in a batch."""

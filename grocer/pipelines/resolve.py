@@ -18,7 +18,7 @@ from itemadapter import ItemAdapter
 from scrapy.exceptions import DropItem
 
 from grocer import stats as keys
-from grocer.db.errors import describe, is_unavailable
+from grocer.db.errors import describe, is_missing_reference, is_unavailable
 from grocer.pipelines.batcher import Batcher, isolate
 from grocer.pipelines.database import DatabasePipeline
 
@@ -65,9 +65,16 @@ class ResolvePipeline(DatabasePipeline):
         company_ids = [self.directory.company_id(slug) for slug in slugs]
 
         def resolve(indices: list[int]):
-            return self.resolver.resolve_batch([products[i] for i in indices],
-                                               [company_ids[i] for i in indices],
-                                               [slugs[i] for i in indices])
+            batch = ([products[i] for i in indices], [company_ids[i] for i in indices],
+                     [slugs[i] for i in indices])
+            try:
+                return self.resolver.resolve_batch(*batch)
+            except Exception as error:
+                if not is_missing_reference(error):
+                    raise
+            # A cached product was merged away by another crawl: look everything up again.
+            self.resolver.reverify()
+            return self.resolver.resolve_batch(*batch)
 
         done, lost = isolate(resolve, range(len(payloads)))
         results: list = [None] * len(payloads)

@@ -119,3 +119,20 @@ def test_a_product_merged_away_during_the_crawl_costs_no_batch(db_url, engine, t
     # The resolver forgot the merged-away id: the next item resolves to the survivor.
     third, = chain.run([woolworths(21, "Oat Milk", 2.9)])
     assert third["product_id"] == survivor
+
+
+def test_a_product_merged_away_costs_no_resolve_batch_either(db_url, engine, tmp_path):
+    """A new SKU of a cached product that was merged away: its SKU row would name the gone
+    product; the batch looks its products up again and links the SKU to the survivor."""
+    chain = _chain(db_url, tmp_path, batch_size=10)
+    first = chain.run([woolworths(31, "Oat Milk", 3.0, barcode="9300000000057"),
+                       woolworths(32, "Almond Milk", 3.5)])
+    merged, survivor = (item["product_id"] for item in first)
+    keys = [item["product"]["normalized_name_brand_size"] for item in first]
+    assert reconcile_products(engine, {keys[0]: keys[1]}).products_merged == 1
+
+    new_sku, = chain.run([woolworths(33, "Oat Milk", 3.0, barcode="9300000000057")])
+    assert new_sku["product_id"] == survivor
+    assert chain.stats.values.get("grocer/lost_total", 0) == 0
+    with engine.connect() as connection:
+        assert connection.scalar(select(Sku.product_id).where(Sku.sku == "33")) == survivor
