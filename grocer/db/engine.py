@@ -48,8 +48,12 @@ def make_engine(url: str = DEFAULT_DATABASE_URL, timeout: float = DEFAULT_TIMEOU
         engine = create_engine(parsed, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas(timeout))
         return engine
-    kwargs.setdefault("connect_args", {"connect_timeout": timeout, "read_timeout": timeout,
-                                       "write_timeout": timeout})
+    # A row lock waited for ends in a retryable error (1205) well before the read timeout would
+    # take the answer for a dead server.
+    lock_wait = max(1, int(timeout / 2))
+    kwargs.setdefault("connect_args", {
+        "connect_timeout": timeout, "read_timeout": timeout, "write_timeout": timeout,
+        "init_command": f"SET SESSION innodb_lock_wait_timeout = {lock_wait}"})
     kwargs.setdefault("pool_pre_ping", True)
     kwargs.setdefault("pool_recycle", 3600)
     # Several crawls write into one database at once: under InnoDB's default REPEATABLE READ a
