@@ -77,7 +77,7 @@ class PipelineChain:
                 except DropItem as dropped:
                     results[index] = dropped
                     continue
-                if asyncio.iscoroutine(result) or asyncio.isfuture(result):
+                if asyncio.iscoroutine(result):
                     waiting.append((index, result))
                 else:
                     results[index] = result
