@@ -31,6 +31,9 @@ TABLES_REFRESH_EVERY_STORES = int(_env("TABLES_REFRESH_EVERY_STORES", 5))
 
 # Rows per database batch in the resolve and price pipelines.
 GROCER_BATCH_SIZE = int(_env("GROCER_BATCH_SIZE", 1000))
+# Longest wait, in seconds, for the database: connecting, one query's answer, one write, a pooled
+# connection, SQLite's busy wait. A database that stops answering fails the crawl (db_errors).
+GROCER_DB_TIMEOUT = float(_env("GROCER_DB_TIMEOUT", 30))
 # Observations dated more than this many seconds in the future are dropped (future_date).
 GROCER_MAX_FUTURE_SKEW_SECONDS = float(_env("GROCER_MAX_FUTURE_SKEW_SECONDS", 86400))
 # Crawl health: a crawl dropping more than this share of its items closes as `error_budget`.

@@ -11,6 +11,8 @@ DROPPED_TOTAL = "grocer/dropped_total"
 # they wait in a database batch, so the error budget can judge drops against them mid-crawl.
 VALIDATED = "grocer/validated"
 DB_ERRORS = "grocer/db_errors"
+# Set once a database batch found the database not answering: the crawl closes (db_errors).
+DB_UNAVAILABLE = "grocer/db_unavailable"
 ITEM_ERRORS = "grocer/item_errors"  # exceptions other than DropItem out of a pipeline
 INVALID_BARCODES = "grocer/invalid_barcode"
 # The reason the crawl really closed with (grocer.outcome), set by the crawl-health extension

@@ -9,7 +9,9 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-DEFAULT_DATABASE_URL = "sqlite:///grocer.sqlite3"
+# The defaults of callers without Scrapy settings (benchmarks, the web app): the project's own.
+from grocer.settings import GROCER_DATABASE_URL as DEFAULT_DATABASE_URL
+from grocer.settings import GROCER_DB_TIMEOUT as DEFAULT_TIMEOUT
 
 
 def normalize_url(url: str):
@@ -22,23 +24,36 @@ def normalize_url(url: str):
     return parsed
 
 
-def _sqlite_pragmas(dbapi_connection, _record):
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=30000")
-    cursor.execute("PRAGMA cache_size=-65536")  # 64 MiB: reconciliation reads whole tables
-    cursor.close()
+def _sqlite_pragmas(timeout: float):
+    def on_connect(dbapi_connection, _record):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute(f"PRAGMA busy_timeout={int(timeout * 1000)}")
+        cursor.execute("PRAGMA cache_size=-65536")  # 64 MiB: reconciliation reads whole tables
+        cursor.close()
+    return on_connect
 
 
-def make_engine(url: str = DEFAULT_DATABASE_URL, **kwargs) -> Engine:
+def make_engine(url: str = DEFAULT_DATABASE_URL, timeout: float = DEFAULT_TIMEOUT,
+                **kwargs) -> Engine:
+    """An engine that never waits longer than `timeout` seconds for the database: to connect,
+    for a pooled connection, for one answer or write (MySQL), for a lock (SQLite's busy wait).
+    A database that stops answering then raises instead of hanging its caller."""
     parsed = normalize_url(url)
+    kwargs.setdefault("pool_timeout", timeout)
     if parsed.get_backend_name() == "sqlite":
-        kwargs.setdefault("connect_args", {"timeout": 30})
+        kwargs.setdefault("connect_args", {"timeout": timeout})
         engine = create_engine(parsed, **kwargs)
-        event.listen(engine, "connect", _sqlite_pragmas)
+        event.listen(engine, "connect", _sqlite_pragmas(timeout))
         return engine
+    # A row lock waited for ends in a retryable error (1205) well before the read timeout would
+    # take the answer for a dead server.
+    lock_wait = max(1, int(timeout / 2))
+    kwargs.setdefault("connect_args", {
+        "connect_timeout": timeout, "read_timeout": timeout, "write_timeout": timeout,
+        "init_command": f"SET SESSION innodb_lock_wait_timeout = {lock_wait}"})
     kwargs.setdefault("pool_pre_ping", True)
     kwargs.setdefault("pool_recycle", 3600)
     # Several crawls write into one database at once: under InnoDB's default REPEATABLE READ a
@@ -49,13 +64,13 @@ def make_engine(url: str = DEFAULT_DATABASE_URL, **kwargs) -> Engine:
 
 
 @functools.cache
-def get_engine(url: str = DEFAULT_DATABASE_URL) -> Engine:
-    """One engine (and pool) per URL for the whole process."""
-    return make_engine(url)
+def get_engine(url: str = DEFAULT_DATABASE_URL, timeout: float = DEFAULT_TIMEOUT) -> Engine:
+    """One engine (and pool) per URL and timeout for the whole process."""
+    return make_engine(url, timeout)
 
 
 def engine_from_settings(settings) -> Engine:
-    return get_engine(settings.get("GROCER_DATABASE_URL"))
+    return get_engine(settings.get("GROCER_DATABASE_URL"), settings.getfloat("GROCER_DB_TIMEOUT"))
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -1,8 +1,10 @@
 """Database failures as one line a person can act on (no traceback): what `scrapy crawl` and
-the other commands print when the database is unreachable, missing or not grocer's."""
+the other commands print when the database is unreachable, missing or not grocer's; and which
+failures mean "the database is unavailable" rather than "it refused these rows"."""
 
 from __future__ import annotations
 
+from sqlalchemy import exc
 from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
 
 from grocer.db.migrate import SchemaNotCurrent
@@ -13,6 +15,7 @@ DatabaseError = SQLAlchemyError
 
 MYSQL_UNKNOWN_DATABASE = 1049
 MYSQL_ACCESS_DENIED = 1045
+MYSQL_NO_REFERENCED_ROW = 1452
 
 
 class DatabaseUnavailable(RuntimeError):
@@ -39,3 +42,21 @@ def describe(error: BaseException, engine=None) -> str:
         detail = str(original if original is not None else error).strip().splitlines()[0]
         return f"database error on {url}: {detail}"
     return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+
+
+def is_unavailable(error: BaseException) -> bool:
+    """The database did not answer: refused or lost connection, a timeout (GROCER_DB_TIMEOUT),
+    no pooled connection, or it was found down before. Splitting the batch cannot help then."""
+    if isinstance(error, DatabaseUnavailable | exc.TimeoutError | exc.DisconnectionError
+                  | exc.InterfaceError | OperationalError):
+        return True
+    return isinstance(error, DBAPIError) and error.connection_invalidated
+
+
+def is_missing_reference(error: BaseException) -> bool:
+    """A foreign key names a row that is gone (e.g. a product another crawl merged away)."""
+    if not isinstance(error, exc.IntegrityError):
+        return False
+    original = error.orig
+    code = original.args[0] if original is not None and original.args else None
+    return code == MYSQL_NO_REFERENCED_ROW or "FOREIGN KEY constraint failed" in str(original)

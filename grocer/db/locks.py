@@ -49,10 +49,18 @@ def sqlite_lock_path(engine: Engine) -> Path | None:
 def _mysql_lock(engine: Engine, timeout: float):
     name = mysql_lock_name(engine)
     with engine.connect() as connection:
-        # GET_LOCK takes whole seconds on old servers; -1 would mean "forever".
-        got = connection.execute(text("SELECT GET_LOCK(:name, :timeout)"),
-                                 {"name": name, "timeout": max(0, int(round(timeout)))}).scalar()
-        connection.commit()
+        # Asked one second at a time: a longer GET_LOCK would outlast the connection's read
+        # timeout (GROCER_DB_TIMEOUT). Whole seconds: old servers take no fractions.
+        deadline = time.monotonic() + timeout
+        while True:
+            wait = 1 if time.monotonic() + 1 <= deadline else 0
+            got = connection.execute(text("SELECT GET_LOCK(:name, :timeout)"),
+                                     {"name": name, "timeout": wait}).scalar()
+            connection.commit()
+            if got == 1 or time.monotonic() >= deadline:
+                break
+            if not wait:  # less than a second left: one last try at the deadline
+                time.sleep(max(0.0, deadline - time.monotonic()))
         if got != 1:
             raise LockTimeout(f"database lock {name!r} not acquired within {timeout:g} s")
         try:

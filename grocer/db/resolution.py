@@ -11,6 +11,7 @@ rolled-back batch leaves no trace in them.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from dataclasses import dataclass, field
 
@@ -110,20 +111,38 @@ class ProductResolver:
         self.barcode_conflicts = 0  # items whose barcode belongs to another product
         self.verified: set[int] = set()  # products checked to exist since verified_since
         self.verified_since = time.monotonic()
+        # Ids found merged away by another writer (forget()), re-checked by the next batch.
+        self.forgotten: set[int] = set()
+        self._forgotten_lock = threading.Lock()
+
+    # Threads: resolve_batch runs in one worker thread at a time and is the only writer of the
+    # caches; resolve_cached (the event loop) only reads them, and answers only when they all
+    # agree on a verified product, so a batch half-way through its updates makes it defer to a
+    # batch, never answer wrongly. forget() may be called from any thread.
+
+    def forget(self, product_ids) -> None:
+        """These products are gone (merged away by another crawl's reconciliation): no item
+        resolves to them from the caches again; the next batch drops them."""
+        with self._forgotten_lock:
+            self.forgotten |= set(product_ids)
+
+    def reverify(self) -> None:
+        """The batch thread: re-check every cached product at the next batch (a write named a
+        product that is gone)."""
+        self.verified.clear()
 
     def resolve_cached(self, product: dict, company_id: int) -> Resolution | None:
         """The resolution of an item the caches fully explain and that has nothing to write
         (the steady state of a re-crawl): no database round trip. None: resolve it in a batch."""
         if time.monotonic() - self.verified_since > VERIFY_EVERY_SECONDS:
-            self.verified.clear()
-            self.verified_since = time.monotonic()
+            return None  # time to re-check the cached products: the next batch does
         barcode, sku = product.get("barcode"), product.get("sku")
         by_barcode = self.by_barcode.get(barcode) if barcode else None
         by_sku = self.by_sku.get((company_id, sku)) if sku else None
         by_key = self.by_key.get(product["normalized_name_brand_size"])
         target = by_barcode or by_sku or by_key
         info = self.products.get(target)
-        if (target not in self.verified or info is None
+        if (target not in self.verified or info is None or target in self.forgotten
                 or (barcode and by_barcode != target)  # a barcode to attach, or a conflict
                 or (sku and by_sku != target)  # an SKU to link or re-point
                 or by_key is None  # a key to learn
@@ -197,6 +216,8 @@ class ProductResolver:
         """Resolve (and create where needed) every product of a batch in one transaction; a
         deadlock or lock timeout retries the whole batch from fresh data."""
 
+        self._expire_verified()
+
         def work(session):
             connection = session.connection()
             self._prefetch(connection, products, company_ids)
@@ -215,6 +236,16 @@ class ProductResolver:
             counted.add(pid)
             resolutions.append(Resolution(pid, self.products[pid].key, created))
         return resolutions
+
+    def _expire_verified(self) -> None:
+        """Cached products are re-checked against the database every VERIFY_EVERY_SECONDS,
+        and those another writer found gone at once."""
+        if time.monotonic() - self.verified_since > VERIFY_EVERY_SECONDS:
+            self.verified.clear()
+            self.verified_since = time.monotonic()
+        with self._forgotten_lock:  # unverified before they leave `forgotten`: no gap
+            self.verified -= self.forgotten
+            self.forgotten = set()
 
     def _lookup(self, plan: _Plan, product: dict, company_id: int):
         """(by barcode, by SKU, by key), each a product id, a _NewProduct or None."""
@@ -373,6 +404,15 @@ class ProductResolver:
             if product.get("barcode") and info.barcode == product["barcode"]:
                 self.by_barcode[product["barcode"]] = pid
             self.by_key[info.key] = pid
+
+
+def missing_products(engine: Engine, product_ids) -> set[int]:
+    """Which of these product ids no longer exist (merged away, deleted)."""
+    ids = set(product_ids)
+    with engine.connect() as connection:
+        for chunk in in_chunks(sorted(ids)):
+            ids -= set(connection.scalars(select(Product.id).where(Product.id.in_(chunk))))
+    return ids
 
 
 def _product_values(product: dict, company_slug: str) -> dict:

@@ -46,6 +46,7 @@ def run_transaction(engine: Engine, work: Callable[[Session], T], attempts: int 
     """`work(session)` in one transaction; a deadlock or lock timeout rolls back and retries.
 
     `work` must read what it needs inside the transaction, so a retry starts from fresh data.
+    Blocking (it sleeps between attempts): call it from a worker thread, never on the loop.
     """
     for attempt in range(1, attempts + 1):
         try:

@@ -1,26 +1,67 @@
-"""Turns per-item pipeline calls into batched database work.
+"""Turns per-item pipeline calls into batched database work that never blocks the event loop.
 
 `process_item` awaits `Batcher.submit(payload)`; payloads are collected until `size` are
 pending or `delay` seconds passed since the first one, then `flush_fn(payloads)` runs once for
-all of them and each caller gets its own result back. Runs on the asyncio event loop (Scrapy's
-asyncio reactor, or `asyncio.run` in benchmarks and tests).
+all of them **in a worker thread** and each caller gets its own result back (a result that is
+an exception fails that caller only). Batches of one pipeline run one after another, in order
+(`SerialWorker`): the writers keep per-crawl memory that assumes it; the loop keeps downloading
+and parsing meanwhile. Runs on the asyncio event loop (Scrapy's asyncio reactor, or
+`asyncio.run` in benchmarks and tests).
+
+`isolate` is the batch isolation both database pipelines use: a batch the database refuses is
+split in halves, recursively, so that only the items it refuses are lost.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, TypeVar
+
+from grocer.db.errors import is_unavailable
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+class SerialWorker:
+    """Runs blocking calls in a thread (one database connection per thread, from the engine's
+    pool), one call at a time, in the order they were started."""
+
+    def __init__(self):
+        self._last: asyncio.Task | None = None
+        self._running: set[asyncio.Task] = set()
+
+    def start(self, fn: Callable[..., R], *args) -> asyncio.Task:
+        previous = self._last
+
+        async def job():
+            if previous is not None and not previous.done():
+                await asyncio.wait([previous])  # its outcome is its own caller's business
+            return await asyncio.to_thread(fn, *args)
+
+        task = self._last = asyncio.ensure_future(job())
+        self._running.add(task)
+        task.add_done_callback(self._running.discard)
+        return task
+
+    async def drain(self) -> None:
+        """Wait until every call started so far has ended."""
+        while self._running:
+            await asyncio.wait(list(self._running))
 
 
 class Batcher:
     def __init__(self, flush_fn: Callable[[list], Sequence[Any]], size: int,
-                 delay: float = 0.2):
-        self.flush_fn = flush_fn
+                 delay: float = 0.2, on_batch: Callable[[Sequence[Any]], None] | None = None):
+        self.flush_fn = flush_fn  # runs in the worker thread
+        self.on_batch = on_batch  # runs on the loop with each batch's results (stats)
         self.size = size
         self.delay = delay
+        self.worker = SerialWorker()
         self._pending: list[tuple[Any, asyncio.Future]] = []
         self._timer: asyncio.TimerHandle | None = None
+        self._deliveries: set[asyncio.Task] = set()
 
     async def submit(self, payload):
         loop = asyncio.get_running_loop()
@@ -37,15 +78,62 @@ class Batcher:
             self._timer.cancel()
             self._timer = None
         batch, self._pending = self._pending, []
-        if not batch:
+        if batch:
+            written = self.worker.start(self.flush_fn, [payload for payload, _ in batch])
+            delivery = asyncio.ensure_future(self._deliver(batch, written))
+            self._deliveries.add(delivery)
+            delivery.add_done_callback(self._deliveries.discard)
+
+    async def _deliver(self, batch, written: asyncio.Task) -> None:
+        try:
+            results = await written
+        except Exception as error:  # every item of the batch learns that it failed
+            results = [error] * len(batch)
+        if self.on_batch is not None:
+            self.on_batch(results)
+        for (_, future), result in zip(batch, results, strict=True):
+            if future.done():
+                continue
+            if isinstance(result, BaseException):
+                future.set_exception(result)
+            else:
+                future.set_result(result)
+
+    async def close(self) -> None:
+        """Flush what waits and return once every batch was written and delivered."""
+        self.flush()
+        while self._deliveries:
+            await asyncio.wait(list(self._deliveries))
+
+
+def isolate(work: Callable[[list[T]], R], items: Sequence[T]
+            ) -> tuple[list[tuple[list[T], R]], list[tuple[T, Exception]]]:
+    """`work(items)`, and when the database refuses it, `work` of each half, recursively: only
+    the items it refuses are lost. Returns ([(part, its result)], [(lost item, its error)]).
+
+    An unavailable database (no answer, a timeout) is not split: the part and everything not
+    yet written are lost with that error at once, without waiting for the database again."""
+    done: list[tuple[list[T], R]] = []
+    lost: list[tuple[T, Exception]] = []
+    down: list[Exception] = []
+
+    def attempt(part: list[T]) -> None:
+        if down:
+            lost.extend((item, down[0]) for item in part)
             return
         try:
-            results = self.flush_fn([payload for payload, _ in batch])
-        except Exception as error:  # every item of the batch learns that it failed
-            for _, future in batch:
-                if not future.done():
-                    future.set_exception(error)
+            done.append((part, work(part)))
             return
-        for (_, future), result in zip(batch, results, strict=True):
-            if not future.done():
-                future.set_result(result)
+        except Exception as error:
+            if is_unavailable(error):
+                down.append(error)
+            if down or len(part) == 1:
+                lost.extend((item, error) for item in part)
+                return
+        middle = len(part) // 2
+        attempt(part[:middle])
+        attempt(part[middle:])
+
+    if items:
+        attempt(list(items))
+    return done, lost

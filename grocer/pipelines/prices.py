@@ -1,22 +1,35 @@
 """PricePipeline (400): current price per (product, store) and change-only history.
 
 Rows are buffered and written GROCER_BATCH_SIZE at a time by grocer.db.prices.PriceWriter (one
-transaction per batch; the rest is flushed on close, also when the crawl failed). A database
-error fails its batch loudly — logged and counted in `grocer/db_errors`, which stops the
-spider-close reconciliation — and never half-writes it.
+transaction per batch; the rest is flushed on close, also when the crawl failed) in a worker
+thread, one batch after another, while the loop keeps crawling; the item that fills a batch
+waits for its turn, which holds the crawl back when the database falls behind. Stats are
+counted on the loop once a batch is back.
+
+A batch the database refuses is split in halves until only the rows it refuses are lost (each
+counted lost: `db_error`, and in `grocer/db_errors`, which stops the spider-close
+reconciliation); a batch is never half-written. A foreign-key failure because another crawl's
+reconciliation merged a product away re-resolves the batch's rows of the missing products
+(SKUs, keys and barcodes moved to the survivor), makes the resolver forget the missing ids,
+and writes the batch again: a merge never costs a batch.
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from itemadapter import ItemAdapter
 
 from grocer import stats as keys
-from grocer.db.prices import PriceWriter
+from grocer.db.errors import describe, is_missing_reference, is_unavailable
+from grocer.db.prices import PriceWriter, WriteResult
+from grocer.db.resolution import ProductResolver, missing_products
 from grocer.normalization.dates import as_utc, sydney_date, utcnow
+from grocer.pipelines.batcher import SerialWorker, isolate
 from grocer.pipelines.database import DatabasePipeline
 
 logger = logging.getLogger(__name__)
@@ -34,7 +47,8 @@ def _decimal(value, exponent: Decimal) -> Decimal | None:
         return None
 
 
-def price_row(product: dict, product_id: int, store_id: int, scraped_at: dt.datetime) -> dict:
+def price_row(product: dict, product_id: int, store_id: int | None,
+              scraped_at: dt.datetime) -> dict:
     price = _decimal(product["price_current"], CENT)
     was = _decimal(product.get("price_was"), CENT)
     return {
@@ -56,41 +70,115 @@ def price_row(product: dict, product_id: int, store_id: int, scraped_at: dt.date
     }
 
 
+@dataclass
+class _Listing:
+    """A buffered price row and what re-resolves it if its product was merged away."""
+
+    row: dict
+    product: dict
+    company: str
+    store_code: str
+
+
 class PricePipeline(DatabasePipeline):
-    def __init__(self, database_url: str, batch_size: int = 1000, stats=None):
-        super().__init__(database_url, batch_size, stats)
+    def __init__(self, database_url: str, batch_size: int = 1000, stats=None, **kwargs):
+        super().__init__(database_url, batch_size, stats, **kwargs)
         self.writer = PriceWriter(self.engine)
-        self.buffer: list[dict] = []
-        self.store_codes: dict[int, str] = {}
+        self.worker = SerialWorker()
+        self.buffer: list[_Listing] = []
+        self.store_codes: dict[int, str] = {}  # filled by the worker, read once it returned
 
     def process_item(self, item):
         adapter = ItemAdapter(item)
-        store_code = adapter["store_code"]
-        store_id = self.directory.store_id(adapter["company"], store_code)
-        self.store_codes[store_id] = store_code
-        self.buffer.append(price_row(adapter["product"], adapter["product_id"], store_id,
-                                     as_utc(adapter.get("scraped_at") or utcnow())))
+        product = adapter["product"]
+        row = price_row(product, adapter["product_id"], None,  # store id: in the worker
+                        as_utc(adapter.get("scraped_at") or utcnow()))
+        self.buffer.append(_Listing(row, product, adapter["company"], adapter["store_code"]))
         if len(self.buffer) >= self.batch_size:
-            self.flush()
+            return self._after(self.flush(), item)
         return item
 
-    def flush(self) -> None:
+    @staticmethod
+    async def _after(written: asyncio.Task, item):
+        await written  # back-pressure: the crawl waits while the database falls behind
+        return item
+
+    def flush(self) -> asyncio.Task:
+        """Start writing the buffered rows (in the worker thread); the task ends once they are
+        written and counted."""
         batch, self.buffer = self.buffer, []
+        return asyncio.ensure_future(self._write(batch))
+
+    async def _write(self, batch: list[_Listing]) -> None:
         if not batch:
             return
         try:
-            results = self.writer.write(batch)
-        except Exception:  # a lost batch must stop reconciliation, whatever failed
-            logger.exception("price batch of %d rows failed; nothing of it was written",
-                             len(batch))
-            self._inc(keys.DB_ERRORS)
-            self._inc("grocer/db_error_rows", len(batch))
-            for row in batch:  # stored no more: its store fails, the crawl closes db_errors
-                keys.item_lost(self.stats, self.store_codes.get(row["store_id"]), "db_error")
-            return
-        self._count(results)
+            results, lost = await self.worker.start(self._write_batch, batch)
+        except Exception as error:  # the database was unavailable before anything was written
+            results, lost = [], [(listing, error) for listing in batch]
+        for result in results:
+            self._count(result)
+        if lost:
+            self._lose(lost, len(batch))
 
-    def _count(self, results) -> None:
+    def _lose(self, lost: list[tuple[_Listing, Exception]], size: int) -> None:
+        error = lost[0][1]
+        logger.error("price batch of %d rows: %d not written (%s)", size, len(lost),
+                     describe(error, self.engine))
+        self._inc(keys.DB_ERRORS)
+        self._inc("grocer/db_error_rows", len(lost))
+        for listing, _ in lost:  # stored no more: its store fails, the crawl closes db_errors
+            keys.item_lost(self.stats, listing.store_code, "db_error")
+        unavailable = next((e for _, e in lost if is_unavailable(e)), None)
+        if unavailable is not None:
+            self.database_down(unavailable)
+
+    # --- in the worker thread -------------------------------------------------------------------
+
+    def _write_batch(self, batch: list[_Listing]):
+        self.check_available()
+        for listing in batch:
+            store_id = self.directory.store_id(listing.company, listing.store_code)
+            listing.row["store_id"] = store_id
+            self.store_codes[store_id] = listing.store_code
+        done, lost = isolate(self._write_part, batch)
+        return [result for _, result in done], lost
+
+    def _write_part(self, listings: list[_Listing]) -> dict[int, WriteResult]:
+        rows = [listing.row for listing in listings]
+        try:
+            return self.writer.write(rows)
+        except Exception as error:
+            if not is_missing_reference(error) or not self._follow_merges(listings):
+                raise
+        return self.writer.write(rows)
+
+    def _follow_merges(self, listings: list[_Listing]) -> bool:
+        """Re-point the rows of products that no longer exist to where their SKUs, keys and
+        barcodes went; False when every product still exists (another foreign key failed)."""
+        gone = missing_products(self.engine, {listing.row["product_id"] for listing in listings})
+        if not gone:
+            return False
+        moved = [listing for listing in listings if listing.row["product_id"] in gone]
+        # A cold resolver of this thread: the crawl's resolver belongs to the resolve worker.
+        resolutions = ProductResolver(self.engine).resolve_batch(
+            [listing.product for listing in moved],
+            [self.directory.company_id(listing.company) for listing in moved],
+            [listing.company for listing in moved])
+        for listing, resolution in zip(moved, resolutions, strict=True):
+            listing.row["product_id"] = resolution.product_id
+        self.resolver.forget(gone)
+        logger.info("%d products of a price batch were merged away by another crawl: %d rows "
+                    "re-resolved", len(gone), len(moved))
+        return True
+
+    def _finish(self) -> dict[int, WriteResult]:
+        self.check_available()
+        return self.writer.finish()
+
+    # --- on the loop ----------------------------------------------------------------------------
+
+    def _count(self, results: dict[int, WriteResult]) -> None:
         for store_id, result in results.items():
             code = self.store_codes.get(store_id)
             for name in ("new", "changed", "unchanged", "older"):
@@ -100,10 +188,12 @@ class PricePipeline(DatabasePipeline):
                 keys.inc_store(self.stats, code, "written", result.new + result.changed)
                 keys.inc_store(self.stats, code, "unchanged", result.unchanged)
 
-    def close_spider(self):
-        self.flush()
+    async def close_spider(self):
+        await self.flush()
         try:  # listings that waited for a stored listing the crawl never saw
-            self._count(self.writer.finish())
-        except Exception:
-            logger.exception("the crawl's waiting listings could not be written")
+            self._count(await self.worker.start(self._finish))
+        except Exception as error:
+            logger.error("the crawl's waiting listings could not be written: %s",
+                         describe(error, self.engine))
             self._inc(keys.DB_ERRORS)
+        await self.worker.drain()

@@ -37,11 +37,13 @@ class DictStats:
 class PipelineChain:
     def __init__(self, database_url: str, tables_dir: str, batch_size: int = 1000):
         self.stats = DictStats()
+        resolve = ResolvePipeline(database_url, batch_size, self.stats)
         self.pipelines = [
             CleanPipeline(self.stats),
             NormalizePipeline(tables_dir, self.stats),
-            ResolvePipeline(database_url, batch_size, self.stats),
-            PricePipeline(database_url, batch_size, self.stats),
+            resolve,
+            # One resolver per crawl, as from_crawler shares it.
+            PricePipeline(database_url, batch_size, self.stats, resolver=resolve.resolver),
         ]
         self.concurrency = batch_size
 
@@ -56,7 +58,9 @@ class PipelineChain:
             results += self._kept(await self._chunk(chunk), keep)
         for pipeline in self.pipelines:
             if hasattr(pipeline, "close_spider"):
-                pipeline.close_spider()
+                closed = pipeline.close_spider()
+                if asyncio.iscoroutine(closed):
+                    await closed
         return results
 
     async def _chunk(self, chunk: list) -> list:

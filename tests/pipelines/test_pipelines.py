@@ -251,10 +251,11 @@ def test_a_failing_price_batch_writes_nothing_and_is_counted(db_url, engine, cap
     good = {"price_current": 2.0, "price_hash": "a" * 32}
     pipeline.process_item(ProductItem(product=good, product_id=None, company="aldi",
                                       store_code="G102", scraped_at=T0))
-    pipeline.close_spider()
+    asyncio.run(pipeline.close_spider())
     assert stats.values["grocer/db_errors"] == 1
+    assert stats.values["grocer/lost/db_error"] == 1
     assert count(engine, Price) == 0
-    assert "nothing of it was written" in caplog.text
+    assert "price batch of 1 rows: 1 not written" in caplog.text
 
 
 # --- review findings: consistency of caches and database ----------------------------------

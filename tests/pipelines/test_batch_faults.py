@@ -1,0 +1,138 @@
+"""Database faults in the resolve and price pipelines (issue 14): batches run off the event
+loop one after another, a batch the database refuses loses only the refused items, and a
+product merged away by another crawl's reconciliation costs no batch."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+from scrapy.exceptions import DropItem
+from sqlalchemy import select
+
+from grocer.db.models import Price, Product, Sku, Store
+from grocer.db.reconcile import reconcile_products
+from grocer.pipelines.batcher import Batcher
+from tests.helpers.pipeline_runner import PipelineChain
+from tests.pipelines.test_pipelines import count, woolworths
+
+STOCKCODES = range(10, 18)
+
+
+def test_batches_run_in_a_worker_thread_in_order_while_the_loop_keeps_running():
+    loop_thread = threading.get_ident()
+    release = threading.Event()
+    batches, threads = [], []
+
+    def write(payloads):
+        threads.append(threading.get_ident())
+        batches.append(list(payloads))
+        release.wait(30)  # a database that takes its time
+        return [payload * 10 for payload in payloads]
+
+    async def crawl():
+        batcher = Batcher(write, size=2)
+        first = [asyncio.ensure_future(batcher.submit(n)) for n in (1, 2)]
+        second = [asyncio.ensure_future(batcher.submit(n)) for n in (3, 4)]
+        ticks = 0
+        while not batches:  # the loop runs while the first batch is being written
+            ticks += 1
+            await asyncio.sleep(0)
+        for _ in range(100):
+            await asyncio.sleep(0)
+        assert batches == [[1, 2]]  # the second batch waits for the first
+        release.set()
+        results = await asyncio.gather(*first, *second)
+        await batcher.close()
+        return ticks, results
+
+    ticks, results = asyncio.run(crawl())
+    assert ticks > 0 and results == [10, 20, 30, 40]
+    assert batches == [[1, 2], [3, 4]]
+    assert loop_thread not in threads
+
+
+def _chain(db_url, tmp_path, batch_size=100) -> PipelineChain:
+    return PipelineChain(db_url, str(tmp_path), batch_size=batch_size)
+
+
+def test_a_product_the_database_refuses_loses_only_its_item(db_url, engine, tmp_path,
+                                                           monkeypatch):
+    chain = _chain(db_url, tmp_path)
+    resolve = chain.pipelines[2]
+    resolve_item = resolve.process_item
+
+    def refused_name(item):
+        if item["product"]["sku"] == "13":
+            item["product"]["name"] = None  # NOT NULL: both engines refuse the product row
+        return resolve_item(item)
+
+    monkeypatch.setattr(resolve, "process_item", refused_name)
+    results = chain.run([woolworths(n, f"Product {n}", 2.0 + n) for n in STOCKCODES])
+
+    lost = [r for r in results if isinstance(r, DropItem)]
+    assert len(lost) == 1 and "db_error" in str(lost[0])
+    assert chain.stats.values["grocer/lost/db_error"] == 1
+    assert chain.stats.values["grocer/store/1147/lost"] == 1
+    assert chain.stats.values["grocer/db_errors"] == 1
+    with engine.connect() as connection:
+        skus = set(connection.scalars(select(Sku.sku)))
+    assert skus == {str(n) for n in STOCKCODES} - {"13"}
+    assert count(engine, Price) == len(STOCKCODES) - 1
+
+
+def test_a_price_row_the_database_refuses_loses_only_its_item(db_url, engine, tmp_path):
+    chain = _chain(db_url, tmp_path)
+    prices = chain.pipelines[3]
+    prices.directory.stores[("woolworths", "9999")] = 10**6  # a foreign key to no store
+    items = [woolworths(n, f"Product {n}", 2.0 + n) for n in STOCKCODES]
+    items.append(woolworths(10, "Product 10", 2.5, store="9999"))
+    chain.run(items)
+
+    assert chain.stats.values["grocer/lost/db_error"] == 1
+    assert chain.stats.values["grocer/store/9999/lost"] == 1
+    assert chain.stats.values.get("grocer/store/1147/lost", 0) == 0
+    assert chain.stats.values["grocer/prices/new"] == len(STOCKCODES)
+    assert count(engine, Price) == len(STOCKCODES)
+
+
+def test_a_product_merged_away_during_the_crawl_costs_no_batch(db_url, engine, tmp_path):
+    chain = _chain(db_url, tmp_path, batch_size=10)
+    first = chain.run([woolworths(21, "Oat Milk", 3.0), woolworths(22, "Almond Milk", 3.5)])
+    merged, survivor = (item["product_id"] for item in first)
+    keys = [item["product"]["normalized_name_brand_size"] for item in first]
+    # Another crawl's reconciliation merges the first product into the second.
+    assert reconcile_products(engine, {keys[0]: keys[1]}).products_merged == 1
+
+    again = chain.run([woolworths(21, "Oat Milk", 2.9, store="1147"),
+                       woolworths(21, "Oat Milk", 2.8, store="1148")])
+    assert [item["product_id"] for item in again] == [merged, merged]  # the cache's stale id
+
+    assert chain.stats.values.get("grocer/lost_total", 0) == 0
+    assert chain.stats.values.get("grocer/db_errors", 0) == 0
+    with engine.connect() as connection:
+        rows = connection.execute(select(Store.store_code, Price.product_id, Price.price)
+                                  .join(Store)).all()
+        assert connection.scalar(select(Product.id).where(Product.id == merged)) is None
+    assert {code: (pid, float(price)) for code, pid, price in rows} == {
+        "1147": (survivor, 2.9), "1148": (survivor, 2.8)}
+    # The resolver forgot the merged-away id: the next item resolves to the survivor.
+    third, = chain.run([woolworths(21, "Oat Milk", 2.9)])
+    assert third["product_id"] == survivor
+
+
+def test_a_product_merged_away_costs_no_resolve_batch_either(db_url, engine, tmp_path):
+    """A new SKU of a cached product that was merged away: its SKU row would name the gone
+    product; the batch looks its products up again and links the SKU to the survivor."""
+    chain = _chain(db_url, tmp_path, batch_size=10)
+    first = chain.run([woolworths(31, "Oat Milk", 3.0, barcode="9300000000057"),
+                       woolworths(32, "Almond Milk", 3.5)])
+    merged, survivor = (item["product_id"] for item in first)
+    keys = [item["product"]["normalized_name_brand_size"] for item in first]
+    assert reconcile_products(engine, {keys[0]: keys[1]}).products_merged == 1
+
+    new_sku, = chain.run([woolworths(33, "Oat Milk", 3.0, barcode="9300000000057")])
+    assert new_sku["product_id"] == survivor
+    assert chain.stats.values.get("grocer/lost_total", 0) == 0
+    with engine.connect() as connection:
+        assert connection.scalar(select(Sku.product_id).where(Sku.sku == "33")) == survivor
