@@ -17,7 +17,6 @@ from decimal import Decimal
 
 from sqlalchemy import Integer, and_, cast, func, literal_column, or_, select, text
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import aliased
 
 from grocer.db.engine import is_mysql
 from grocer.db.models import (
@@ -215,22 +214,15 @@ def product_history(engine: Engine, product_id: int) -> dict | None:
 
 def price_changes(engine: Engine, since: dt.datetime, chain: str | None = None, page: int = 1,
                   per_page: int = 50) -> dict:
-    """History rows since `since` compared with the row before them (same product and store):
+    """History rows since `since` with the store's price before them (`previous_price`):
     ``changes`` — rises and drops, the biggest relative change first — and ``first_seen`` — a
     product's first price at a store (newest first), counted and paged apart.
 
-    One query reads the window's rows with their previous price (one index probe each);
-    counting, ordering and paging happen here, so that probe runs once per row, and a second
-    query names the rows of the page."""
+    One range scan reads the window's rows (each carries its previous price, migration 0009);
+    counting, ordering and paging happen here, and a second query names the rows of the page."""
     limit, offset = page_bounds(page, per_page)
-    before = aliased(PriceHistory)
-    previous = (select(before.price).where(
-        before.product_id == PriceHistory.product_id, before.store_id == PriceHistory.store_id,
-        before.scraped_at < PriceHistory.scraped_at)
-        .order_by(before.scraped_at.desc(), before.id.desc()).limit(1)
-        .correlate(PriceHistory).scalar_subquery())
     window = (select(PriceHistory.id, PriceHistory.scraped_at, PriceHistory.product_id,
-                     PriceHistory.store_id, previous, PriceHistory.price,
+                     PriceHistory.store_id, PriceHistory.previous_price, PriceHistory.price,
                      PriceHistory.is_on_special)
               # scraped_date (indexed) is the Sydney date, never before the UTC date: a safe
               # range to narrow the scan to before the exact time test.

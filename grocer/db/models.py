@@ -289,6 +289,9 @@ class PriceHistory(_PriceColumns, Base):
     store_id: Mapped[int] = mapped_column(
         ForeignKey("store.id", ondelete="CASCADE"), index=True
     )
+    # The store's price before this row (None: the product's first price there), so that
+    # price changes (grocer web's /changes) are one range scan, not a look-up per row.
+    previous_price: Mapped[Decimal | None] = mapped_column(Money)
 
 
 class StoreCrawl(Base):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
@@ -45,6 +46,7 @@ def world(engine):
     rows.sku(aldi, "A-2", bread)
     # Milk at G102: 3.10 (10 days ago) → 3.50 (2 h ago); at G105: 3.20 (10 days ago) unchanged;
     # at Coles: 4.00 → 3.00 on special (was 4.00) 1 h ago. Bread: first seen 1 h ago.
+    previous = {}  # (product, store) → its last price, as the price writer records it
     for store, when, price, extra in [
             (a1, ago(10), "3.10", {}), (a1, ago(hours=2), "3.50", {}),
             (a2, ago(10), "3.20", {}),
@@ -52,7 +54,9 @@ def world(engine):
                                          {"is_on_special": True, "was_price": "4.00"}),
             (a1, ago(hours=1), "2.80", {"product": bread})]:
         product = extra.pop("product", milk)
-        rows._insert(PriceHistory, **rows._price_values(product, store, when, price, **extra))
+        rows._insert(PriceHistory, previous_price=previous.get((product, store)),
+                     **rows._price_values(product, store, when, price, **extra))
+        previous[(product, store)] = Decimal(price)
     rows.price(milk, a1, scraped_at=ago(hours=2), price="3.50", unit_price="1.75",
                unit_of_measure="l")
     rows.price(milk, a2, scraped_at=ago(10), last_seen=ago(hours=2), price="3.20")
