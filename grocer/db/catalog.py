@@ -30,6 +30,7 @@ from grocer.db.models import (
     Store,
 )
 from grocer.db.report import crawl_report
+from grocer.db.zones import current_prices_query
 from grocer.normalization.text import search_words
 
 MAX_PAGE_SIZE = 200
@@ -40,6 +41,9 @@ MYSQL_STOPWORDS = frozenset(
     "a about an are as at be by com de en for from how i in is it la of on or that the this to "
     "was what when where who will with und www".split())
 STORE_SORTS = {"price", "chain", "store", "state", "seen"}
+STORE_PRICE_FIELDS = ("company", "store_code", "inferred_from", "zone_verified_at", "price",
+                      "was_price", "unit_price", "unit_of_measure", "is_on_special",
+                      "is_available", "scraped_at", "last_seen", "delisted_at")
 
 
 def page_bounds(page: int, per_page: int) -> tuple[int, int]:
@@ -127,11 +131,14 @@ def _cheapest_by_chain(connection, product_ids: list[int]) -> dict[int, list[dic
 def get_product(engine: Engine, product_id: int, sort: str = "price",
                 descending: bool = False) -> dict | None:
     """A product's facts, SKUs per chain, current price per chain (as in search) and per store
-    (sorted by `sort`: price, chain, store, state or seen). None: no such product."""
+    (sorted by `sort`: price, chain, store, state or seen; a zone member's price inferred from
+    its zone's representative names it, `inferred_from`, with `zone_verified_at`, the member's
+    last basket check). None: no such product."""
     with engine.connect() as connection:
         product = connection.execute(
             select(Product.id, Product.name, Product.size, Product.barcode, Product.url,
                    Product.image_url, Product.created_at, Product.category_paths,
+                   Product.normalized_name_brand_size.label("product_key"),
                    Brand.name.label("brand"))
             .outerjoin(Brand, Brand.id == Product.brand_id)
             .where(Product.id == product_id)).mappings().first()
@@ -140,21 +147,23 @@ def get_product(engine: Engine, product_id: int, sort: str = "price",
         skus = connection.execute(
             select(Company.slug, Company.name, Sku.sku).join(Company, Company.id == Sku.company_id)
             .where(Sku.product_id == product_id).order_by(Company.slug, Sku.sku)).all()
+        # Every store's price as exports read it: a zone member's are its representative's.
+        prices = current_prices_query(STORE_PRICE_FIELDS,
+                                      product_key=product["product_key"]).subquery()
         stores = connection.execute(
-            select(Company.slug, Store.id, Store.store_code, Store.name, Store.state,
-                   Price.price, Price.was_price, Price.unit_price, Price.unit_of_measure,
-                   Price.is_on_special, Price.is_available, Price.scraped_at, Price.last_seen,
-                   Price.delisted_at)
-            .join(Store, Store.id == Price.store_id).join(Company, Company.id == Store.company_id)
-            .where(Price.product_id == product_id)).all()
+            select(prices, Store.id, Store.name, Store.state)
+            .join(Company, Company.slug == prices.c.company)
+            .join(Store, and_(Store.company_id == Company.id,
+                              Store.store_code == prices.c.store_code))).all()
         by_chain = _cheapest_by_chain(connection, [product_id]).get(product_id, [])
     store_prices = [
         {"chain": slug, "store_id": store_id, "store_code": code, "store_name": name,
          "state": state, "price": price, "was_price": was, "unit_price": unit_price,
          "unit_of_measure": unit, "on_special": bool(special), "available": available,
-         "changed_at": scraped_at, "seen_at": last_seen, "delisted_at": delisted_at}
-        for (slug, store_id, code, name, state, price, was, unit_price, unit, special, available,
-             scraped_at, last_seen, delisted_at) in stores]
+         "changed_at": scraped_at, "seen_at": last_seen, "delisted_at": delisted_at,
+         "inferred_from": inferred_from, "zone_verified_at": verified_at}
+        for (slug, code, inferred_from, verified_at, price, was, unit_price, unit, special,
+             available, scraped_at, last_seen, delisted_at, store_id, name, state) in stores]
     sort = sort if sort in STORE_SORTS else "price"
     keys = {"price": lambda p: (p["price"], p["chain"], p["store_code"]),
             "chain": lambda p: (p["chain"], p["price"], p["store_code"]),

@@ -12,7 +12,8 @@ from sqlalchemy import update
 from starlette.testclient import TestClient
 
 from grocer.db import migrate
-from grocer.db.models import CrawlRun, PriceHistory, Product, utcnow
+from grocer.db.models import (CrawlRun, PriceHistory, PriceZone, PriceZoneMember, Product,
+                              utcnow)
 from grocer.db.resolution import ProductResolver
 from grocer.web.app import create_app
 from tests.reconcile.helpers import Rows
@@ -120,6 +121,30 @@ def test_product_facts_skus_and_prices_per_store_sorted(client, world):
     assert [p["store_code"] for p in by_store] == ["G105", "G102", "COL:401"]
     assert client.get("/api/products/999999").status_code == 404
     assert client.get("/products/999999").status_code == 404
+
+
+def test_a_zone_members_prices_are_marked_inferred_from_its_representative(client, world):
+    """G110 is a member of G102's price zone with no own rows: it shows G102's prices, marked;
+    G105, a member with its own milk price (an override), shows that price unmarked."""
+    rows, (g102, g105, _) = world["rows"], world["stores"]
+    g110 = rows.store(world["aldi"], "G110")
+    zone = rows._insert(PriceZone, company_id=world["aldi"], representative_store_id=g102,
+                        created_at=ago(3), verified_at=ago(3), basket=[])
+    for store in (g102, g105, g110):
+        rows._insert(PriceZoneMember, store_id=store, zone_id=zone, joined_at=ago(3),
+                     verified_at=dt.datetime(2026, 11, 30, 4, tzinfo=dt.timezone.utc),
+                     basket=[], decision={})
+    stores = {p["store_code"]: p for p in client.get(
+        f"/api/products/{world['milk']}").json()["prices_by_store"]}
+    assert {code: (p["price"], p["inferred_from"], p["zone_verified_at"])
+            for code, p in stores.items()} == {
+        "G102": (3.5, None, None), "G105": (3.2, None, None),
+        "G110": (3.5, "G102", "2026-11-30T04:00:00+00:00"), "COL:401": (3.0, None, None)}
+    assert stores["G110"]["store_id"] == g110
+    page = client.get(f"/products/{world['milk']}").text
+    assert page.count('class="inferred"') == 1
+    assert re.search(r'G110</small>\s*<span class="inferred"[^>]*>inferred from G102, '
+                     r'verified 2026-11-30</span>', page)
 
 
 def test_history_is_a_step_series_per_chain_and_per_store(client, world):
