@@ -4,9 +4,10 @@ Decimal and datetime), so pages and the JSON API show the same data.
 
 Search uses Product.search_text (`search_words(name, brand)`): every query word must start a
 word of it. MariaDB/MySQL answer through the column's FULLTEXT index (``MATCH … AGAINST`` in
-boolean mode; words shorter than InnoDB's minimum token size or on its stopword list are
-checked with LIKE on the matched rows); SQLite through the FTS5 table of migration 0004. A query
-of digits also finds the product with that barcode or chain SKU.
+boolean mode, a prefix term per word; a word the index cannot answer — shorter than InnoDB's
+minimum token size, or the start of a stopword it leaves out — is checked as a word start with
+LIKE on the matched rows); SQLite through the FTS5 table of migration 0004. A query of digits
+also finds the product with that barcode or chain SKU.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from grocer.normalization.text import search_words
 
 MAX_PAGE_SIZE = 200
 # InnoDB's full-text index leaves out words shorter than innodb_ft_min_token_size (3) and its
-# default stopwords; such query words are matched with LIKE instead.
+# default stopwords; query words it cannot answer are matched with LIKE instead.
 MYSQL_MIN_TOKEN = 3
 MYSQL_STOPWORDS = frozenset(
     "a about an are as at be by com de en for from how i in is it la of on or that the this to "
@@ -54,10 +55,22 @@ def page_bounds(page: int, per_page: int) -> tuple[int, int]:
 
 # -- search ----------------------------------------------------------------------------------
 
+def _fulltext_finds(word: str) -> bool:
+    """Whether InnoDB's index finds every word starting with `word`: not when `word` is shorter
+    than its tokens, nor when it starts a stopword (``wit``: "with" is not in the index)."""
+    return len(word) >= MYSQL_MIN_TOKEN and not any(
+        stopword.startswith(word) for stopword in MYSQL_STOPWORDS)
+
+
+def _starts_a_word(word: str):
+    # search_text is words joined by single spaces, and words are [a-z0-9]: no LIKE escapes.
+    return or_(Product.search_text.like(f"{word}%"), Product.search_text.like(f"% {word}%"))
+
+
 def _text_condition(engine: Engine, words: list[str]):
     if is_mysql(engine):
-        indexed = [w for w in words if len(w) >= MYSQL_MIN_TOKEN and w not in MYSQL_STOPWORDS]
-        conditions = [Product.search_text.like(f"%{w}%") for w in words if w not in indexed]
+        indexed = [w for w in words if _fulltext_finds(w)]
+        conditions = [_starts_a_word(w) for w in words if w not in indexed]
         if indexed:
             conditions.insert(0, text(
                 "MATCH (product.search_text) AGAINST (:match IN BOOLEAN MODE)").bindparams(
@@ -91,17 +104,24 @@ def search_products(engine: Engine, query: str, chain: str | None = None, page: 
             select(Sku.product_id).join(Company, Company.id == Sku.company_id)
             .where(Company.slug == chain)))
     with engine.connect() as connection:
-        result["total"] = connection.scalar(select(func.count()).select_from(Product)
-                                            .where(condition))
+        # The total comes with the page (a window count): the full-text match runs once, not
+        # once to count and once more to order (on a cold InnoDB buffer pool, reading the
+        # matched rows twice was most of a one-word search).
         rows = connection.execute(
-            select(Product.id, Product.name, Product.size, Product.barcode, Brand.name)
+            select(Product.id, Product.name, Product.size, Product.barcode, Brand.name,
+                   func.count().over())
             .outerjoin(Brand, Brand.id == Product.brand_id).where(condition)
             .order_by(Product.name, Product.id).limit(limit).offset(offset)).all()
+        if rows:
+            result["total"] = rows[0][-1]
+        elif offset:  # a page past the end: count apart
+            result["total"] = connection.scalar(select(func.count()).select_from(Product)
+                                                .where(condition))
         prices = _cheapest_by_chain(connection, [row[0] for row in rows])
     result["items"] = [
         {"id": pid, "name": name, "brand": brand, "size": size, "barcode": barcode,
          "prices": prices.get(pid, [])}
-        for pid, name, size, barcode, brand in rows]
+        for pid, name, size, barcode, brand, _ in rows]
     return result
 
 

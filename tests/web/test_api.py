@@ -82,6 +82,25 @@ def test_search_by_word_prefixes_brand_barcode_and_sku(client, world):
     assert ids(q="bread", chain="coles") == []
 
 
+def test_search_words_the_full_text_index_leaves_out_still_start_words(client, world):
+    """Short words and starts of InnoDB stopwords match word starts, as on SQLite: not inside
+    a word ("lk" is no word start of "milk"), and "wit" finds "with" (not in InnoDB's index)."""
+    rows = world["rows"]
+    chicken = rows.product("chicken herbs", name="Chicken With Herbs")
+    chocolates = rows.product("box chocolates", name="Box of Chocolates")
+    coffee = rows.product("coffee beans", name="Coffee Beans")
+
+    def ids(q):
+        return [item["id"] for item in client.get("/api/products", params={"q": q}).json()[
+            "items"]]
+
+    assert ids("lk") == [] and ids("ilk") == []
+    assert ids("chicken wit") == [chicken] and ids("wit") == [chicken]
+    assert ids("of") == [chocolates] and ids("be cof") == [coffee]
+    assert ids("pauls 2l") == [world["milk"]] and ids("2l") == [world["milk"]]
+    assert client.get("/api/products", params={"q": "bo of"}).json()["total"] == 1
+
+
 def test_search_hit_has_cheapest_price_per_chain_unit_price_and_special(client, world):
     body = client.get("/api/products", params={"q": "milk"}).json()
     assert body["total"] == 1
@@ -106,6 +125,8 @@ def test_search_pages(client, world):
     assert first["total"] == third["total"] == 25
     assert [i["name"] for i in first["items"]][:2] == ["Cheese Block 00", "Cheese Block 01"]
     assert [i["name"] for i in third["items"]] == [f"Cheese Block {n}" for n in range(20, 25)]
+    past = client.get("/api/products", params={"q": "cheese", "per_page": 10, "page": 4}).json()
+    assert past["total"] == 25 and past["items"] == []
     assert client.get("/api/products", params={"q": "x", "page": "two"}).status_code == 400
 
 
