@@ -16,7 +16,7 @@ import datetime as dt
 from collections import defaultdict
 from decimal import Decimal
 
-from sqlalchemy import Integer, and_, cast, func, literal_column, or_, select, text
+from sqlalchemy import Integer, and_, case, cast, func, literal_column, or_, select, text
 from sqlalchemy.engine import Engine
 
 from grocer.db.engine import is_mysql
@@ -244,32 +244,52 @@ def product_history(engine: Engine, product_id: int) -> dict | None:
 def price_changes(engine: Engine, since: dt.datetime, chain: str | None = None, page: int = 1,
                   per_page: int = 50) -> dict:
     """History rows since `since` with the store's price before them (`previous_price`):
-    ``changes`` — rises and drops, the biggest relative change first — and ``first_seen`` — a
-    product's first price at a store (newest first), counted and paged apart.
+    ``changes`` — rises and drops, the biggest relative change first (to six decimals; ties
+    oldest row first) — and ``first_seen`` — a product's first price at a store (newest first),
+    counted and paged apart.
 
-    One range scan reads the window's rows (each carries its previous price, migration 0009);
-    counting, ordering and paging happen here, and a second query names the rows of the page."""
+    The database counts, orders and pages over one range of ix_price_history_changes (each row
+    carries its previous price, migration 0009: no look-up per row, no table row read); only
+    the page's rows are read, and one more query names them."""
     limit, offset = page_bounds(page, per_page)
-    window = (select(PriceHistory.id, PriceHistory.scraped_at, PriceHistory.product_id,
-                     PriceHistory.store_id, PriceHistory.previous_price, PriceHistory.price,
-                     PriceHistory.is_on_special)
-              # scraped_date (indexed) is the Sydney date, never before the UTC date: a safe
-              # range to narrow the scan to before the exact time test.
-              .where(PriceHistory.scraped_date >= since.astimezone(dt.timezone.utc).date(),
-                     PriceHistory.scraped_at >= since))
-    if chain:
-        window = window.join(Store, Store.id == PriceHistory.store_id).join(
-            Company, Company.id == Store.company_id).where(Company.slug == chain)
+    history = PriceHistory
+    first_seen = history.previous_price.is_(None)
+    changed = and_(history.previous_price.is_not(None), history.previous_price != history.price)
+    # * 1.0: SQLite keeps whole-dollar prices as integers and would divide them as integers.
+    relative = case((history.previous_price == 0, 0), else_=func.round(func.abs(
+        (history.price - history.previous_price) * 1.0 / history.previous_price), 6))
+
+    def window(*columns):
+        query = (select(*columns)
+                 # scraped_date (indexed) is the Sydney date, never before the UTC date: a safe
+                 # range to narrow the scan to before the exact time test.
+                 .where(history.scraped_date >= since.astimezone(dt.timezone.utc).date(),
+                        history.scraped_at >= since))
+        if chain:
+            query = query.join(Store, Store.id == history.store_id).join(
+                Company, Company.id == Store.company_id).where(Company.slug == chain)
+        return query
+
+    def page_rows(condition, *order) -> list:
+        # The page's ids from ix_price_history_changes alone, then those rows.
+        ids = connection.scalars(window(history.id).where(condition).order_by(*order)
+                                 .limit(limit).offset(offset)).all()
+        if not ids:
+            return []
+        rows = {row[0]: row for row in connection.execute(select(
+            history.id, history.scraped_at, history.product_id, history.store_id,
+            history.previous_price, history.price, history.is_on_special)
+            .where(history.id.in_(ids)))}
+        return [rows[history_id] for history_id in ids]
+
     with engine.connect() as connection:
-        rows = connection.execute(window).all()
-        changes = [row for row in rows if row[4] is not None and row[4] != row[5]]
-        first = [row for row in rows if row[4] is None]
-        changes.sort(key=lambda row: (-abs((row[5] - row[4]) / row[4]) if row[4] else 0, row[0]))
-        first.sort(key=lambda row: (row[1], row[0]), reverse=True)
-        page_changes, page_first = changes[offset:offset + limit], first[offset:offset + limit]
+        total_changes, total_first = connection.execute(window(
+            func.count(case((changed, 1))), func.count(case((first_seen, 1))))).one()
+        page_changes = page_rows(changed, relative.desc(), history.id)
+        page_first = page_rows(first_seen, history.scraped_at.desc(), history.id.desc())
         names = _row_names(connection, page_changes + page_first)
     return {"since": since, "chain": chain, "page": max(page, 1), "per_page": limit,
-            "total_changes": len(changes), "total_first_seen": len(first),
+            "total_changes": total_changes or 0, "total_first_seen": total_first or 0,
             "changes": [_change(row, names) for row in page_changes],
             "first_seen": [_change(row, names) for row in page_first]}
 

@@ -1,7 +1,8 @@
 """price_history.previous_price: the store's price before each history row (grocer web)
 
 /changes compares each row of a window with the row before it (same product and store); with
-that price on the row, the window is one range scan instead of an index probe per row.
+that price on the row, and an index holding what /changes counts and orders by, the window is
+one index range instead of a probe per row.
 Existing rows are filled a batch of products at a time: the row before is the newest one with
 an earlier scraped_at (ties by id), as /changes looked it up.
 
@@ -69,8 +70,11 @@ def upgrade() -> None:
     with op.batch_alter_table("price_history") as batch_op:
         batch_op.add_column(sa.Column("previous_price", Money, nullable=True))
     _fill(op.get_bind())
+    op.create_index("ix_price_history_changes", "price_history",
+                    ["scraped_date", "scraped_at", "store_id", "previous_price", "price"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_price_history_changes", table_name="price_history")
     with op.batch_alter_table("price_history") as batch_op:
         batch_op.drop_column("previous_price")
