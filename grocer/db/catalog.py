@@ -13,10 +13,12 @@ also finds the product with that barcode or chain SKU.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections import defaultdict
 from decimal import Decimal
 
-from sqlalchemy import Integer, and_, case, cast, func, literal_column, or_, select, text
+from sqlalchemy import (Integer, and_, bindparam, case, cast, func, literal_column, or_, select,
+                        text)
 from sqlalchemy.engine import Engine
 
 from grocer.db.engine import is_mysql
@@ -148,6 +150,20 @@ def _cheapest_by_chain(connection, product_ids: list[int]) -> dict[int, list[dic
 
 # -- one product -----------------------------------------------------------------------------
 
+@functools.cache
+def _store_prices():
+    """A product's price at every store as exports read them (a zone member's are its
+    representative's), with each store's id, name and state. Built once: building the zone
+    query costs more than running it; both engines push the product filter into its parts."""
+    prices = current_prices_query((*STORE_PRICE_FIELDS, "product_id")).subquery()
+    return (select(*(prices.c[name] for name in STORE_PRICE_FIELDS), Store.id, Store.name,
+                   Store.state)
+            .join(Company, Company.slug == prices.c.company)
+            .join(Store, and_(Store.company_id == Company.id,
+                              Store.store_code == prices.c.store_code))
+            .where(prices.c.product_id == bindparam("product_id")))
+
+
 def get_product(engine: Engine, product_id: int, sort: str = "price",
                 descending: bool = False) -> dict | None:
     """A product's facts, SKUs per chain, current price per chain (as in search) and per store
@@ -167,14 +183,7 @@ def get_product(engine: Engine, product_id: int, sort: str = "price",
         skus = connection.execute(
             select(Company.slug, Company.name, Sku.sku).join(Company, Company.id == Sku.company_id)
             .where(Sku.product_id == product_id).order_by(Company.slug, Sku.sku)).all()
-        # Every store's price as exports read it: a zone member's are its representative's.
-        prices = current_prices_query(STORE_PRICE_FIELDS,
-                                      product_key=product["product_key"]).subquery()
-        stores = connection.execute(
-            select(prices, Store.id, Store.name, Store.state)
-            .join(Company, Company.slug == prices.c.company)
-            .join(Store, and_(Store.company_id == Company.id,
-                              Store.store_code == prices.c.store_code))).all()
+        stores = connection.execute(_store_prices(), {"product_id": product_id}).all()
         by_chain = _cheapest_by_chain(connection, [product_id]).get(product_id, [])
     store_prices = [
         {"chain": slug, "store_id": store_id, "store_code": code, "store_name": name,
