@@ -153,6 +153,9 @@ def main(argv=None) -> int:
                         help="empty a GROCER_DATABASE_URL database that holds products")
     parser.add_argument("--reuse", action="store_true",
                         help="time the GROCER_DATABASE_URL database an earlier run built")
+    parser.add_argument("--sample", type=int, default=0,
+                        help="which products the requests look up (another number: others, "
+                        "not cached by an earlier run)")
     args = parser.parse_args(argv)
 
     url = os.environ.get("GROCER_DATABASE_URL")
@@ -191,17 +194,20 @@ def main(argv=None) -> int:
     client = TestClient(create_app(url))
     names, ids = world["names"], world["product_ids"]
 
+    def pick(n: int) -> int:  # request n's product: spread out, another set per --sample
+        return (args.sample * 100_003 + n) * 7919 % len(ids)
+
     def word(n: int) -> str:
-        return names[n % len(names)].split()[n % 3]
+        return names[pick(n)].split()[n % 3]
 
     endpoints = {
         "search one word": lambda n: f"/api/products?q={word(n)}",
         "search two prefixes": lambda n: "/api/products?q=" + "+".join(
-            w[:4] for w in names[n % len(names)].split()[:2]),
-        "search page (HTML)": lambda n: f"/?q={word(n)}",
-        "product (JSON)": lambda n: f"/api/products/{ids[n * 7919 % len(ids)]}",
-        "product page (HTML+SVG)": lambda n: f"/products/{ids[n * 7919 % len(ids)]}",
-        "history (JSON)": lambda n: f"/api/products/{ids[n * 7919 % len(ids)]}/history",
+            w[:4] for w in names[pick(n)].split()[:2]),
+        "search page (HTML)": lambda n: f"/?q={word(n + 1000)}",
+        "product (JSON)": lambda n: f"/api/products/{ids[pick(n + 2000)]}",
+        "product page (HTML+SVG)": lambda n: f"/products/{ids[pick(n + 3000)]}",
+        "history (JSON)": lambda n: f"/api/products/{ids[pick(n + 4000)]}/history",
         "changes (last day)": lambda n: f"/api/changes?page={n % 3 + 1}",
         "stores": lambda n: "/api/stores",
     }
