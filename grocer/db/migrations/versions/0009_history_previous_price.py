@@ -11,6 +11,8 @@ Revises: 0008
 Create Date: 2026-12-02
 """
 
+from decimal import Decimal
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -22,6 +24,7 @@ branch_labels = None
 depends_on = None
 
 FILL_PRODUCTS = 2000  # products per batch (about ten history rows each)
+UPDATE_ROWS = 1000  # rows per UPDATE statement
 
 
 def _previous_prices(rows):
@@ -38,12 +41,24 @@ def _previous_prices(rows):
             yield history_id, before
 
 
+def _set_previous(connection, pairs: list) -> None:
+    """UPDATE … SET previous_price = CASE id WHEN … END WHERE id IN (…), a chunk at a time.
+    Values are inlined (ids through int(), prices as plain Decimal digits: nothing else can get
+    in): one statement per row took 76 s for 200k rows on MariaDB."""
+    for start in range(0, len(pairs), UPDATE_ROWS):
+        chunk = [(int(history_id), Decimal(price)) for history_id, price in
+                 pairs[start:start + UPDATE_ROWS]]
+        whens = " ".join(f"WHEN {history_id} THEN {price:f}" for history_id, price in chunk)
+        ids = ", ".join(str(history_id) for history_id, _ in chunk)
+        connection.execute(sa.text(
+            f"UPDATE price_history SET previous_price = CASE id {whens} END "  # noqa: S608
+            f"WHERE id IN ({ids})"))
+
+
 def _fill(connection) -> None:
     history = sa.table("price_history", sa.column("id"), sa.column("product_id"),
                        sa.column("store_id"), sa.column("scraped_at"),
-                       sa.column("price", Money), sa.column("previous_price", Money))
-    set_previous = (history.update().where(history.c.id == sa.bindparam("h_id"))
-                    .values(previous_price=sa.bindparam("h_previous", type_=Money)))
+                       sa.column("price", Money))
     last = None
     while True:
         query = (sa.select(history.c.product_id).distinct().order_by(history.c.product_id)
@@ -59,10 +74,7 @@ def _fill(connection) -> None:
             .where(history.c.product_id.between(product_ids[0], product_ids[-1]))
             .order_by(history.c.product_id, history.c.store_id, history.c.scraped_at,
                       history.c.id))
-        updates = [{"h_id": history_id, "h_previous": previous}
-                   for history_id, previous in _previous_prices(rows)]
-        if updates:
-            connection.execute(set_previous, updates)
+        _set_previous(connection, list(_previous_prices(rows)))
         last = product_ids[-1]
 
 
