@@ -2,6 +2,7 @@
 
     python benchmarks/web.py                               # 20k products, 200k history rows
     python benchmarks/web.py --products 200000 --history 10   # the full run: 200k, 2M rows
+    GROCER_DATABASE_URL=… python benchmarks/web.py --reuse    # time a database built before
 
 The database gets PRODUCTS products (names from a vocabulary of a few thousand words, 500
 brands, one SKU each), STORES stores over the four chains, each product priced at three stores,
@@ -110,7 +111,9 @@ def build(engine, products: int, history: int, stores: int, rng: random.Random) 
                     sid = rng.choice(at_stores)
                     price = Decimal(f"{base * rng.uniform(0.8, 1.2):.2f}")
                     special = rng.random() < 0.1
+                    before = current.get((pid, sid))
                     row = {"product_id": pid, "store_id": sid, "price": price,
+                           "previous_price": before and before["price"],
                            "was_price": price + 1 if special else None,
                            "unit_price": price / 2, "unit_of_measure": "kg",
                            "is_on_special": special, "is_available": True,
@@ -120,9 +123,17 @@ def build(engine, products: int, history: int, stores: int, rng: random.Random) 
                     yield row
 
         insert_batches(connection, PriceHistory, history_rows())
-        insert_batches(connection, Price, ({**row, "last_seen": row["scraped_at"]}
-                                           for row in current.values()))
+        insert_batches(connection, Price, (
+            {**{name: value for name, value in row.items() if name != "previous_price"},
+             "last_seen": row["scraped_at"]} for row in current.values()))
     return {"names": names, "product_ids": product_ids}
+
+
+def built(engine) -> dict:
+    """The names and ids `build` returned, read back from a database it filled."""
+    with engine.connect() as connection:
+        rows = connection.execute(select(Product.id, Product.name).order_by(Product.id)).all()
+    return {"names": [name for _, name in rows], "product_ids": [pid for pid, _ in rows]}
 
 
 def percentiles(samples: list[float]) -> dict:
@@ -140,6 +151,11 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=17)
     parser.add_argument("--wipe", action="store_true",
                         help="empty a GROCER_DATABASE_URL database that holds products")
+    parser.add_argument("--reuse", action="store_true",
+                        help="time the GROCER_DATABASE_URL database an earlier run built")
+    parser.add_argument("--sample", type=int, default=0,
+                        help="which products the requests look up (another number: others, "
+                        "not cached by an earlier run)")
     args = parser.parse_args(argv)
 
     url = os.environ.get("GROCER_DATABASE_URL")
@@ -147,7 +163,7 @@ def main(argv=None) -> int:
     if not url:
         tmp = tempfile.TemporaryDirectory(prefix="grocer-web-bench-")
         url = f"sqlite:///{tmp.name}/bench.sqlite3"
-    else:
+    elif not args.reuse:
         engine = make_engine(url)
         if "product" in inspect(engine).get_table_names() and not args.wipe:
             with engine.connect() as connection:
@@ -155,15 +171,21 @@ def main(argv=None) -> int:
                     print("the database holds products: pass --wipe to empty it", file=sys.stderr)
                     return 2
         engine.dispose()
-    engine = fresh_database(url)
-    rng = random.Random(args.seed)
     started = time.perf_counter()
-    world = build(engine, args.products, args.history, args.stores, rng)
+    if args.reuse and tmp is None:
+        engine = make_engine(url)
+        world = built(engine)
+    else:
+        engine = fresh_database(url)
+        world = build(engine, args.products, args.history, args.stores,
+                      random.Random(args.seed))
     build_seconds = time.perf_counter() - started
     with engine.connect() as connection:
         history_rows = connection.scalar(select(func.count()).select_from(PriceHistory))
-    print(f"{engine.dialect.name}: {args.products:,} products, {history_rows:,} history rows, "
-          f"{args.stores} stores built in {build_seconds:.1f} s")
+        products = connection.scalar(select(func.count()).select_from(Product))
+        stores = connection.scalar(select(func.count()).select_from(Store))
+    print(f"{engine.dialect.name}: {products:,} products, {history_rows:,} history rows, "
+          f"{stores} stores {'read' if args.reuse else 'built'} in {build_seconds:.1f} s")
 
     from starlette.testclient import TestClient
 
@@ -172,17 +194,20 @@ def main(argv=None) -> int:
     client = TestClient(create_app(url))
     names, ids = world["names"], world["product_ids"]
 
+    def pick(n: int) -> int:  # request n's product: spread out, another set per --sample
+        return (args.sample * 100_003 + n) * 7919 % len(ids)
+
     def word(n: int) -> str:
-        return names[n % len(names)].split()[n % 3]
+        return names[pick(n)].split()[n % 3]
 
     endpoints = {
         "search one word": lambda n: f"/api/products?q={word(n)}",
         "search two prefixes": lambda n: "/api/products?q=" + "+".join(
-            w[:4] for w in names[n % len(names)].split()[:2]),
-        "search page (HTML)": lambda n: f"/?q={word(n)}",
-        "product (JSON)": lambda n: f"/api/products/{ids[n * 7919 % len(ids)]}",
-        "product page (HTML+SVG)": lambda n: f"/products/{ids[n * 7919 % len(ids)]}",
-        "history (JSON)": lambda n: f"/api/products/{ids[n * 7919 % len(ids)]}/history",
+            w[:4] for w in names[pick(n)].split()[:2]),
+        "search page (HTML)": lambda n: f"/?q={word(n + 1000)}",
+        "product (JSON)": lambda n: f"/api/products/{ids[pick(n + 2000)]}",
+        "product page (HTML+SVG)": lambda n: f"/products/{ids[pick(n + 3000)]}",
+        "history (JSON)": lambda n: f"/api/products/{ids[pick(n + 4000)]}/history",
         "changes (last day)": lambda n: f"/api/changes?page={n % 3 + 1}",
         "stores": lambda n: "/api/stores",
     }
@@ -218,8 +243,8 @@ def main(argv=None) -> int:
     print(f"  search query alone: p50 {index_p50:.2f} ms; a LIKE scan of the names instead: "
           f"p50 {scan_p50:.2f} ms ({ratio:.1f}x)")
     print(json.dumps({"benchmark": "web", "engine": engine.dialect.name,
-                      "products": args.products, "history_rows": history_rows,
-                      "stores": args.stores, "build_seconds": round(build_seconds, 1),
+                      "products": products, "history_rows": history_rows,
+                      "stores": stores, "build_seconds": round(build_seconds, 1),
                       "endpoints": results, "search_query_p50_ms": index_p50,
                       "like_scan_p50_ms": scan_p50,
                       "scan_over_index": round(ratio, 2)}))

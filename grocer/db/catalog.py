@@ -4,20 +4,22 @@ Decimal and datetime), so pages and the JSON API show the same data.
 
 Search uses Product.search_text (`search_words(name, brand)`): every query word must start a
 word of it. MariaDB/MySQL answer through the column's FULLTEXT index (``MATCH … AGAINST`` in
-boolean mode; words shorter than InnoDB's minimum token size or on its stopword list are
-checked with LIKE on the matched rows); SQLite through the FTS5 table of migration 0004. A query
-of digits also finds the product with that barcode or chain SKU.
+boolean mode, a prefix term per word; a word the index cannot answer — shorter than InnoDB's
+minimum token size, or the start of a stopword it leaves out — is checked as a word start with
+LIKE on the matched rows); SQLite through the FTS5 table of migration 0004. A query of digits
+also finds the product with that barcode or chain SKU.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections import defaultdict
 from decimal import Decimal
 
-from sqlalchemy import Integer, and_, cast, func, literal_column, or_, select, text
+from sqlalchemy import (Integer, and_, bindparam, case, cast, func, literal_column, or_, select,
+                        text)
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import aliased
 
 from grocer.db.engine import is_mysql
 from grocer.db.models import (
@@ -31,16 +33,20 @@ from grocer.db.models import (
     Store,
 )
 from grocer.db.report import crawl_report
+from grocer.db.zones import current_prices_query
 from grocer.normalization.text import search_words
 
 MAX_PAGE_SIZE = 200
 # InnoDB's full-text index leaves out words shorter than innodb_ft_min_token_size (3) and its
-# default stopwords; such query words are matched with LIKE instead.
+# default stopwords; query words it cannot answer are matched with LIKE instead.
 MYSQL_MIN_TOKEN = 3
 MYSQL_STOPWORDS = frozenset(
     "a about an are as at be by com de en for from how i in is it la of on or that the this to "
     "was what when where who will with und www".split())
 STORE_SORTS = {"price", "chain", "store", "state", "seen"}
+STORE_PRICE_FIELDS = ("company", "store_code", "inferred_from", "zone_verified_at", "price",
+                      "was_price", "unit_price", "unit_of_measure", "is_on_special",
+                      "is_available", "scraped_at", "last_seen", "delisted_at")
 
 
 def page_bounds(page: int, per_page: int) -> tuple[int, int]:
@@ -51,10 +57,22 @@ def page_bounds(page: int, per_page: int) -> tuple[int, int]:
 
 # -- search ----------------------------------------------------------------------------------
 
+def _fulltext_finds(word: str) -> bool:
+    """Whether InnoDB's index finds every word starting with `word`: not when `word` is shorter
+    than its tokens, nor when it starts a stopword (``wit``: "with" is not in the index)."""
+    return len(word) >= MYSQL_MIN_TOKEN and not any(
+        stopword.startswith(word) for stopword in MYSQL_STOPWORDS)
+
+
+def _starts_a_word(word: str):
+    # search_text is words joined by single spaces, and words are [a-z0-9]: no LIKE escapes.
+    return or_(Product.search_text.like(f"{word}%"), Product.search_text.like(f"% {word}%"))
+
+
 def _text_condition(engine: Engine, words: list[str]):
     if is_mysql(engine):
-        indexed = [w for w in words if len(w) >= MYSQL_MIN_TOKEN and w not in MYSQL_STOPWORDS]
-        conditions = [Product.search_text.like(f"%{w}%") for w in words if w not in indexed]
+        indexed = [w for w in words if _fulltext_finds(w)]
+        conditions = [_starts_a_word(w) for w in words if w not in indexed]
         if indexed:
             conditions.insert(0, text(
                 "MATCH (product.search_text) AGAINST (:match IN BOOLEAN MODE)").bindparams(
@@ -88,17 +106,24 @@ def search_products(engine: Engine, query: str, chain: str | None = None, page: 
             select(Sku.product_id).join(Company, Company.id == Sku.company_id)
             .where(Company.slug == chain)))
     with engine.connect() as connection:
-        result["total"] = connection.scalar(select(func.count()).select_from(Product)
-                                            .where(condition))
+        # The total comes with the page (a window count): the full-text match runs once, not
+        # once to count and once more to order (on a cold InnoDB buffer pool, reading the
+        # matched rows twice was most of a one-word search).
         rows = connection.execute(
-            select(Product.id, Product.name, Product.size, Product.barcode, Brand.name)
+            select(Product.id, Product.name, Product.size, Product.barcode, Brand.name,
+                   func.count().over())
             .outerjoin(Brand, Brand.id == Product.brand_id).where(condition)
             .order_by(Product.name, Product.id).limit(limit).offset(offset)).all()
+        if rows:
+            result["total"] = rows[0][-1]
+        elif offset:  # a page past the end: count apart
+            result["total"] = connection.scalar(select(func.count()).select_from(Product)
+                                                .where(condition))
         prices = _cheapest_by_chain(connection, [row[0] for row in rows])
     result["items"] = [
         {"id": pid, "name": name, "brand": brand, "size": size, "barcode": barcode,
          "prices": prices.get(pid, [])}
-        for pid, name, size, barcode, brand in rows]
+        for pid, name, size, barcode, brand, _ in rows]
     return result
 
 
@@ -125,14 +150,31 @@ def _cheapest_by_chain(connection, product_ids: list[int]) -> dict[int, list[dic
 
 # -- one product -----------------------------------------------------------------------------
 
+@functools.cache
+def _store_prices():
+    """A product's price at every store as exports read them (a zone member's are its
+    representative's), with each store's id, name and state. Built once: building the zone
+    query costs more than running it; both engines push the product filter into its parts."""
+    prices = current_prices_query((*STORE_PRICE_FIELDS, "product_id")).subquery()
+    return (select(*(prices.c[name] for name in STORE_PRICE_FIELDS), Store.id, Store.name,
+                   Store.state)
+            .join(Company, Company.slug == prices.c.company)
+            .join(Store, and_(Store.company_id == Company.id,
+                              Store.store_code == prices.c.store_code))
+            .where(prices.c.product_id == bindparam("product_id")))
+
+
 def get_product(engine: Engine, product_id: int, sort: str = "price",
                 descending: bool = False) -> dict | None:
     """A product's facts, SKUs per chain, current price per chain (as in search) and per store
-    (sorted by `sort`: price, chain, store, state or seen). None: no such product."""
+    (sorted by `sort`: price, chain, store, state or seen; a zone member's price inferred from
+    its zone's representative names it, `inferred_from`, with `zone_verified_at`, the member's
+    last basket check). None: no such product."""
     with engine.connect() as connection:
         product = connection.execute(
             select(Product.id, Product.name, Product.size, Product.barcode, Product.url,
                    Product.image_url, Product.created_at, Product.category_paths,
+                   Product.normalized_name_brand_size.label("product_key"),
                    Brand.name.label("brand"))
             .outerjoin(Brand, Brand.id == Product.brand_id)
             .where(Product.id == product_id)).mappings().first()
@@ -141,21 +183,16 @@ def get_product(engine: Engine, product_id: int, sort: str = "price",
         skus = connection.execute(
             select(Company.slug, Company.name, Sku.sku).join(Company, Company.id == Sku.company_id)
             .where(Sku.product_id == product_id).order_by(Company.slug, Sku.sku)).all()
-        stores = connection.execute(
-            select(Company.slug, Store.id, Store.store_code, Store.name, Store.state,
-                   Price.price, Price.was_price, Price.unit_price, Price.unit_of_measure,
-                   Price.is_on_special, Price.is_available, Price.scraped_at, Price.last_seen,
-                   Price.delisted_at)
-            .join(Store, Store.id == Price.store_id).join(Company, Company.id == Store.company_id)
-            .where(Price.product_id == product_id)).all()
+        stores = connection.execute(_store_prices(), {"product_id": product_id}).all()
         by_chain = _cheapest_by_chain(connection, [product_id]).get(product_id, [])
     store_prices = [
         {"chain": slug, "store_id": store_id, "store_code": code, "store_name": name,
          "state": state, "price": price, "was_price": was, "unit_price": unit_price,
          "unit_of_measure": unit, "on_special": bool(special), "available": available,
-         "changed_at": scraped_at, "seen_at": last_seen, "delisted_at": delisted_at}
-        for (slug, store_id, code, name, state, price, was, unit_price, unit, special, available,
-             scraped_at, last_seen, delisted_at) in stores]
+         "changed_at": scraped_at, "seen_at": last_seen, "delisted_at": delisted_at,
+         "inferred_from": inferred_from, "zone_verified_at": verified_at}
+        for (slug, code, inferred_from, verified_at, price, was, unit_price, unit, special,
+             available, scraped_at, last_seen, delisted_at, store_id, name, state) in stores]
     sort = sort if sort in STORE_SORTS else "price"
     keys = {"price": lambda p: (p["price"], p["chain"], p["store_code"]),
             "chain": lambda p: (p["chain"], p["price"], p["store_code"]),
@@ -215,40 +252,53 @@ def product_history(engine: Engine, product_id: int) -> dict | None:
 
 def price_changes(engine: Engine, since: dt.datetime, chain: str | None = None, page: int = 1,
                   per_page: int = 50) -> dict:
-    """History rows since `since` compared with the row before them (same product and store):
-    ``changes`` — rises and drops, the biggest relative change first — and ``first_seen`` — a
-    product's first price at a store (newest first), counted and paged apart.
+    """History rows since `since` with the store's price before them (`previous_price`):
+    ``changes`` — rises and drops, the biggest relative change first (to six decimals; ties
+    oldest row first) — and ``first_seen`` — a product's first price at a store (newest first),
+    counted and paged apart.
 
-    One query reads the window's rows with their previous price (one index probe each);
-    counting, ordering and paging happen here, so that probe runs once per row, and a second
-    query names the rows of the page."""
+    The database counts, orders and pages over one range of ix_price_history_changes (each row
+    carries its previous price, migration 0009: no look-up per row, no table row read); only
+    the page's rows are read, and one more query names them."""
     limit, offset = page_bounds(page, per_page)
-    before = aliased(PriceHistory)
-    previous = (select(before.price).where(
-        before.product_id == PriceHistory.product_id, before.store_id == PriceHistory.store_id,
-        before.scraped_at < PriceHistory.scraped_at)
-        .order_by(before.scraped_at.desc(), before.id.desc()).limit(1)
-        .correlate(PriceHistory).scalar_subquery())
-    window = (select(PriceHistory.id, PriceHistory.scraped_at, PriceHistory.product_id,
-                     PriceHistory.store_id, previous, PriceHistory.price,
-                     PriceHistory.is_on_special)
-              # scraped_date (indexed) is the Sydney date, never before the UTC date: a safe
-              # range to narrow the scan to before the exact time test.
-              .where(PriceHistory.scraped_date >= since.astimezone(dt.timezone.utc).date(),
-                     PriceHistory.scraped_at >= since))
-    if chain:
-        window = window.join(Store, Store.id == PriceHistory.store_id).join(
-            Company, Company.id == Store.company_id).where(Company.slug == chain)
+    history = PriceHistory
+    first_seen = history.previous_price.is_(None)
+    changed = and_(history.previous_price.is_not(None), history.previous_price != history.price)
+    # * 1.0: SQLite keeps whole-dollar prices as integers and would divide them as integers.
+    relative = case((history.previous_price == 0, 0), else_=func.round(func.abs(
+        (history.price - history.previous_price) * 1.0 / history.previous_price), 6))
+
+    def window(*columns):
+        query = (select(*columns)
+                 # scraped_date (indexed) is the Sydney date, never before the UTC date: a safe
+                 # range to narrow the scan to before the exact time test.
+                 .where(history.scraped_date >= since.astimezone(dt.timezone.utc).date(),
+                        history.scraped_at >= since))
+        if chain:
+            query = query.join(Store, Store.id == history.store_id).join(
+                Company, Company.id == Store.company_id).where(Company.slug == chain)
+        return query
+
+    def page_rows(condition, *order) -> list:
+        # The page's ids from ix_price_history_changes alone, then those rows.
+        ids = connection.scalars(window(history.id).where(condition).order_by(*order)
+                                 .limit(limit).offset(offset)).all()
+        if not ids:
+            return []
+        rows = {row[0]: row for row in connection.execute(select(
+            history.id, history.scraped_at, history.product_id, history.store_id,
+            history.previous_price, history.price, history.is_on_special)
+            .where(history.id.in_(ids)))}
+        return [rows[history_id] for history_id in ids]
+
     with engine.connect() as connection:
-        rows = connection.execute(window).all()
-        changes = [row for row in rows if row[4] is not None and row[4] != row[5]]
-        first = [row for row in rows if row[4] is None]
-        changes.sort(key=lambda row: (-abs((row[5] - row[4]) / row[4]) if row[4] else 0, row[0]))
-        first.sort(key=lambda row: (row[1], row[0]), reverse=True)
-        page_changes, page_first = changes[offset:offset + limit], first[offset:offset + limit]
+        total_changes, total_first = connection.execute(window(
+            func.count(case((changed, 1))), func.count(case((first_seen, 1))))).one()
+        page_changes = page_rows(changed, relative.desc(), history.id)
+        page_first = page_rows(first_seen, history.scraped_at.desc(), history.id.desc())
         names = _row_names(connection, page_changes + page_first)
     return {"since": since, "chain": chain, "page": max(page, 1), "per_page": limit,
-            "total_changes": len(changes), "total_first_seen": len(first),
+            "total_changes": total_changes or 0, "total_first_seen": total_first or 0,
             "changes": [_change(row, names) for row in page_changes],
             "first_seen": [_change(row, names) for row in page_first]}
 

@@ -281,14 +281,22 @@ class PriceHistory(_PriceColumns, Base):
     """Append-only: one row per observed change of a (product, store) price."""
 
     __tablename__ = "price_history"
-    __table_args__ = (Index("ix_price_history_product_store_time", "product_id", "store_id",
-                            "scraped_at"),)
+    __table_args__ = (
+        Index("ix_price_history_product_store_time", "product_id", "store_id", "scraped_at"),
+        # Price changes (grocer web's /changes): a window's rows counted and ordered from the
+        # index alone, however the rows lie in the table.
+        Index("ix_price_history_changes", "scraped_date", "scraped_at", "store_id",
+              "previous_price", "price"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     product_id: Mapped[int] = mapped_column(ForeignKey("product.id", ondelete="CASCADE"))
     store_id: Mapped[int] = mapped_column(
         ForeignKey("store.id", ondelete="CASCADE"), index=True
     )
+    # The store's price before this row (None: the product's first price there), so that
+    # price changes (grocer web's /changes) are one range scan, not a look-up per row.
+    previous_price: Mapped[Decimal | None] = mapped_column(Money)
 
 
 class StoreCrawl(Base):

@@ -226,6 +226,7 @@ class PriceWriter:
                 plan.results[store_id].deferred += 1  # wait for the stored listing
                 plan.pending[key] = row
 
+        previous = self._previous_prices(connection, history, stored)  # before the upsert
         if upserts:
             connection.execute(
                 upsert(connection, Price, ["product_id", "store_id"],
@@ -233,7 +234,9 @@ class PriceWriter:
                 [{**self._values(row), "sku": row.get("sku"), "last_seen": row["scraped_at"],
                   "delisted_at": None} for row in upserts])
         if history:
-            connection.execute(insert(PriceHistory), [self._values(row) for row in history])
+            connection.execute(insert(PriceHistory), [
+                {**self._values(row), "previous_price": previous.get(
+                    (row["product_id"], row["store_id"]))} for row in history])
             for row in history:
                 plan.results[row["store_id"]].history += 1
         if corrections:
@@ -244,6 +247,28 @@ class PriceWriter:
     @staticmethod
     def _values(row: dict) -> dict:
         return {name: row[name] for name in ("product_id", "store_id", *PRICE_FIELDS)}
+
+    @staticmethod
+    def _previous_prices(connection: Connection, rows: list[dict],
+                         stored: dict[tuple[int, int], _Stored]) -> dict[tuple[int, int], object]:
+        """The stored price each new history row replaces (a history row's previous_price);
+        read here for the stored rows whose price `_stored` left out."""
+        previous = {}
+        unread: dict[int, list[int]] = defaultdict(list)
+        for row in rows:
+            key = (row["product_id"], row["store_id"])
+            before = stored.get(key)
+            if before is not None and before.price is not None:
+                previous[key] = before.price
+            elif before is not None:
+                unread[key[1]].append(key[0])
+        c = Price.__table__.c
+        for store_id, product_ids in unread.items():
+            for chunk in in_chunks(product_ids):
+                previous.update(((product_id, store_id), price) for product_id, price in
+                                connection.execute(select(c.product_id, c.price).where(
+                                    c.store_id == store_id, c.product_id.in_(chunk))))
+        return previous
 
     @staticmethod
     def _correct_history(connection: Connection, rows: list[dict]) -> None:

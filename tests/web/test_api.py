@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
@@ -11,7 +12,8 @@ from sqlalchemy import update
 from starlette.testclient import TestClient
 
 from grocer.db import migrate
-from grocer.db.models import CrawlRun, PriceHistory, Product, utcnow
+from grocer.db.models import (CrawlRun, PriceHistory, PriceZone, PriceZoneMember, Product,
+                              utcnow)
 from grocer.db.resolution import ProductResolver
 from grocer.web.app import create_app
 from tests.reconcile.helpers import Rows
@@ -45,6 +47,7 @@ def world(engine):
     rows.sku(aldi, "A-2", bread)
     # Milk at G102: 3.10 (10 days ago) → 3.50 (2 h ago); at G105: 3.20 (10 days ago) unchanged;
     # at Coles: 4.00 → 3.00 on special (was 4.00) 1 h ago. Bread: first seen 1 h ago.
+    previous = {}  # (product, store) → its last price, as the price writer records it
     for store, when, price, extra in [
             (a1, ago(10), "3.10", {}), (a1, ago(hours=2), "3.50", {}),
             (a2, ago(10), "3.20", {}),
@@ -52,7 +55,9 @@ def world(engine):
                                          {"is_on_special": True, "was_price": "4.00"}),
             (a1, ago(hours=1), "2.80", {"product": bread})]:
         product = extra.pop("product", milk)
-        rows._insert(PriceHistory, **rows._price_values(product, store, when, price, **extra))
+        rows._insert(PriceHistory, previous_price=previous.get((product, store)),
+                     **rows._price_values(product, store, when, price, **extra))
+        previous[(product, store)] = Decimal(price)
     rows.price(milk, a1, scraped_at=ago(hours=2), price="3.50", unit_price="1.75",
                unit_of_measure="l")
     rows.price(milk, a2, scraped_at=ago(10), last_seen=ago(hours=2), price="3.20")
@@ -75,6 +80,25 @@ def test_search_by_word_prefixes_brand_barcode_and_sku(client, world):
     assert ids(q="") == []
     assert ids(q="milk", chain="coles") == [world["milk"]]
     assert ids(q="bread", chain="coles") == []
+
+
+def test_search_words_the_full_text_index_leaves_out_still_start_words(client, world):
+    """Short words and starts of InnoDB stopwords match word starts, as on SQLite: not inside
+    a word ("lk" is no word start of "milk"), and "wit" finds "with" (not in InnoDB's index)."""
+    rows = world["rows"]
+    chicken = rows.product("chicken herbs", name="Chicken With Herbs")
+    chocolates = rows.product("box chocolates", name="Box of Chocolates")
+    coffee = rows.product("coffee beans", name="Coffee Beans")
+
+    def ids(q):
+        return [item["id"] for item in client.get("/api/products", params={"q": q}).json()[
+            "items"]]
+
+    assert ids("lk") == [] and ids("ilk") == []
+    assert ids("chicken wit") == [chicken] and ids("wit") == [chicken]
+    assert ids("of") == [chocolates] and ids("be cof") == [coffee]
+    assert ids("pauls 2l") == [world["milk"]] and ids("2l") == [world["milk"]]
+    assert client.get("/api/products", params={"q": "bo of"}).json()["total"] == 1
 
 
 def test_search_hit_has_cheapest_price_per_chain_unit_price_and_special(client, world):
@@ -101,6 +125,8 @@ def test_search_pages(client, world):
     assert first["total"] == third["total"] == 25
     assert [i["name"] for i in first["items"]][:2] == ["Cheese Block 00", "Cheese Block 01"]
     assert [i["name"] for i in third["items"]] == [f"Cheese Block {n}" for n in range(20, 25)]
+    past = client.get("/api/products", params={"q": "cheese", "per_page": 10, "page": 4}).json()
+    assert past["total"] == 25 and past["items"] == []
     assert client.get("/api/products", params={"q": "x", "page": "two"}).status_code == 400
 
 
@@ -116,6 +142,30 @@ def test_product_facts_skus_and_prices_per_store_sorted(client, world):
     assert [p["store_code"] for p in by_store] == ["G105", "G102", "COL:401"]
     assert client.get("/api/products/999999").status_code == 404
     assert client.get("/products/999999").status_code == 404
+
+
+def test_a_zone_members_prices_are_marked_inferred_from_its_representative(client, world):
+    """G110 is a member of G102's price zone with no own rows: it shows G102's prices, marked;
+    G105, a member with its own milk price (an override), shows that price unmarked."""
+    rows, (g102, g105, _) = world["rows"], world["stores"]
+    g110 = rows.store(world["aldi"], "G110")
+    zone = rows._insert(PriceZone, company_id=world["aldi"], representative_store_id=g102,
+                        created_at=ago(3), verified_at=ago(3), basket=[])
+    for store in (g102, g105, g110):
+        rows._insert(PriceZoneMember, store_id=store, zone_id=zone, joined_at=ago(3),
+                     verified_at=dt.datetime(2026, 11, 30, 4, tzinfo=dt.timezone.utc),
+                     basket=[], decision={})
+    stores = {p["store_code"]: p for p in client.get(
+        f"/api/products/{world['milk']}").json()["prices_by_store"]}
+    assert {code: (p["price"], p["inferred_from"], p["zone_verified_at"])
+            for code, p in stores.items()} == {
+        "G102": (3.5, None, None), "G105": (3.2, None, None),
+        "G110": (3.5, "G102", "2026-11-30T04:00:00+00:00"), "COL:401": (3.0, None, None)}
+    assert stores["G110"]["store_id"] == g110
+    page = client.get(f"/products/{world['milk']}").text
+    assert page.count('class="inferred"') == 1
+    assert re.search(r'G110</small>\s*<span class="inferred"[^>]*>inferred from G102, '
+                     r'verified 2026-11-30</span>', page)
 
 
 def test_history_is_a_step_series_per_chain_and_per_store(client, world):
