@@ -55,18 +55,23 @@ class LeaseKeeper:
 
     def __init__(self, lease: StoreLease):
         self.lease = lease
-        self.renewal = task.LoopingCall(threads.deferToThread, lease.renew)
+        self.renewal: task.LoopingCall | None = None
 
     def keep(self, crawler) -> None:
         # A strong reference: the signal is what keeps the keeper alive until the crawl closes.
         crawler.signals.connect(self.close, signal=signals.spider_closed, weak=False)
-        # store_targets runs in a thread: the loop is started on the reactor.
+        # store_targets runs in a thread: the loop is made and started on the reactor (a
+        # LoopingCall takes the installed reactor when it is made, installing one if none is).
         from twisted.internet import reactor
 
-        reactor.callFromThread(self.renewal.start, self.lease.seconds / 3, now=False)
+        reactor.callFromThread(self.start_renewing)
+
+    def start_renewing(self) -> None:
+        self.renewal = task.LoopingCall(threads.deferToThread, self.lease.renew)
+        self.renewal.start(self.lease.seconds / 3, now=False)
 
     async def close(self, spider=None, reason=None) -> None:
-        if self.renewal.running:
+        if self.renewal is not None and self.renewal.running:
             self.renewal.stop()
         await asyncio.to_thread(self.lease.release)  # the lease table is the database's
 
