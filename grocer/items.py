@@ -1,8 +1,8 @@
 """Items: the contract between spiders and pipelines (ProductItem; StoreItem of the store
 locators; BarcodeItem of the Coles barcode phase).
 
-A spider fills `raw` (the chain's product exactly as the site sent it, plus `category_path`
-where the spider stamps one), `company`, `store_code` and `scraped_at`. Each pipeline adds what
+A spider fills `raw` (the chain's product exactly as the site sent it), `company`,
+`store_code`, `scraped_at` and `category_path` (the crawled category's). Each pipeline adds what
 it derives, so a feed written with `scrapy crawl … -O items.jsonl` can be replayed from `raw`
 (`scrapy ingest`).
 """
@@ -16,6 +16,9 @@ class ProductItem(scrapy.Item):
     company = scrapy.Field()  # chain slug: aldi, coles, iga, woolworths
     store_code = scrapy.Field()  # store code as loaded by `scrapy loadstores`
     scraped_at = scrapy.Field()  # timezone-aware UTC datetime (ISO string in feeds)
+    # The crawled category's path (root → leaf display names): what the spider knows, for sites
+    # whose products do not name their category themselves (Woolworths' browse API).
+    category_path = scrapy.Field()
     # set by the pipelines
     # clean: the cleaned dict; normalize: + derived fields. An item without `raw` comes with
     # `product` cleaned already (a SplitCart archive line replayed by `scrapy ingest`).

@@ -75,6 +75,7 @@ def item_from_line(record, company: str | None, store: str | None) -> ProductIte
             raw=record["raw"], company=slug,
             store_code=str(store or record.get("store_code") or default_store(slug)),
             scraped_at=feed_scraped_at(record.get("scraped_at")),
+            category_path=record.get("category_path"),
         )
     if isinstance(record.get("product"), dict):
         metadata = record.get("metadata") if isinstance(record.get("metadata"), dict) else {}

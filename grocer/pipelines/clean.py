@@ -43,7 +43,8 @@ class CleanPipeline:
             if raw is None:  # a SplitCart archive line: cleaned already, still validated
                 product = validate_cleaned(adapter.get("product") or {})
             else:
-                product = get_cleaner(adapter.get("company") or "").clean(raw)
+                product = get_cleaner(adapter.get("company") or "").clean(
+                    raw, adapter.get("category_path"))
         except ProductRejected as rejection:
             self._count_drop(rejection.reason)
             raise DropItem(f"{rejection.reason}: {rejection}", log_level="DEBUG") from None

@@ -105,7 +105,6 @@ class StoreSpider(GrocerSpider):
     # there are no more pages; Page.total its size; full_pages: every page but the last is full.
     end_statuses: ClassVar[tuple[int, ...]] = ()
     full_pages: ClassVar[bool] = False
-    stamp_category_path: ClassVar[bool] = False  # put the category's path into each raw product
 
     def __init__(self, *args, categories=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -361,11 +360,12 @@ class StoreSpider(GrocerSpider):
                 continue
             if self.limit_reached(progress):
                 return
-            if self.stamp_category_path:
-                raw["category_path"] = list(category.path)
             progress.run.items += 1
-            yield ProductItem(raw=raw, company=self.company, store_code=progress.target.code,
-                              scraped_at=utcnow())
+            yield self.product_item(raw, progress.target, category)
+
+    def product_item(self, raw, store: StoreTarget, category: Category) -> ProductItem:
+        return ProductItem(raw=raw, company=self.company, store_code=store.code,
+                           scraped_at=utcnow(), category_path=list(category.path))
 
     def limit_reached(self, progress: StoreProgress) -> bool:
         return self.limit is not None and progress.run.items >= self.limit
@@ -407,10 +407,7 @@ class StoreSpider(GrocerSpider):
             return
         self.count("grocer/drift/attributed", len(products))
         for raw in products:
-            if self.stamp_category_path:
-                raw["category_path"] = list(category.path)
-            yield ProductItem(raw=raw, company=self.company, store_code=owner.code,
-                              scraped_at=utcnow())
+            yield self.product_item(raw, owner, category)
 
 
 def same_store(reported, site_id) -> bool:

@@ -65,7 +65,6 @@ class WoolworthsSpider(ZoneSpider):
         core=("fruit-veg", "meat-seafood-deli"),
         rotating=("dairy-eggs-fridge", "bakery", "pantry", "freezer", "snacks-confectionery",
                   "drinks", "health-wellness"), per_day=1)
-    stamp_category_path = True  # the browse API gives no usable path
     blocking_statuses = (403,)  # 503 is retried by Scrapy's RetryMiddleware (RETRY_HTTP_CODES)
     # The site's end: `TotalRecordCount` records over pages of 36; captured pages hold fewer
     # products than that (30–32 of 36), so pages are not full (base.page_verdict).

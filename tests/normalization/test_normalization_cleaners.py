@@ -47,8 +47,8 @@ def iga_raw():
     return load("iga_search.json")["items"]
 
 
-def clean_derive(company, raw):
-    return derive(get_cleaner(company).clean(raw), NORMALIZER)
+def clean_derive(company, raw, category_path=None):
+    return derive(get_cleaner(company).clean(raw, category_path), NORMALIZER)
 
 
 # -- registry ----------------------------------------------------------------------------------
@@ -65,7 +65,7 @@ def test_get_cleaner_is_case_insensitive():
 # -- §4.5 worked examples, one per chain ---------------------------------------------------------
 
 def test_woolworths_birds_eye(woolworths_raw):
-    d = clean_derive("woolworths", woolworths_raw[0])
+    d = clean_derive("woolworths", woolworths_raw[0], ["Fruit & Veg", "Vegetables", "Chillies"])
     assert d["sku"] == "136341"  # str, not the API's int
     assert d["barcode"] is None  # 02...: a store-internal variable-measure code
     assert d["price_current"] == 0.14 and d["price_was"] == 0.14
@@ -181,7 +181,8 @@ def test_coles_heirs_fall_back_to_first():
 # -- Woolworths ---------------------------------------------------------------------------------
 
 def test_woolworths_special_path_and_attributes(woolworths_raw):
-    d = clean_derive("woolworths", woolworths_raw[1])
+    d = clean_derive("woolworths", woolworths_raw[1],
+                     ["Dairy, Eggs & Fridge", "milk", "Milk", " Full Cream "])
     assert d["is_on_special"] is True and d["price_save_amount"] == 0.8
     assert d["url"] == "https://www.woolworths.com.au/shop/productdetails/67890/dairy-farmers-full-cream-milk"
     assert d["health_star_rating"] == 4.0

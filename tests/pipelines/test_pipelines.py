@@ -29,11 +29,11 @@ def woolworths(stockcode, name, price, *, barcode=None, brand="Farmhouse", size=
     raw = {"Stockcode": stockcode, "Name": name, "Brand": brand, "PackageSize": size,
            "Price": price, "WasPrice": was if was is not None else price,
            "CupString": f"${price / 2:.2f} / 1L", "InstoreCupPrice": round(price / 2, 2),
-           "CupMeasure": "1L", "IsAvailable": True, "UrlFriendlyName": "x",
-           "category_path": ["Dairy, Eggs & Fridge", "Milk"]}
+           "CupMeasure": "1L", "IsAvailable": True, "UrlFriendlyName": "x"}
     if barcode:
         raw["Barcode"] = barcode
-    return ProductItem(raw=raw, company="woolworths", store_code=store, scraped_at=at)
+    return ProductItem(raw=raw, company="woolworths", store_code=store, scraped_at=at,
+                       category_path=["Dairy, Eggs & Fridge", "Milk"])
 
 
 def aldi(sku, name, cents, *, store="G102", at=T0):

@@ -24,13 +24,14 @@ def load_json(path):
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-def run(company, raws):
-    """(derived products, Counter of rejection reasons, [(raw, reason)])."""
+def run(company, raws, category_path=None):
+    """(derived products, Counter of rejection reasons, [(raw, reason)]); `category_path` is
+    the crawled category's, as the spider puts it on the item."""
     cleaner = get_cleaner(company)
     out, reasons, rejected = [], Counter(), []
     for raw in raws:
         try:
-            out.append(derive(cleaner.clean(raw), NORMALIZER))
+            out.append(derive(cleaner.clean(raw, category_path), NORMALIZER))
         except ProductRejected as exc:
             reasons[exc.reason] += 1
             rejected.append((raw, exc.reason))
@@ -134,8 +135,8 @@ def test_woolworths_browse_bundles_incl_older_formats(shared_dir):
     assert any("2023" in name for name in sources) and any("2024" in name for name in sources)
     total = Counter()
     for name, raws in sources.items():
-        stamped = [dict(raw, category_path=["Stamped Dept", "Stamped Leaf"]) for raw in raws]
-        products, reasons, rejected = run("woolworths", stamped)
+        products, reasons, rejected = run("woolworths", raws,
+                                          category_path=["Stamped Dept", "Stamped Leaf"])
         total["cleaned"] += len(products)
         total.update(reasons)
         for raw, reason in rejected:

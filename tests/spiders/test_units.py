@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from grocer.chains import CHAINS
 from grocer.db.barcodes import coles_products_needing_barcode, write_coles_barcodes
 from grocer.db.models import Company, Product, Sku, Store
+from grocer.items import ProductItem
 from grocer.middlewares import RetryBackoffMiddleware, StoreAwareRequestFingerprinter
 from grocer.spiders.aldi import AldiSpider
 from grocer.spiders.arguments import positive_int, split_argument
@@ -324,3 +325,19 @@ def test_block_evidence_of_coles_responses():
     assert block_evidence(response(data, "denied", 403)) == "blocked"
     assert block_evidence(response("https://www.coles.com.au/", block)) == "blocked"
     assert block_evidence(response("https://www.coles.com.au/", next_html({}))) is None
+
+
+def test_an_item_carries_its_category_path_and_the_raw_product_as_the_site_sent_it():
+    spider = make_spider(WoolworthsSpider, stores=DEFAULT_FIXTURE_STORE["woolworths"])
+    spider.start_store(spider.pending.popleft())
+    category = Category(key="K1", slug="fruit", path=("Fruit & Veg", "Apples"),
+                        slugs=("fruit",))
+    request = spider.page_request(spider.current.target, category, 0,
+                                  {"category": category, "page": 0})
+    product = {"Stockcode": 7, "Name": "Apples", "Price": 1.5}
+    body = {"Bundles": [{"Products": [dict(product)]}], "TotalRecordCount": 1}
+    items = [result for result in spider.parse_page(
+        TextResponse(request.url, body=json.dumps(body).encode(), request=request))
+        if isinstance(result, ProductItem)]
+    assert [item["category_path"] for item in items] == [["Fruit & Veg", "Apples"]]
+    assert items[0]["raw"] == product

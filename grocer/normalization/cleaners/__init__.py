@@ -9,8 +9,8 @@ Price meaning (README "Prices"): ``price_current`` is what the shopper pays for 
 
 Chain notes: Aldi prices are cents / 100.0 (floats), a loose piece's is ``amountRelevant``,
 ``is_available`` None (``notForSale`` only says Aldi sells nothing online); Coles ``was == 0``
-means no was-price and ``_type != "PRODUCT"`` tiles are not products; Woolworths
-``category_path`` is stamped on the raw product by the spider, the unit price is ``CupPrice``
+means no was-price and ``_type != "PRODUCT"`` tiles are not products; a Woolworths product's
+path is the crawled category's (the item's ``category_path``), the unit price is ``CupPrice``
 (never ``InstoreCupPrice``, computed from the was price), marketplace items are rejected. IGA
 (storefront API): the price is ``wholePrice`` (the TPR price when ``wasWholePrice`` is set),
 i.e. per ``unitOfPrice``, except loose "EachUnit" produce priced per kg and bought by the piece:

@@ -292,12 +292,17 @@ class Cleaner:
 
     company = ""
 
-    def clean(self, raw) -> dict:
+    def clean(self, raw, category_path=None) -> dict:
+        """The cleaned product of one raw product; `category_path` is the crawled category's
+        path, taken where the raw product names no category of its own."""
         if not isinstance(raw, dict):
             raise ProductRejected("not_a_product", type(raw).__name__)
         try:
             self.check_product(raw)
-            product = _finalize(self.transform(raw), keep_special_flag=False)
+            product = self.transform(raw)
+            if category_path and not product.get("category_path"):
+                product["category_path"] = dedupe(clean_category_path(category_path))
+            product = _finalize(product, keep_special_flag=False)
             # Popped and counted by the clean pipeline (grocer/unit_price/recomputed).
             product["unit_price_recomputed"] = cross_check_unit_price(product)
             return product

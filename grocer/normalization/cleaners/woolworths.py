@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from ..unit_price import unit_price_from_size
 from ..values import finite_number
-from .validation import Cleaner, ProductRejected, as_text, clean_category_path, dedupe, float_or_none
+from .validation import Cleaner, ProductRejected, as_text, float_or_none
 
 
 class WoolworthsCleaner(Cleaner):
-    """Woolworths browse/search product (``Bundles[].Products[]``); the spider stamps
-    ``category_path`` (root -> leaf display names) on each raw product."""
+    """Woolworths browse/search product (``Bundles[].Products[]``); it names no category, so
+    the path is the crawled category's (the item's ``category_path``)."""
 
     company = "woolworths"
 
@@ -50,7 +50,7 @@ class WoolworthsCleaner(Cleaner):
             "country_of_origin": as_text(attrs.get("countryoforigin")),
             "url": url,
             "image_url": image if isinstance(image, str) else None,
-            "category_path": dedupe(clean_category_path(raw.get("category_path"))),
+            "category_path": [],  # the browse API names none: the crawled category's path
             "price_current": raw.get("Price"),
             "price_was": raw.get("WasPrice"),
             "per_unit_price_string": unit_string,
