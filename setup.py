@@ -14,6 +14,7 @@ setup(
     install_requires=[
         "scrapy>=2.14",
         "itemadapter>=0.8",
+        "PyDispatcher>=2.0.5",  # Scrapy's signal dispatcher: the ingest reads its receivers
         "sqlalchemy>=2.0",
         "pymysql>=1.1",
         "rapidfuzz>=3.0",

@@ -4,9 +4,12 @@
       pipelines called directly (tests/helpers/pipeline_runner), each into an empty database:
       items/s of the ingest proper (the command's own timing, from the first line to the end
       of the close) and the ratio;
-  (b) whole-process time of `scrapy ingest` of the golden Aldi archive (GROCER_SHARED_DIR) into
-      an empty database vs `python -c "import scrapy"`, medians of --rounds alternated runs;
-  (c) `scrapy list` vs `python -c "import scrapy"`, the same way.
+  (b) whole-process time of `scrapy ingest` of the golden Aldi archive (GROCER_SHARED_DIR) vs
+      `python -c "import scrapy"`, medians of --rounds alternated runs: into a database with
+      grocer's schema and no rows (after `scrapy migrate`, the usual case), and into an empty
+      database (the ingest creates the schema first, through Alembic);
+  (c) `scrapy list` vs `python -c "import scrapy"`, the same way, beside `scrapy list` of a bare
+      project made by `scrapy startproject` (the floor: Scrapy's own start-up).
 
 Prints one JSON line at the end.
 
@@ -32,7 +35,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from grocer.ingest.lines import LineReader, parse_line  # noqa: E402
-from tests.helpers.database import fresh_database  # noqa: E402
+from tests.helpers.database import drop_everything, fresh_database  # noqa: E402
 from tests.helpers.pipeline_runner import PipelineChain  # noqa: E402
 
 KINDS = ["Milk", "Bread", "Rice", "Pasta", "Coffee", "Tea", "Juice", "Soup", "Jam", "Oats"]
@@ -67,10 +70,17 @@ def scrapy(args: list[str], workdir: Path, url: str) -> tuple[float, str]:
     return elapsed, result.stdout
 
 
-def import_scrapy() -> float:
+def timed(command: list[str], workdir: Path | None = None) -> float:
     started = time.perf_counter()
-    subprocess.run([sys.executable, "-c", "import scrapy"], check=True)
+    subprocess.run(command, cwd=workdir, check=True, capture_output=True)
     return time.perf_counter() - started
+
+
+def empty_database(url: str) -> None:
+    """No table at all: the ingest creates grocer's schema."""
+    engine = fresh_database(url)
+    drop_everything(engine)
+    engine.dispose()
 
 
 def ingest_seconds(stdout: str) -> float:
@@ -118,33 +128,47 @@ def main() -> None:
         print(f"(a) {opts.items:,} items: scrapy ingest {command_rate:,.0f} items/s, pipelines "
               f"directly {direct_rate:,.0f} items/s: ratio {command_rate / direct_rate:.2f}")
 
-        startup = {"list": [], "import": [], "golden": []}
+        bare = workdir / "bare"
+        subprocess.run([sys.executable, "-m", "scrapy", "startproject", "bare", str(bare)],
+                       check=True, capture_output=True)
+        startup = {"list": [], "import": [], "bare_list": [], "golden": [], "golden_empty": []}
         for _ in range(opts.rounds):
-            startup["import"].append(import_scrapy())
+            startup["import"].append(timed([sys.executable, "-c", "import scrapy"]))
+            startup["bare_list"].append(timed([sys.executable, "-m", "scrapy", "list"], bare))
             startup["list"].append(scrapy(["list"], workdir, url)[0])
             if golden is not None:
                 fresh_database(url).dispose()
                 startup["golden"].append(scrapy(["ingest", str(golden), *settings],
                                                 workdir, url)[0])
+                empty_database(url)
+                startup["golden_empty"].append(scrapy(["ingest", str(golden), *settings],
+                                                      workdir, url)[0])
         medians = {name: statistics.median(times) if times else None
                    for name, times in startup.items()}
-        list_ratio = medians["list"] / medians["import"]
-        golden_ratio = medians["golden"] / medians["import"] if medians["golden"] else None
-        print("(b) golden archive ingest, whole process: "
-              + (f"{medians['golden']:.2f} s = {golden_ratio:.2f}x import scrapy "
-                 f"({medians['import']:.2f} s)" if golden_ratio else "skipped (no "
-                 "GROCER_SHARED_DIR)"))
-        print(f"(c) scrapy list {medians['list']:.2f} s = {list_ratio:.2f}x import scrapy")
+        ratios = {name: round(medians[name] / medians["import"], 3) if medians[name] else None
+                  for name in ("list", "bare_list", "golden", "golden_empty")}
+        if golden is None:
+            print("(b) golden archive ingest: skipped (no GROCER_SHARED_DIR)")
+        else:
+            print(f"(b) golden archive ingest, whole process: {medians['golden']:.2f} s = "
+                  f"{ratios['golden']:.2f}x import scrapy ({medians['import']:.2f} s); into an "
+                  f"empty database (schema created first) {medians['golden_empty']:.2f} s = "
+                  f"{ratios['golden_empty']:.2f}x")
+        print(f"(c) scrapy list {medians['list']:.2f} s = {ratios['list']:.2f}x import scrapy; "
+              f"a bare Scrapy project's {medians['bare_list']:.2f} s = "
+              f"{ratios['bare_list']:.2f}x")
     print(json.dumps({
         "benchmark": "ingest", "database": url.split(":", 1)[0], "items": opts.items,
         "rounds": opts.rounds,
         "ingest_items_per_s": round(command_rate), "direct_items_per_s": round(direct_rate),
         "ingest_vs_direct": round(command_rate / direct_rate, 3),
-        "golden_process_s": round(medians["golden"], 3) if medians["golden"] else None,
-        "import_scrapy_s": round(medians["import"], 3),
-        "golden_vs_import_scrapy": round(golden_ratio, 3) if golden_ratio else None,
-        "scrapy_list_s": round(medians["list"], 3),
-        "list_vs_import_scrapy": round(list_ratio, 3),
+        "seconds": {name: round(value, 3) if value else None for name, value in medians.items()},
+        "golden_vs_import_scrapy": ratios["golden"],
+        "golden_empty_database_vs_import_scrapy": ratios["golden_empty"],
+        "list_vs_import_scrapy": ratios["list"],
+        "bare_project_list_vs_import_scrapy": ratios["bare_list"],
+        "targets": {"ingest_vs_direct": 0.7, "golden_vs_import_scrapy": 2.5,
+                    "list_vs_import_scrapy": 1.6},
     }))
 
 

@@ -93,6 +93,26 @@ def test_ingest_recomputes_derived_fields_and_reports_bad_lines(db_url, engine, 
         assert connection.scalar(select(func.count()).select_from(Price)) == 2
 
 
+def test_coroutine_receivers_of_the_item_signals_are_awaited(db_url, engine, tmp_path):
+    """The ingest sends item signals synchronously only when no receiver is a coroutine."""
+    feed = tmp_path / "archive.jsonl"
+    feed.write_text("\n".join(json.dumps(line) for line in [
+        splitcart_line("000000000000000001", "Rice 1kg", 2.0),
+        splitcart_line("000000000000000002", "Flour 1kg", 3.0),
+        splitcart_line("000000000000000003", "", 3.0)]) + "\n")  # no name: dropped
+    stats_file = tmp_path / "stats.json"
+    extensions = {"grocer.extensions.health.CrawlHealth": 400,
+                  "tests.helpers.async_receivers.AsyncItemCounter": 600,
+                  "tests.helpers.stats_dump.StatsDump": 900}
+    run_scrapy(["ingest", str(feed), "-s", "GROCER_RECONCILE_ON_CLOSE=0",
+                "-s", "GROCER_MAX_DROP_RATE=1", "-s", f"EXTENSIONS={json.dumps(extensions)}",
+                "-s", f"TEST_STATS_FILE={stats_file}"], db_url=db_url, workdir=tmp_path / "run")
+    stats = json.loads(stats_file.read_text())["stats"]
+    assert stats["item_scraped_count"] == 2  # CoreStats: a plain receiver
+    assert stats["test/async_scraped"] == 2
+    assert stats["test/async_dropped"] == 1
+
+
 def _count(engine, model):
     with engine.connect() as connection:
         return connection.scalar(select(func.count()).select_from(model))
