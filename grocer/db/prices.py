@@ -48,6 +48,9 @@ class WriteResult:
     history: int = 0
     older: int = 0  # observations older than the stored price (an out-of-order replay)
     deferred: int = 0  # another listing of a product, waiting for the stored listing
+    # Listings of a product at a store beyond the one the crawl's price came from: each
+    # product and store counts once as new, changed or unchanged, whatever the batch size.
+    duplicate: int = 0
 
 
 @dataclass
@@ -128,12 +131,18 @@ class PriceWriter:
         optionally sku) in one transaction (retried on a deadlock); returns what happened per
         store id."""
         best: dict[tuple[int, int], dict] = {}
+        extra: dict[int, int] = defaultdict(int)
         for row in rows:  # several listings of a product at a store in one batch: the rule
             key = (row["product_id"], row["store_id"])
+            if key in best:
+                extra[row["store_id"]] += 1
             if key not in best or listing_order(row) < listing_order(best[key]):
                 best[key] = row
         with self._lock:
-            return self._run(best, final=False)
+            results = self._run(best, final=False)
+        for store_id, count in extra.items():
+            results.setdefault(store_id, WriteResult()).duplicate += count
+        return results
 
     def finish(self) -> dict[int, WriteResult]:
         """End of the crawl: listings still waiting for a stored listing that never came
@@ -175,22 +184,24 @@ class PriceWriter:
             key = (row["product_id"], row["store_id"])
             result = plan.results[row["store_id"]]
             plan.decided.append(key[::-1])
+            if not final and key in self._pending:
+                result.duplicate += 1  # of the decided listing and the one that waited, one
             plan.pending[key] = None
-            if before is None:
+            if mine:  # the crawl's price of this product came from another listing already
+                result.duplicate += 1
+                if before is not None and listing_order(row) >= _stored_order(before):
+                    return  # and that listing is lower
+            elif before is None:
                 result.new += 1
-            elif mine and listing_order(row) >= _stored_order(before):
-                result.unchanged += 1  # this crawl already holds a lower listing
-                return
             elif before.price_hash != row["price_hash"]:
                 result.changed += 1
-            elif (before.is_available != row["is_available"] or before.delisted
-                  or (mine and before.sku != row.get("sku"))
-                  or (before.sku is not None and row.get("sku") not in (None, before.sku))):
-                result.unchanged += 1  # same price; availability, listing or delisting moved
-                upserts.append(row)
-                return
             else:
                 result.unchanged += 1
+            if before is not None and before.price_hash == row["price_hash"]:
+                if (before.is_available != row["is_available"] or before.delisted
+                        or (mine and before.sku != row.get("sku"))
+                        or (before.sku is not None and row.get("sku") not in (None, before.sku))):
+                    upserts.append(row)  # same price; availability, listing or delisting moved
                 return
             upserts.append(row)
             if mine and key[1] in self._historied and key[0] in self._historied[key[1]]:
@@ -224,6 +235,8 @@ class PriceWriter:
                 decide(row, before, False)
             else:
                 plan.results[store_id].deferred += 1  # wait for the stored listing
+                if waiting is not None:
+                    plan.results[store_id].duplicate += 1  # the higher of the two waits no more
                 plan.pending[key] = row
 
         previous = self._previous_prices(connection, history, stored)  # before the upsert

@@ -181,7 +181,7 @@ class PricePipeline(DatabasePipeline):
     def _count(self, results: dict[int, WriteResult]) -> None:
         for store_id, result in results.items():
             code = self.store_codes.get(store_id)
-            for name in ("new", "changed", "unchanged", "older"):
+            for name in ("new", "changed", "unchanged", "older", "duplicate"):
                 self._inc(f"grocer/prices/{name}", getattr(result, name))
             self._inc("grocer/history_rows", result.history)
             if self.stats is not None:

@@ -168,6 +168,33 @@ def test_two_identical_crawls_end_with_the_same_price_and_no_new_history(engine,
     assert set(finals) == {(Decimal("2.50"), "b")}
 
 
+def tally(engine, batches) -> dict[str, int]:
+    """What one crawl of `batches` counted, over every write and the finish."""
+    writer = PriceWriter(engine)
+    results = [result for batch in batches for result in writer.write(batch).values()]
+    results += writer.finish().values()
+    return {name: sum(getattr(result, name) for result in results)
+            for name in ("new", "changed", "unchanged", "duplicate", "history")}
+
+
+def test_a_product_listed_several_times_counts_once_whatever_the_order_and_batch_size(
+        engine, shop):
+    """Issue 13: the counts must not depend on the batch size; the extra listings are
+    duplicates, never 'unchanged' (batch size 1) or uncounted (a batch that holds them all)."""
+    (store, _), products = shop
+    first = {"new": 1, "changed": 0, "unchanged": 0, "duplicate": 3, "history": 1}
+    again = {"new": 0, "changed": 0, "unchanged": 1, "duplicate": 3, "history": 0}
+    for n, order in enumerate(list(itertools.permutations(LISTINGS))[::3]):
+        for batch_size in (1, 2, 4):
+            product = products[(n * 3 + batch_size) % len(products)]
+            with engine.begin() as connection:
+                connection.execute(PriceHistory.__table__.delete().where(
+                    PriceHistory.product_id == product))
+                connection.execute(Price.__table__.delete().where(Price.product_id == product))
+            assert tally(engine, listings(store, product, T0, order, batch_size)) == first
+            assert tally(engine, listings(store, product, T1, order[::-1], batch_size)) == again
+
+
 def test_the_chosen_listing_gone_or_dearer_hands_over_to_the_next_lowest(engine, shop):
     (store, _), products = shop
     product = products[0]

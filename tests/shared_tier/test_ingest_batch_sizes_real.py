@@ -47,7 +47,9 @@ def test_the_woolworths_corpus_ingests_finished_with_the_same_counts_at_every_ba
         outcomes[batch_size] = {
             "close_reason": run.close_reason, "stored": stats["grocer/health/stored"],
             "dropped": stats["grocer/health/dropped"], "ignored": stats["grocer/health/ignored"],
-            "lost": stats["grocer/health/lost"], "history": stats.get("grocer/history_rows")}
+            "lost": stats["grocer/health/lost"], "history": stats.get("grocer/history_rows"),
+            **{name: stats.get(f"grocer/prices/{name}", 0)
+               for name in ("new", "changed", "unchanged", "duplicate")}}
         assert result.returncode == 0
     first = outcomes[1]
     assert first["close_reason"] == "finished" and first["lost"] == 0
