@@ -14,65 +14,31 @@ Typical use (the clean and normalize pipelines)::
         stats.inc_value(f"grocer/dropped/{exc.reason}")
 """
 
-from .barcode import clean_barcode
-from .cleaners import (
-    CLEANED_FIELDS,
-    CLEANERS,
-    DERIVED_FIELDS,
-    MAX_NAME_LENGTH,
-    MAX_PRICE,
-    REJECTION_REASONS,
-    AldiCleaner,
-    Cleaner,
-    ColesCleaner,
-    IgaCleaner,
-    ProductRejected,
-    WoolworthsCleaner,
-    clean_category_path,
-    get_cleaner,
-    validate_cleaned,
-)
-from .derive import derive
-from .key import KEY_VERSION, ProductNormalizer
-from .prices import calculate_price_info, price_hash, standardize_unit_price
-from .sizes import (
-    are_sizes_compatible,
-    are_sizes_different,
-    canonical_sizes,
-    extract_raw_sizes,
-    parse_size,
-    standardize_sizes,
-)
-from .text import clean_value
+import importlib
 
-__all__ = [
-    "KEY_VERSION",
-    "clean_value",
-    "clean_barcode",
-    "extract_raw_sizes",
-    "standardize_sizes",
-    "parse_size",
-    "canonical_sizes",
-    "are_sizes_compatible",
-    "are_sizes_different",
-    "ProductNormalizer",
-    "standardize_unit_price",
-    "calculate_price_info",
-    "price_hash",
-    "Cleaner",
-    "AldiCleaner",
-    "ColesCleaner",
-    "WoolworthsCleaner",
-    "IgaCleaner",
-    "CLEANERS",
-    "get_cleaner",
-    "ProductRejected",
-    "REJECTION_REASONS",
-    "CLEANED_FIELDS",
-    "DERIVED_FIELDS",
-    "MAX_PRICE",
-    "MAX_NAME_LENGTH",
-    "clean_category_path",
-    "validate_cleaned",
-    "derive",
-]
+# Lazy (PEP 562): the spiders import small helpers (`values`, `dates`) from this package, and
+# `scrapy list` imports every spider; loading the cleaners, key and sizes with them would cost
+# every command's start-up. A name is imported from its module when first used.
+_EXPORTS = {
+    "barcode": ["clean_barcode"],
+    "cleaners": ["CLEANED_FIELDS", "CLEANERS", "DERIVED_FIELDS", "MAX_NAME_LENGTH", "MAX_PRICE",
+                 "REJECTION_REASONS", "AldiCleaner", "Cleaner", "ColesCleaner", "IgaCleaner",
+                 "ProductRejected", "WoolworthsCleaner", "clean_category_path", "get_cleaner",
+                 "validate_cleaned"],
+    "derive": ["derive"],
+    "key": ["KEY_VERSION", "ProductNormalizer"],
+    "prices": ["calculate_price_info", "price_hash", "standardize_unit_price"],
+    "sizes": ["are_sizes_compatible", "are_sizes_different", "canonical_sizes",
+              "extract_raw_sizes", "parse_size", "standardize_sizes"],
+    "text": ["clean_value"],
+}
+_MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
+__all__ = sorted(_MODULE_OF)
+
+
+def __getattr__(name: str):
+    if name not in _MODULE_OF:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{_MODULE_OF[name]}", __name__), name)
+    globals()[name] = value  # later look-ups skip __getattr__
+    return value

@@ -23,18 +23,18 @@ from __future__ import annotations
 
 from collections import deque
 from decimal import Decimal, InvalidOperation
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from scrapy.utils.misc import load_object
 
 from grocer.crawlstate import CHECKED, FAILED, FETCH_FAILED, StoreTarget
 from grocer.items import ProductItem
-from grocer.normalization.cleaners import get_cleaner
-from grocer.normalization.cleaners.validation import ProductRejected
 from grocer.normalization.dates import sydney_date, utcnow
 from grocer.spiders.base import StoreSpider
 from grocer.zones.basket import PriceBasket, basket_categories
-from grocer.zones.discovery import OWN_PRICES, Decision, ZoneAssigner
+
+if TYPE_CHECKING:
+    from grocer.zones.discovery import Decision
 
 BASKET, FULL = "basket", "full"
 BY_VALUES = ("store", "zone")
@@ -82,6 +82,9 @@ class ZoneSpider(StoreSpider):
     # --- planning -------------------------------------------------------------------------------
 
     def plan_zones(self, settings) -> None:
+        # Local: only a zone crawl needs the assigner (`scrapy list` imports every spider).
+        from grocer.zones.discovery import OWN_PRICES, Decision, ZoneAssigner
+
         known = self.known_zones
         self.assigner = ZoneAssigner(
             known.zones, max_override_share=settings.getfloat("GROCER_ZONE_MAX_OVERRIDE_SHARE"),
@@ -152,6 +155,8 @@ class ZoneSpider(StoreSpider):
                                 "kept, not verified", code, progress.run.error)
 
     def replace_failed_representative(self, code: str) -> None:
+        from grocer.zones.discovery import OWN_PRICES  # local: see plan_zones
+
         decision = self.zone_decisions.get(code)
         if self.phase != FULL or decision is None or not decision.crawl_fully or \
                 decision.action == OWN_PRICES:
@@ -196,6 +201,9 @@ class ZoneSpider(StoreSpider):
         if code not in self.checking:
             yield from super().items(progress, category, products)
             return
+        # Local: the cleaners are needed by a basket check only (`scrapy list` imports every spider).
+        from grocer.normalization.cleaners import ProductRejected, get_cleaner
+
         cleaner = get_cleaner(self.company)
         prices, raws = self.baskets.setdefault(code, {}), self.basket_raw.setdefault(code, {})
         for raw in products:
