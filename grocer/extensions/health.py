@@ -5,7 +5,8 @@ budget, and — the one place that counts them — each store's outcome.
 every pipeline: ``item_scraped``), dropped (``item_dropped``, by reason) and lost (valid items
 not stored because something failed: ``grocer.stats.item_lost``, counted by the pipelines), and
 for every stored item which of the fields in ``GROCER_HEALTH_FIELDS`` it has
-(``grocer/field_valid/<field>``). An item lost after it passed the pipelines (its price batch
+(``grocer/field_valid/<field>``, kept in counters and written into the stats at close: a stats
+call per field and item was a fifth of the extension's cost). An item lost after it passed the pipelines (its price batch
 failed when written) is counted lost, not stored.
 
 Error budget: when ``dropped / processed`` (processed = dropped + items that passed validation,
@@ -82,25 +83,34 @@ def rate(part: int, whole: int) -> float:
     return round(part / whole, 4) if whole else 0.0
 
 
-def store_of(item) -> str:
-    store = ItemAdapter(item).get("store_code") if item is not None else None
+def store_of(adapter: ItemAdapter | None) -> str:
+    store = adapter.get("store_code") if adapter is not None else None
     return str(store) if store else ""
 
 
 class Tally:
-    """Items of a crawl or of one store: passed the pipelines, dropped (by reason), and lost
-    inside a drop. Lost items that had passed the pipelines are known only from the stats."""
+    """Items of a crawl or of one store: passed the pipelines, dropped (by reason, and their
+    running total: the budget reads it on every item), and lost inside a drop. Lost items that
+    had passed the pipelines are known only from the stats."""
 
     def __init__(self):
         self.scraped = 0
         self.dropped: Counter[str] = Counter()
+        self.dropped_count = 0
         self.lost_in_drops = 0
+
+    def drop(self, reason: str) -> None:
+        if reason in LOST_DROP_REASONS:
+            self.lost_in_drops += 1
+        else:
+            self.dropped[reason] += 1
+            self.dropped_count += 1
 
     def stored(self, lost: int) -> int:
         return max(self.scraped - max(lost - self.lost_in_drops, 0), 0)
 
     def dropped_total(self) -> int:
-        return sum(self.dropped.values())
+        return self.dropped_count
 
     def ignored(self, reasons) -> int:
         return sum(count for reason, count in self.dropped.items() if reason in reasons)
@@ -118,6 +128,7 @@ class CrawlHealth:
         self.crawl = Tally()
         self.stores: dict[str, Tally] = defaultdict(Tally)
         self.field_valid: Counter[str] = Counter()
+        self.ignored_drops = 0  # the crawl's drops left out of the rate, kept as they come
         self.closing = False  # the budget was exceeded mid-crawl: the crawl is being closed
 
     @classmethod
@@ -156,23 +167,22 @@ class CrawlHealth:
                            extra={"spider": spider})
 
     def item_scraped(self, item, spider, response=None):
+        adapter = ItemAdapter(item)
         self.crawl.scraped += 1
-        self.stores[store_of(item)].scraped += 1
-        product = ItemAdapter(item).get("product") or {}
+        self.stores[store_of(adapter)].scraped += 1
+        product = adapter.get("product") or {}
+        field_valid = self.field_valid
         for field in self.fields:
             if has_value(product.get(field)):
-                self.field_valid[field] += 1
-                self.stats.inc_value(f"{FIELD_VALID}/{field}")
+                field_valid[field] += 1
         self.check_budget(spider, response)
 
     def item_dropped(self, item, spider, exception=None, response=None):
         reason = drop_reason(exception)
-        tallies = (self.crawl, self.stores[store_of(item)])
-        for tally in tallies:
-            if reason in LOST_DROP_REASONS:
-                tally.lost_in_drops += 1
-            else:
-                tally.dropped[reason] += 1
+        self.crawl.drop(reason)
+        self.stores[store_of(ItemAdapter(item) if item is not None else None)].drop(reason)
+        if reason in self.ignored_reasons:
+            self.ignored_drops += 1
         self.check_budget(spider, response)
 
     def spider_idle(self, spider):
@@ -200,6 +210,8 @@ class CrawlHealth:
             reason, lost=self.lost(), stores=len(runs),
             completed=sum(run.status == COMPLETED for run in runs))
         self.stats.set_value(keys.CLOSE_REASON, final)
+        for field, count in self.field_valid.items():
+            self.stats.inc_value(f"{FIELD_VALID}/{field}", count)
         completed = sum(run.status == COMPLETED for run in runs)
         if runs:
             self.stats.set_value("grocer/stores/completed", completed)
@@ -222,7 +234,8 @@ class CrawlHealth:
         return self.crawl.stored(self.lost())
 
     def processed(self) -> int:
-        return self.stored() + self.crawl.dropped_total() + self.lost()
+        lost = self.lost()
+        return self.crawl.stored(lost) + self.crawl.dropped_total() + lost
 
     def settle(self, run) -> None:
         """The store's counts into its StoreRun, then its final outcome."""
@@ -247,7 +260,7 @@ class CrawlHealth:
         """(drops counted against the budget, items the rate is taken over). An item is judged
         once it passed validation: a database batch holds up to GROCER_BATCH_SIZE valid items
         whose drops-or-not is already known, and leaving them out would over-count the rate."""
-        ignored = self.crawl.ignored(self.ignored_reasons)
+        ignored = self.ignored_drops
         dropped = self.crawl.dropped_total()
         judged = max(self.processed(), dropped + (self.stats.get_value(keys.VALIDATED) or 0))
         return dropped - ignored, judged - ignored
@@ -258,7 +271,11 @@ class CrawlHealth:
                 and dropped / processed > self.max_drop_rate)
 
     def check_budget(self, spider, response) -> None:
-        if self.closing or not self.over_budget(self.min_items):
+        if self.closing or not self.budget_enabled:
+            return
+        if self.ignored_drops == self.crawl.dropped_total() and self.max_drop_rate >= 0:
+            return  # no drop counts: a rate of 0 is within the budget (no stats read per item)
+        if not self.over_budget(self.min_items):
             return
         self.closing = True
         self.log_breach(spider)
