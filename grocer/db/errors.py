@@ -16,6 +16,10 @@ DatabaseError = SQLAlchemyError
 MYSQL_UNKNOWN_DATABASE = 1049
 MYSQL_ACCESS_DENIED = 1045
 MYSQL_NO_REFERENCED_ROW = 1452
+# Too many connections, server shutdown, lock wait timeout; the client's: cannot connect (2002,
+# 2003, 2005), server gone or connection lost — a read/write timeout included (2006, 2013, 2055).
+MYSQL_UNAVAILABLE = frozenset({1040, 1053, 1205, 2002, 2003, 2005, 2006, 2013, 2055})
+SQLITE_UNAVAILABLE = ("database is locked", "unable to open database file", "disk I/O error")
 
 
 class DatabaseUnavailable(RuntimeError):
@@ -46,11 +50,20 @@ def describe(error: BaseException, engine=None) -> str:
 
 def is_unavailable(error: BaseException) -> bool:
     """The database did not answer: refused or lost connection, a timeout (GROCER_DB_TIMEOUT),
-    no pooled connection, or it was found down before. Splitting the batch cannot help then."""
+    no pooled connection, or it was found down before. Splitting the batch cannot help then.
+    Any other error (a row refused by a constraint, a trigger or strict mode) is the rows'."""
     if isinstance(error, DatabaseUnavailable | exc.TimeoutError | exc.DisconnectionError
-                  | exc.InterfaceError | OperationalError):
+                  | exc.InterfaceError):
         return True
-    return isinstance(error, DBAPIError) and error.connection_invalidated
+    if isinstance(error, DBAPIError) and error.connection_invalidated:
+        return True
+    if not isinstance(error, OperationalError):
+        return False
+    original = error.orig
+    code = original.args[0] if original is not None and original.args else None
+    if isinstance(code, int):  # MySQL/MariaDB: the server's or the client library's code
+        return code in MYSQL_UNAVAILABLE
+    return any(text in str(original) for text in SQLITE_UNAVAILABLE)
 
 
 def is_missing_reference(error: BaseException) -> bool:
