@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import random
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TypeVar
@@ -42,11 +43,12 @@ def is_retryable(error: OperationalError) -> bool:
     return "database is locked" in str(original or error)
 
 
-def run_transaction(engine: Engine, work: Callable[[Session], T], attempts: int = 4) -> T:
+def run_transaction(engine: Engine, work: Callable[[Session], T], attempts: int = 6) -> T:
     """`work(session)` in one transaction; a deadlock or lock timeout rolls back and retries.
 
     `work` must read what it needs inside the transaction, so a retry starts from fresh data.
     Blocking (it sleeps between attempts): call it from a worker thread, never on the loop.
+    The waits are jittered: crawls that deadlocked on the same rows must not retry in step.
     """
     for attempt in range(1, attempts + 1):
         try:
@@ -55,7 +57,7 @@ def run_transaction(engine: Engine, work: Callable[[Session], T], attempts: int 
         except OperationalError as error:
             if attempt == attempts or not is_retryable(error):
                 raise
-            delay = 0.2 * 2 ** (attempt - 1)
+            delay = 0.2 * 2 ** (attempt - 1) * random.uniform(0.5, 1.5)
             logger.warning("transaction hit %s; retrying in %.1f s (attempt %d of %d)",
                            error.orig if error.orig is not None else error, delay, attempt + 1,
                            attempts)

@@ -50,7 +50,8 @@ def test_concurrent_ingests_equal_a_serial_run(shared_dir, db_url, engine, tmp_p
         results = list(pool.map(
             lambda store: ingest(golden, db_url, tmp_path / store, store), stores))
     for result in results:
-        assert result.returncode == 0, result.stderr[-3000:]
+        errors = [line for line in result.stderr.splitlines() if "ERROR" in line or "Error" in line]
+        assert result.returncode == 0, "\n".join(errors[:20]) + result.stderr[-2000:]
         assert "finished" in result.stdout + result.stderr
     together = contents(engine)
     assert len(together["products"]) == 2552
