@@ -25,13 +25,13 @@ from scrapy import Request
 from scrapy.utils.misc import load_object
 
 from grocer.crawlstate import (BLOCKED, COMPLETED, CRAWL_CLOSED, DRIFT, FETCH_FAILED,
-                               INCOMPLETE_PAGE, NO_PRODUCTS, RUNNING, CrawlState, StoreRun)
+                               INCOMPLETE_PAGE, NO_PRODUCTS, RUNNING, CrawlState, StoreRun,
+                               StoreTarget)
 from grocer.items import ProductItem
 from grocer.normalization.dates import utcnow
 from grocer.spiders.arguments import split_argument
 from grocer.spiders.categories import Category, TreeFields, walk_categories
 from grocer.spiders.site import GrocerSpider
-from grocer.crawlstate import StoreTarget
 from grocer.tables.refresh import TablesRefresher
 
 
