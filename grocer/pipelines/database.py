@@ -45,7 +45,9 @@ class DatabasePipeline:
         settings = crawler.settings
         timeout = settings.getfloat("GROCER_DB_TIMEOUT")
         engine = get_engine(settings.get("GROCER_DATABASE_URL"), timeout)
-        resolver = _resolvers.setdefault(crawler, ProductResolver(engine))
+        resolver = _resolvers.get(crawler)
+        if resolver is None:  # the first of the crawl's database pipelines makes it
+            resolver = _resolvers[crawler] = ProductResolver(engine)
         return cls(settings.get("GROCER_DATABASE_URL"), settings.getint("GROCER_BATCH_SIZE"),
                    crawler.stats, resolver=resolver, timeout=timeout, crawler=crawler)
 
