@@ -7,6 +7,8 @@ command line still wins over both.
 
 import os
 
+from scrapy.settings import default_settings as _scrapy_defaults
+
 
 def _env(name, default):
     value = os.environ.get(name)
@@ -135,12 +137,15 @@ EXTENSIONS = {
     # Before ReconcileOnClose: a zone crawl's decisions are stored before anything is delisted.
     "grocer.extensions.zones.ZoneRecorder": 450,
     "grocer.extensions.reconcile.ReconcileOnClose": 500,
-    # Off below (TELNETCONSOLE_ENABLED, REMOTE_CONTROL_ENABLED), and not even imported: their
-    # modules pull in twisted.conch and aiohttp, a fifth of a second of every start-up.
-    # Enabling one means setting it back here too.
-    "scrapy.extensions.telnet.TelnetConsole": None,
-    "scrapy.extensions.remote_control.RemoteControl": None,
 }
+# Scrapy's own extensions without the telnet console and the remote control: off below
+# (TELNETCONSOLE_ENABLED, REMOTE_CONTROL_ENABLED), and not even imported - their modules pull
+# in twisted.conch and aiohttp (two TLS contexts), a tenth of a second of every crawl's start.
+# Disabling them in EXTENSIONS (None) would not do: Scrapy imports every key of EXTENSIONS to
+# merge it with this. Enabling one means adding it to EXTENSIONS.
+EXTENSIONS_BASE = {path: order for path, order in _scrapy_defaults.EXTENSIONS_BASE.items()
+                   if path not in ("scrapy.extensions.telnet.TelnetConsole",
+                                   "scrapy.extensions.remote_control.RemoteControl")}
 # Reconciliation when a crawl closes `finished` without database errors (DESIGN §5).
 GROCER_RECONCILE_ON_CLOSE = _env("GROCER_RECONCILE_ON_CLOSE", "true").lower() not in (
     "0", "false", "no")
