@@ -10,7 +10,8 @@ downloader, no spider middleware per item - which is what made the engine-driven
 a tenth of the pipelines' speed.
 
 Items are processed concurrently (up to a window of twice the batch size in flight), so the
-resolve pipeline's batches fill at once instead of waiting for their timer.
+resolve pipeline's batches fill at once instead of waiting for their timer; at the end of the
+file the pipelines hear `input_ended`, so the last batch does not wait for it either.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from grocer.crawlstate import CrawlState
 from grocer.db.engine import engine_from_settings
 from grocer.db.migrate import prepare_schema
 from grocer.ingest.lines import BadLine, LineReader, parse_line
+from grocer.pipelines.batcher import input_ended
 
 logger = logging.getLogger(__name__)
 
@@ -145,6 +147,8 @@ class Ingest:
         except (OSError, EOFError) as error:  # a truncated or corrupt gzip stream
             self.lines += 1
             self.bad_line(self.lines, f"the file cannot be read on: {error}")
+        # The last batches are written as soon as their items arrive, not after their delay.
+        self.crawler.signals.send_catch_log(input_ended)
         if self.in_flight:
             await asyncio.wait(self.in_flight)
         self.crawler.stats.set_value(LINES, self.lines)

@@ -23,6 +23,10 @@ from grocer.db.errors import is_unavailable
 T = TypeVar("T")
 R = TypeVar("R")
 
+# Sent through crawler.signals by a producer that has handed over its last item (`scrapy
+# ingest` at the end of its file): no batch fills any more, so none waits for its delay.
+input_ended = object()
+
 
 class SerialWorker:
     """Runs blocking calls in a thread (one database connection per thread, from the engine's
@@ -60,8 +64,16 @@ class Batcher:
         self.delay = delay
         self.worker = SerialWorker()
         self._pending: list[tuple[Any, asyncio.Future]] = []
-        self._timer: asyncio.TimerHandle | None = None
+        self._timer: asyncio.Handle | None = None
         self._deliveries: set[asyncio.Task] = set()
+
+    def input_ended(self) -> None:
+        """No item comes any more but those in flight: from now on a batch is written once the
+        items already handed over have arrived (the loop's next turn), not after `delay`."""
+        self.delay = 0
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = asyncio.get_running_loop().call_soon(self.flush)
 
     async def submit(self, payload):
         loop = asyncio.get_running_loop()

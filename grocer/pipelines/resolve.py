@@ -19,7 +19,7 @@ from scrapy.exceptions import DropItem
 
 from grocer import stats as keys
 from grocer.db.errors import describe, is_missing_reference, is_unavailable
-from grocer.pipelines.batcher import Batcher, isolate
+from grocer.pipelines.batcher import Batcher, input_ended, isolate
 from grocer.pipelines.database import DatabasePipeline
 
 logger = logging.getLogger(__name__)
@@ -30,6 +30,12 @@ class ResolvePipeline(DatabasePipeline):
         super().__init__(database_url, batch_size, stats, **kwargs)
         self.batcher = Batcher(self._resolve_batch, batch_size, on_batch=self._count_batch)
         self.conflicts_counted = 0
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        pipeline = super().from_crawler(crawler)
+        crawler.signals.connect(pipeline.batcher.input_ended, signal=input_ended)
+        return pipeline
 
     def process_item(self, item):
         adapter = ItemAdapter(item)

@@ -8,11 +8,13 @@ import asyncio
 import threading
 
 from scrapy.exceptions import DropItem
+from scrapy.utils.test import get_crawler
 from sqlalchemy import select
 
 from grocer.db.models import Price, Product, Sku, Store
 from grocer.db.reconcile import reconcile_products
-from grocer.pipelines.batcher import Batcher
+from grocer.pipelines.batcher import Batcher, input_ended
+from grocer.pipelines.resolve import ResolvePipeline
 from tests.helpers.pipeline_runner import PipelineChain
 from tests.pipelines.test_pipelines import count, woolworths
 
@@ -50,6 +52,39 @@ def test_batches_run_in_a_worker_thread_in_order_while_the_loop_keeps_running():
     assert ticks > 0 and results == [10, 20, 30, 40]
     assert batches == [[1, 2], [3, 4]]
     assert loop_thread not in threads
+
+
+def test_once_the_input_ended_a_batch_waits_for_the_items_in_flight_not_for_its_delay():
+    batches = []
+
+    def write(payloads):
+        batches.append(list(payloads))
+        return payloads
+
+    async def ingest():
+        batcher = Batcher(write, size=100, delay=3600)
+        early = [asyncio.ensure_future(batcher.submit(n)) for n in (1, 2)]
+        await asyncio.sleep(0)  # submitted: their batch waits for more items
+        # The last items, still in flight when the input ends: they reach the batch later.
+        late = [asyncio.ensure_future(batcher.submit(n)) for n in (3, 4)]
+        batcher.input_ended()
+        turns = 0
+        while not all(future.done() for future in early + late) and turns < 1000:
+            turns += 1
+            await asyncio.sleep(0)
+        await batcher.close()
+        return [future.result() for future in early + late]
+
+    assert asyncio.run(ingest()) == [1, 2, 3, 4]
+    assert batches == [[1, 2, 3, 4]]
+
+
+def test_the_resolve_pipeline_hears_that_the_input_ended(tmp_path):
+    crawler = get_crawler(settings_dict={
+        "GROCER_DATABASE_URL": f"sqlite:///{tmp_path / 'grocer.sqlite3'}"})
+    pipeline = ResolvePipeline.from_crawler(crawler)
+    crawler.signals.send_catch_log(input_ended)
+    assert pipeline.batcher.delay == 0
 
 
 def _chain(db_url, tmp_path, batch_size=100) -> PipelineChain:
