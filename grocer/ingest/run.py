@@ -17,6 +17,7 @@ file the pipelines hear `input_ended`, so the last batch does not wait for it ei
 from __future__ import annotations
 
 import asyncio
+import gc
 import inspect
 import logging
 import signal
@@ -105,7 +106,8 @@ class Ingest:
         crawler.extensions = ExtensionManager.from_crawler(crawler)
         self.pipelines = ItemPipelineManager.from_crawler(crawler)
         self.settings.freeze()
-        await asyncio.to_thread(prepare_schema, engine_from_settings(self.settings), logger)
+        engine = engine_from_settings(self.settings)
+        await asyncio.to_thread(prepare_schema, engine, logger)
 
         crawler.stats.open_spider()
         await self.pipelines.open_spider_async()
@@ -113,12 +115,16 @@ class Ingest:
         self.synchronous = {signal for signal in PER_ITEM_SIGNALS if not any(
             inspect.iscoroutinefunction(receiver) or inspect.isasyncgenfunction(receiver)
             for receiver in liveReceivers(getAllReceivers(crawler.signals.sender, signal)))}
+        # What the start-up built (modules, settings, the pipelines) lives until the process
+        # ends: the collections the feed's allocations trigger no longer walk it each time.
+        gc.freeze()
         await self.feed()
         reason = await self.close_reason()
         await self.pipelines.close_spider_async()
         await crawler.signals.send_catch_log_async(signals.spider_closed, spider=self.spider,
                                                    reason=reason)
         crawler.stats.close_spider(reason=reason)
+        engine.dispose()  # SQLite folds its write-ahead log into the file now, not at exit
         return reason
 
     async def feed(self) -> None:
