@@ -7,7 +7,9 @@ asyncio reactor) opens the home page, lets the challenge's JavaScript run until 
 `__NEXT_DATA__`, and hands over its cookies and User-Agent. A block or challenge page (or any
 non-JSON answer of a Next.js data route) renews the session with a new browser visit and the
 request is retried, up to `COLES_SESSION_RENEWALS` renewals in a row; past them the response
-goes on to the spider, which closes the crawl `blocked`.
+goes on to the spider, which closes the crawl `blocked`. An answer with a status of
+RETRY_HTTP_CODES (429, 5xx) is no block: it goes on to the retry middleware (backoff,
+Retry-After), whatever its body.
 
 `COLES_SESSION=file` (default): the cookies of `COLES_COOKIES_FILE`, read once, never renewed.
 
@@ -184,16 +186,21 @@ class ColesSessionMiddleware:
     """Downloader middleware of the Coles spiders (before the cookies middleware): puts the
     session on every request to the Coles site and renews it on a block."""
 
-    def __init__(self, session: ColesSession, host: str):
+    def __init__(self, session: ColesSession, host: str, retry_statuses=()):
         self.session = session
         self.host = host
+        # The statuses of the retry middleware (RETRY_HTTP_CODES): an overloaded or
+        # rate-limiting site, retried with backoff and Retry-After; a new browser visit would
+        # only add load. Imperva's block and challenge pages come with 200 or 403.
+        self.retry_statuses = frozenset(retry_statuses)
         self.jar_generations: dict = {}  # cookie jar → the session generation it holds
 
     @classmethod
     def from_crawler(cls, crawler):
         settings = crawler.settings
         return cls(session_from_settings(settings, crawler.stats),
-                   urlsplit(settings.get("COLES_BASE_URL")).netloc)
+                   urlsplit(settings.get("COLES_BASE_URL")).netloc,
+                   (int(status) for status in settings.getlist("RETRY_HTTP_CODES")))
 
     def is_site(self, request) -> bool:
         return urlsplit(request.url).netloc == self.host
@@ -219,6 +226,8 @@ class ColesSessionMiddleware:
         if not (self.session.renewable and self.is_site(request)
                 and urlsplit(request.url).path != "/robots.txt"):
             return response
+        if response.status in self.retry_statuses:
+            return response  # the retry middleware's; says nothing of the session either way
         generation = request.meta.get(SESSION_OF_REQUEST)
         if block_evidence(response) is None:
             self.session.passed(generation)

@@ -4,12 +4,22 @@ given up after COLES_SESSION_RENEWALS renewals in a row."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
+from scrapy import Request
+from scrapy.http import HtmlResponse, TextResponse
+from scrapy.utils.test import get_crawler
 
 from grocer.outcome import EXIT_BLOCKED
+from grocer.spiders.coles import ColesSpider
+from grocer.spiders.coles_session import ColesSessionMiddleware, SessionState
 from tests.helpers.browser import chromium_executable
+from tests.helpers.fixture_server import BLOCK_PAGE
+from tests.helpers.spiders import project_settings
 
 STORES = {"stores": "COL:401,COL:402"}
+DATA_ROUTE = "https://www.coles.com.au/_next/data/b1/en/browse/meat-seafood.json?page=1"
 
 
 @pytest.fixture
@@ -141,3 +151,63 @@ def test_renewals_count_in_a_row_and_a_stale_block_only_retries():
     session = asyncio.run(scenario())
     assert len(visits) == 4 and session.state.cookies[0]["value"] == "t4"
     assert session.stats.get_value("grocer/coles/session/renewals") == 3
+
+
+class FakeBrowser:
+    """Browser visits without a browser: each gives a new reese84 token."""
+
+    def __init__(self):
+        self.visits = 0
+
+    async def __call__(self) -> SessionState:
+        self.visits += 1
+        return SessionState([{"name": "reese84", "value": f"t{self.visits}", "path": "/"}], "UA")
+
+
+def session_middleware(**settings) -> tuple[ColesSessionMiddleware, FakeBrowser]:
+    """The middleware as a browser-session crawl builds it, with a fake browser."""
+    crawler = get_crawler(ColesSpider, project_settings(COLES_SESSION="browser", **settings))
+    middleware = ColesSessionMiddleware.from_crawler(crawler)
+    middleware.session.visit = browser = FakeBrowser()
+    return middleware, browser
+
+
+def answer(middleware, request, status=200, body=b"<html>Service Unavailable</html>"):
+    """What the middleware makes of `request` (sent through it) answered with `body`."""
+    async def exchange():
+        await middleware.process_request(request)
+        response_class = TextResponse if body.lstrip().startswith(b"{") else HtmlResponse
+        response = response_class(request.url, status=status, body=body, request=request)
+        return response, await middleware.process_response(request, response)
+
+    return asyncio.run(exchange())
+
+
+@pytest.mark.parametrize("status", [429, 500, 502, 503, 504])
+def test_a_retryable_status_goes_on_to_the_retry_middleware_without_a_renewal(status):
+    middleware, browser = session_middleware()
+    response, result = answer(middleware, Request(DATA_ROUTE), status)
+    assert result is response  # RetryAfterMiddleware's to retry, with backoff and Retry-After
+    assert browser.visits == 1  # the session's opening, no renewal
+    assert middleware.session.stats.get_value("grocer/coles/session/renewals") is None
+
+
+@pytest.mark.parametrize("status, body", [(200, BLOCK_PAGE.read_bytes()),  # as Imperva sends it
+                                          (403, b"<html>Access denied</html>"),
+                                          (200, b"<html>no JSON on a data route</html>")])
+def test_a_block_that_is_no_retryable_status_renews_the_session(status, body):
+    middleware, browser = session_middleware()
+    _, result = answer(middleware, Request(DATA_ROUTE), status, body)
+    assert isinstance(result, Request) and result.url == DATA_ROUTE
+    assert browser.visits == 2
+
+
+def test_a_503_and_a_429_of_a_data_route_are_retried_with_backoff_not_renewed(
+        crawl, challenge, browser_env):
+    challenge.fault(("/_next/data/", "meat-seafood", "page=1"), "503", "429:1")
+    result = crawl("coles", args={"stores": "COL:401"}, env=browser_env)
+    assert result.reason == "finished", result.log[-3000:]
+    assert result.store_status() == {"COL:401": "completed"}
+    assert result.stat("grocer/coles/session/renewals") == 0
+    assert result.stat("grocer/coles/session/browser_visits") == 1
+    assert result.stat("retry/count") == 2 and result.stat("grocer/retry/retry_after") == 1
