@@ -211,3 +211,29 @@ def test_a_503_and_a_429_of_a_data_route_are_retried_with_backoff_not_renewed(
     assert result.stat("grocer/coles/session/renewals") == 0
     assert result.stat("grocer/coles/session/browser_visits") == 1
     assert result.stat("retry/count") == 2 and result.stat("grocer/retry/retry_after") == 1
+
+
+def test_a_url_always_blocked_is_given_up_after_its_renewals_while_others_pass():
+    middleware, browser = session_middleware(COLES_SESSION_RENEWALS=2)
+    blocked_page = BLOCK_PAGE.read_bytes()
+    request = Request(DATA_ROUTE)
+    for renewal in (1, 2):
+        _, request = answer(middleware, request, 200, blocked_page)
+        assert isinstance(request, Request), f"renewal {renewal}"
+        other = Request(DATA_ROUTE.replace("meat-seafood", "dairy-eggs-fridge"))
+        response, passed = answer(middleware, other, 200, b'{"pageProps": {}}')
+        assert passed is response  # other pages get through with the new session
+    response, given_up = answer(middleware, request, 200, blocked_page)
+    assert given_up is response  # on to the spider, which closes the crawl blocked
+    assert browser.visits == 3  # the opening and two renewals, not one per block
+
+
+def test_a_page_the_site_keeps_blocking_closes_the_crawl_after_its_renewals(
+        crawl, challenge, browser_env):
+    challenge.fault(("/_next/data/", "meat-seafood", "page=1"), *["block"] * 5)
+    result = crawl("coles", args=STORES, env={**browser_env, "COLES_SESSION_RENEWALS": "2"})
+    assert result.reason == "blocked", result.log[-3000:]
+    assert len(challenge.requests_to("/en/browse/meat-seafood.json")) == 3  # 1 + 2 renewals
+    assert result.stat("grocer/coles/session/renewals") == 2
+    assert "blocked" in result.crawl_state["stores"]["COL:401"]["error"]
+
