@@ -1,6 +1,7 @@
 """The Coles browser session against the fixture site's own JavaScript challenge, with a real
 headless Chromium (tests/helpers/browser.py): passed, renewed when the site blocks it mid-crawl,
-given up after COLES_SESSION_RENEWALS renewals in a row."""
+given up after COLES_SESSION_RENEWALS renewals (per request and in a row); 429/5xx left to the
+retry middleware. The middleware's rules also with a fake browser (FakeBrowser), no Chromium."""
 
 from __future__ import annotations
 
@@ -237,3 +238,15 @@ def test_a_page_the_site_keeps_blocking_closes_the_crawl_after_its_renewals(
     assert result.stat("grocer/coles/session/renewals") == 2
     assert "blocked" in result.crawl_state["stores"]["COL:401"]["error"]
 
+
+def test_a_data_route_staying_html_past_its_renewals_fails_the_store_incomplete(
+        crawl, challenge, browser_env):
+    renewals, retries = 1, 4  # COLES_SESSION_RENEWALS, RETRY_TIMES
+    challenge.fault(("/_next/data/", "meat-seafood", "page=1"), *["html"] * (1 + renewals + retries))
+    result = crawl("coles", args={"stores": "COL:401"},
+                   env={**browser_env, "COLES_SESSION_RENEWALS": str(renewals)})
+    assert result.store_status() == {"COL:401": "failed"}, result.log[-3000:]
+    assert result.crawl_state["stores"]["COL:401"]["reason"] == "incomplete_page"
+    assert result.stat("grocer/coles/session/renewals") == renewals  # none for the bad retries
+    assert result.stat("grocer/coles/not_json") == 1 + retries
+    assert result.stat("grocer/coles/blocked") == 0
