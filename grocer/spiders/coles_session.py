@@ -240,9 +240,9 @@ class ColesSessionMiddleware:
         if renewals >= self.session.max_renewals:
             logger.warning("Coles still blocks %s after %d new sessions: giving up on it",
                            request.url, renewals)
-            return response  # the spider closes the crawl
+            return response  # on to the spider (ColesSite.check_blocked)
         if not await self.session.renew(generation):
-            return response  # renewals in a row exhausted: the spider closes the crawl
+            return response  # renewals in a row exhausted: on to the spider
         retry = request.replace(dont_filter=True)
         retry.meta[RENEWALS_OF_REQUEST] = renewals + 1
         return retry
