@@ -18,10 +18,11 @@ PENDING, RUNNING, COMPLETED, FAILED = "pending", "running", "completed", "failed
 CHECKED = "checked"
 
 # Why a store failed (StoreRun.reason).
-FETCH_FAILED = "fetch_failed"  # a request could not be fetched or read (network, HTTP, JSON)
-# A category page that is not a valid page of products, past retries: a null or missing product
-# list, another shape, an end-of-list answer to the first page, fewer products than the site's
-# total. The category did not end the way the site ends one, so the store is not complete.
+FETCH_FAILED = "fetch_failed"  # a request could not be fetched (network, HTTP status)
+# A category tree or page the site answered that is not a valid one, past retries: not JSON
+# (truncated, HTML), a null or missing product list, another shape, an end-of-list answer to the
+# first page, fewer products than the site's total. The category did not end the way the site
+# ends one (or the categories are unknown), so the store is not complete.
 INCOMPLETE_PAGE = "incomplete_page"
 NO_PRODUCTS = "no_products"  # the site listed no product at all: a site problem
 BLOCKED = "blocked"  # the site's bot protection refused the crawl

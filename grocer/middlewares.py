@@ -27,6 +27,13 @@ except ImportError:  # pragma: no cover - Scrapy 2.14-2.17 always run a Twisted 
 
 logger = logging.getLogger(__name__)
 
+
+def count(stats, key: str) -> None:
+    """Count on the crawl's stats; a middleware built without stats (tests, tools) counts
+    nothing."""
+    if stats is not None:
+        stats.inc_value(key)
+
 # Statuses whose Retry-After header says when to ask again (RFC 9110 §10.2.3).
 RETRY_AFTER_STATUSES = frozenset({429, 503})
 # Request meta of a retry the site asked to delay: time.monotonic() before which it is not sent.
@@ -73,14 +80,14 @@ class RetryAfterMiddleware(RetryMiddleware):
         if response.status in RETRY_AFTER_STATUSES and not request.meta.get("dont_retry"):
             wait = retry_after_seconds(response.headers.get("Retry-After"))
         if wait is not None and wait > self.max_retry_after:
-            self.stats.inc_value("grocer/retry/retry_after_too_long")
+            count(self.stats, "grocer/retry/retry_after_too_long")
             logger.error("gave up on %s: HTTP %d asks to retry in %.0f s, more than "
                          "GROCER_MAX_RETRY_AFTER (%.0f s)", request.url, response.status, wait,
                          self.max_retry_after)
             return response
         result = super().process_response(request, response)
         if wait and isinstance(result, Request):
-            self.stats.inc_value("grocer/retry/retry_after")
+            count(self.stats, "grocer/retry/retry_after")
             result.meta[NOT_BEFORE] = time.monotonic() + wait
         return result
 
@@ -119,8 +126,7 @@ class RetryBackoffMiddleware:
         if NOT_BEFORE in request.meta:
             delay = max(delay, request.meta[NOT_BEFORE] - time.monotonic())
         if delay > 0:
-            if self.stats is not None:
-                self.stats.inc_value("grocer/retry/backoff_waits")
+            count(self.stats, "grocer/retry/backoff_waits")
             await sleep(delay)  # asyncio or Twisted, whichever runs the crawl
         return None
 

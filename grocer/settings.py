@@ -86,7 +86,8 @@ WOOLWORTHS_USER_AGENT = _env("WOOLWORTHS_USER_AGENT", _BROWSER_UA)
 COLES_USER_AGENT = _env("COLES_USER_AGENT", _BROWSER_UA)
 COLES_COOKIES_FILE = _env("COLES_COOKIES_FILE", "")
 # The Coles session: "file" (COLES_COOKIES_FILE) or "browser" (a headless Chromium passes the
-# bot protection's challenge; renewed on a block at most COLES_SESSION_RENEWALS times in a row).
+# bot protection's challenge; renewed on a block at most COLES_SESSION_RENEWALS times per request
+# and in a row).
 COLES_SESSION = _env("COLES_SESSION", "file")
 COLES_SESSION_RENEWALS = int(_env("COLES_SESSION_RENEWALS", 3))
 # Empty: Playwright's own Chromium when installed, else `chromium` on the PATH.

@@ -214,6 +214,11 @@ class StoreSpider(GrocerSpider):
             return progress
         return None
 
+    def retry_incomplete(self, response, kind: str):
+        """A category tree or page the site answered but that is no valid one (not JSON,
+        another shape, an end too soon): retried, then its store fails `incomplete_page`."""
+        return self.retry_bad_response(response, kind, slug=INCOMPLETE_PAGE)
+
     # --- translation tables -------------------------------------------------------------------
 
     def parse_table(self, response):
@@ -230,11 +235,11 @@ class StoreSpider(GrocerSpider):
             return
         data = self.decode(response)
         if data is None:
-            yield from self.retry_bad_response(response, "invalid_json")
+            yield from self.retry_incomplete(response, "invalid_json")
             return
         categories = self.categories_from(data, response)
         if categories is None:  # another shape (`{"data": null}`): retried like a page
-            yield from self.retry_bad_response(response, "unexpected_shape")
+            yield from self.retry_incomplete(response, "unexpected_shape")
             return
         yield from self.category_requests(progress.target, categories)
 
@@ -287,16 +292,15 @@ class StoreSpider(GrocerSpider):
         size = meta.get("page_size") or self.page_size
         if response.status in self.end_statuses:
             if page_verdict(number, None, meta.get("total"), size, self.full_pages) == INCOMPLETE:
-                yield from self.retry_bad_response(response, f"http_{response.status}_too_soon",
-                                                   slug=INCOMPLETE_PAGE)
+                yield from self.retry_incomplete(response, f"http_{response.status}_too_soon")
             return
         data = self.decode(response)
         if data is None:
-            yield from self.retry_bad_response(response, "invalid_json")
+            yield from self.retry_incomplete(response, "invalid_json")
             return
         page = self.page_of(data)
         if page is None:
-            yield from self.retry_bad_response(response, "unexpected_shape", slug=INCOMPLETE_PAGE)
+            yield from self.retry_incomplete(response, "unexpected_shape")
             return
         skus = frozenset(str(p.get(self.sku_field)) for p in page.products if isinstance(p, dict))
         repeated = bool(skus) and skus == meta.get("previous_skus")  # instead of an end

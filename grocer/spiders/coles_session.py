@@ -6,8 +6,11 @@ block (README, *Coles session*).
 asyncio reactor) opens the home page, lets the challenge's JavaScript run until the page has
 `__NEXT_DATA__`, and hands over its cookies and User-Agent. A block or challenge page (or any
 non-JSON answer of a Next.js data route) renews the session with a new browser visit and the
-request is retried, up to `COLES_SESSION_RENEWALS` renewals in a row; past them the response
-goes on to the spider, which closes the crawl `blocked`.
+request is retried with it. `COLES_SESSION_RENEWALS` bounds both the new sessions one request
+is retried with and the renewals in a row (no response getting through in between); past
+either, the response goes on to the spider (ColesSite.check_blocked). An answer with a status
+of RETRY_HTTP_CODES (429, 5xx) is no block: it goes on to the retry middleware (backoff,
+Retry-After), whatever its body.
 
 `COLES_SESSION=file` (default): the cookies of `COLES_COOKIES_FILE`, read once, never renewed.
 
@@ -34,6 +37,9 @@ CHROMIUM_ARGS = ("--no-sandbox", "--disable-gpu")
 # The names of the cookies this middleware put on a request (taken off again on a retry).
 ADDED_COOKIES = "coles_session_cookies"
 SESSION_OF_REQUEST = "coles_session"  # the generation of the session a request went out with
+# How many times a request was retried with a newer session after a block (its retries and
+# replacements carry it): a URL the site always blocks is given up, however others fare.
+RENEWALS_OF_REQUEST = "coles_session_renewals"
 
 
 @dataclass
@@ -108,7 +114,7 @@ class ColesSession:
         self.state = state
         self.visit = visit  # None: a fixed session (cookie file)
         self.max_renewals = renewals
-        self.renewals_in_row = 0
+        self.renewals_in_row = 0  # since a response last got through: the crawl-wide guard
         self.stats = stats
         self.lock = asyncio.Lock()
 
@@ -184,16 +190,21 @@ class ColesSessionMiddleware:
     """Downloader middleware of the Coles spiders (before the cookies middleware): puts the
     session on every request to the Coles site and renews it on a block."""
 
-    def __init__(self, session: ColesSession, host: str):
+    def __init__(self, session: ColesSession, host: str, retry_statuses=()):
         self.session = session
         self.host = host
+        # The statuses of the retry middleware (RETRY_HTTP_CODES): an overloaded or
+        # rate-limiting site, retried with backoff and Retry-After; a new browser visit would
+        # only add load. Imperva's block and challenge pages come with 200 or 403.
+        self.retry_statuses = frozenset(retry_statuses)
         self.jar_generations: dict = {}  # cookie jar → the session generation it holds
 
     @classmethod
     def from_crawler(cls, crawler):
         settings = crawler.settings
         return cls(session_from_settings(settings, crawler.stats),
-                   urlsplit(settings.get("COLES_BASE_URL")).netloc)
+                   urlsplit(settings.get("COLES_BASE_URL")).netloc,
+                   (int(status) for status in settings.getlist("RETRY_HTTP_CODES")))
 
     def is_site(self, request) -> bool:
         return urlsplit(request.url).netloc == self.host
@@ -219,10 +230,19 @@ class ColesSessionMiddleware:
         if not (self.session.renewable and self.is_site(request)
                 and urlsplit(request.url).path != "/robots.txt"):
             return response
+        if response.status in self.retry_statuses:
+            return response  # the retry middleware's; says nothing of the session either way
         generation = request.meta.get(SESSION_OF_REQUEST)
         if block_evidence(response) is None:
             self.session.passed(generation)
             return response
+        renewals = request.meta.get(RENEWALS_OF_REQUEST, 0)
+        if renewals >= self.session.max_renewals:
+            logger.warning("Coles still blocks %s after %d new sessions: giving up on it",
+                           request.url, renewals)
+            return response  # on to the spider (ColesSite.check_blocked)
         if not await self.session.renew(generation):
-            return response  # renewals exhausted: the spider closes the crawl
-        return request.replace(dont_filter=True)
+            return response  # renewals in a row exhausted: on to the spider
+        retry = request.replace(dont_filter=True)
+        retry.meta[RENEWALS_OF_REQUEST] = renewals + 1
+        return retry

@@ -39,6 +39,7 @@ def test_a_null_product_list_once_is_retried_and_the_store_completes(crawl, site
 @pytest.mark.parametrize("fault, kind", [
     ("null_data", "unexpected_shape"),  # {"data": null} with HTTP 200
     ("400", "http_400_too_soon"),  # the end-of-list status answering the first page
+    ("truncated", "invalid_json"),  # a body that is not JSON is no page either
 ])
 def test_a_page_staying_bad_fails_its_store_and_nothing_of_it_is_delisted(
         crawl, site, engine, fault, kind):
@@ -59,6 +60,18 @@ def test_a_page_staying_bad_fails_its_store_and_nothing_of_it_is_delisted(
     # category 5101 never ended the way Aldi ends one (the old spider took it as empty and
     # delisted its two products and the gone one).
     assert delisted(engine) == {"G105": {gone["sku"]}}
+
+
+@pytest.mark.parametrize("fault, kind", [("truncated", "invalid_json"),
+                                         ("null_data", "unexpected_shape")])
+def test_a_category_tree_staying_unreadable_fails_its_store_as_incomplete(crawl, site, fault,
+                                                                         kind):
+    site.fault(("/v2/product-category-tree", "servicePoint=G102"), *[fault] * (1 + RETRIES))
+    result = crawl("aldi", args={"stores": "G102,G105"})
+    assert result.store_status() == {"G102": "failed", "G105": "completed"}, result.log[-4000:]
+    store = result.crawl_state["stores"]["G102"]
+    assert store["reason"] == "incomplete_page" and kind in store["error"]
+    assert result.stat(f"grocer/bad_response/{kind}") == 1 + RETRIES
 
 
 def test_fewer_products_than_the_sites_total_fail_the_store(crawl, site, engine):

@@ -57,6 +57,19 @@ def test_a_wait_beyond_the_cap_gives_the_request_up():
     assert NOT_BEFORE not in retry_middleware.process_response(request, plain).meta
 
 
+def test_a_retry_after_middleware_without_stats_still_retries_and_gives_up():
+    crawler = get_crawler(AldiSpider, project_settings(GROCER_MAX_RETRY_AFTER=10))
+    crawler.spider = AldiSpider.from_crawler(crawler)
+    retry_middleware = RetryAfterMiddleware(crawler.settings)  # no stats: counts nothing
+    retry_middleware.crawler = crawler
+    request = Request("https://api.aldi.com.au/v3/product-search")
+    soon = Response(request.url, status=503, headers={"Retry-After": "2"}, request=request)
+    assert NOT_BEFORE in retry_middleware.process_response(request, soon).meta
+    too_late = Response(request.url, status=429, headers={"Retry-After": "3600"},
+                        request=request)
+    assert retry_middleware.process_response(request, too_late) is too_late
+
+
 def test_a_429_with_retry_after_3_is_retried_no_sooner_than_3_seconds_later(crawl, site):
     site.fault("/v2/product-category-tree", "429:3")
     result = crawl("aldi", args={"stores": "G102"})  # backoff itself waits 0.01 s here
