@@ -3,9 +3,12 @@
 `process_item` awaits `Batcher.submit(payload)`; payloads are collected until `size` are
 pending or `delay` seconds passed since the first one, then `flush_fn(payloads)` runs once for
 all of them **in a worker thread** and each caller gets its own result back (a result that is
-an exception fails that caller only). Batches of one pipeline run one after another, in order
-(`SerialWorker`): the writers keep per-crawl memory that assumes it; the loop keeps downloading
-and parsing meanwhile. Runs on the asyncio event loop (Scrapy's asyncio reactor, or
+an exception fails that caller only). Every caller is answered whatever fails: a batch that
+raises or gives a result too few fails each of its callers, and an `on_batch` (stats) callback
+that raises is logged and counted in `grocer/item_errors` (no reconciliation on incomplete
+stats) while its callers still get their results. Batches of one pipeline run one after
+another, in order (`SerialWorker`): the writers keep per-crawl memory that assumes it; the loop
+keeps downloading and parsing meanwhile. Runs on the asyncio event loop (Scrapy's asyncio reactor, or
 `asyncio.run` in benchmarks and tests).
 
 `isolate` is the batch isolation both database pipelines use: a batch the database refuses is
@@ -15,10 +18,14 @@ split in halves, recursively, so that only the items it refuses are lost.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
+from grocer import stats as keys
 from grocer.db.errors import is_unavailable
+
+logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -53,11 +60,13 @@ class SerialWorker:
 
 class Batcher:
     def __init__(self, flush_fn: Callable[[list], Sequence[Any]], size: int,
-                 delay: float = 0.2, on_batch: Callable[[Sequence[Any]], None] | None = None):
+                 delay: float = 0.2, on_batch: Callable[[Sequence[Any]], None] | None = None,
+                 stats=None):
         self.flush_fn = flush_fn  # runs in the worker thread
         self.on_batch = on_batch  # runs on the loop with each batch's results (stats)
         self.size = size
         self.delay = delay
+        self.stats = stats
         self.worker = SerialWorker()
         self._pending: list[tuple[Any, asyncio.Future]] = []
         self._timer: asyncio.TimerHandle | None = None
@@ -85,19 +94,29 @@ class Batcher:
             delivery.add_done_callback(self._deliveries.discard)
 
     async def _deliver(self, batch, written: asyncio.Task) -> None:
+        """Every caller gets an answer, whatever fails: a caller left waiting would hang its
+        item (and the crawl's close) forever."""
         try:
             results = await written
+            if len(results) != len(batch):
+                raise RuntimeError(f"a batch of {len(batch)} gave {len(results)} results")
         except Exception as error:  # every item of the batch learns that it failed
             results = [error] * len(batch)
-        if self.on_batch is not None:
-            self.on_batch(results)
-        for (_, future), result in zip(batch, results, strict=True):
-            if future.done():
-                continue
-            if isinstance(result, BaseException):
-                future.set_exception(result)
-            else:
-                future.set_result(result)
+        try:
+            if self.on_batch is not None:
+                self.on_batch(results)
+        except Exception:  # the batch's stats are incomplete: no reconciliation on them
+            logger.exception("counting a batch of %d items failed", len(batch))
+            if self.stats is not None:
+                self.stats.inc_value(keys.ITEM_ERRORS)
+        finally:
+            for (_, future), result in zip(batch, results, strict=True):
+                if future.done():
+                    continue
+                if isinstance(result, BaseException):
+                    future.set_exception(result)
+                else:
+                    future.set_result(result)
 
     async def close(self) -> None:
         """Flush what waits and return once every batch was written and delivered."""

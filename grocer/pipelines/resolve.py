@@ -28,7 +28,8 @@ logger = logging.getLogger(__name__)
 class ResolvePipeline(DatabasePipeline):
     def __init__(self, database_url: str, batch_size: int = 1000, stats=None, **kwargs):
         super().__init__(database_url, batch_size, stats, **kwargs)
-        self.batcher = Batcher(self._resolve_batch, batch_size, on_batch=self._count_batch)
+        self.batcher = Batcher(self._resolve_batch, batch_size, on_batch=self._count_batch,
+                               stats=stats)
         self.conflicts_counted = 0
 
     def process_item(self, item):

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from grocer.db.models import Price, Product, Sku, Store
 from grocer.db.reconcile import reconcile_products
 from grocer.pipelines.batcher import Batcher
-from tests.helpers.pipeline_runner import PipelineChain
+from tests.helpers.pipeline_runner import DictStats, PipelineChain
 from tests.pipelines.test_pipelines import count, woolworths
 
 STOCKCODES = range(10, 18)
@@ -50,6 +50,38 @@ def test_batches_run_in_a_worker_thread_in_order_while_the_loop_keeps_running():
     assert ticks > 0 and results == [10, 20, 30, 40]
     assert batches == [[1, 2], [3, 4]]
     assert loop_thread not in threads
+
+
+async def _delivered(batcher: Batcher, payloads) -> list:
+    """Submit the payloads and close the batcher; each caller's answer (its exception
+    included), or "never answered" for a caller still waiting once every batch was handled."""
+    callers = [asyncio.ensure_future(batcher.submit(payload)) for payload in payloads]
+    await asyncio.sleep(0)  # every payload submitted
+    await batcher.close()
+    for _ in range(10):  # let the answered callers run
+        await asyncio.sleep(0)
+    return [(caller.exception() or caller.result()) if caller.done() else "never answered"
+            for caller in callers]
+
+
+def test_a_failing_batch_callback_still_answers_every_caller_and_is_counted(caplog):
+    stats = DictStats()
+
+    def count(results):
+        raise KeyError("a bug in the stats callback")
+
+    answers = asyncio.run(_delivered(
+        Batcher(lambda payloads: [p * 10 for p in payloads], size=2, on_batch=count,
+                stats=stats), [1, 2, 3]))
+    assert answers == [10, 20, 30]
+    assert stats.values["grocer/item_errors"] == 2  # once per batch
+    assert "counting a batch of 2 items failed" in caplog.text
+
+
+def test_a_batch_with_a_result_missing_fails_every_caller_instead_of_hanging():
+    answers = asyncio.run(_delivered(Batcher(lambda payloads: payloads[1:], size=3), [1, 2, 3]))
+    assert [type(answer) for answer in answers] == [RuntimeError] * 3
+    assert "a batch of 3 gave 2 results" in str(answers[0])
 
 
 def _chain(db_url, tmp_path, batch_size=100) -> PipelineChain:
