@@ -137,14 +137,11 @@ class PricePipeline(DatabasePipeline):
 
     def _write_batch(self, batch: list[_Listing]):
         self.check_available()
-        for listing in batch:
-            store_id = self.directory.store_id(listing.company, listing.store_code)
-            listing.row["store_id"] = store_id
-            self.store_codes[store_id] = listing.store_code
         done, lost = isolate(self._write_part, batch)
         return [result for _, result in done], lost
 
     def _write_part(self, listings: list[_Listing]) -> dict[int, WriteResult]:
+        self._find_stores(listings)
         rows = [listing.row for listing in listings]
         try:
             return self.writer.write(rows)
@@ -152,6 +149,15 @@ class PricePipeline(DatabasePipeline):
             if not is_missing_reference(error) or not self._follow_merges(listings):
                 raise
         return self.writer.write(rows)
+
+    def _find_stores(self, listings: list[_Listing]) -> None:
+        """The store id of each listing, found or created here, inside the isolated part: a
+        store that cannot be found or created costs only its own listings."""
+        for listing in listings:
+            if listing.row["store_id"] is None:
+                store_id = self.directory.store_id(listing.company, listing.store_code)
+                listing.row["store_id"] = store_id
+                self.store_codes[store_id] = listing.store_code
 
     def _follow_merges(self, listings: list[_Listing]) -> bool:
         """Re-point the rows of products that no longer exist to where their SKUs, keys and

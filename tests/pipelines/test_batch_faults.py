@@ -168,3 +168,27 @@ def test_a_product_merged_away_costs_no_resolve_batch_either(db_url, engine, tmp
     assert chain.stats.values.get("grocer/lost_total", 0) == 0
     with engine.connect() as connection:
         assert connection.scalar(select(Sku.product_id).where(Sku.sku == "33")) == survivor
+
+
+def test_a_store_that_cannot_be_found_or_created_loses_only_its_listings(db_url, engine,
+                                                                        tmp_path, monkeypatch):
+    chain = _chain(db_url, tmp_path)
+    prices = chain.pipelines[3]
+    store_id = prices.directory.store_id
+
+    def refusing(slug, store_code):
+        if store_code == "9999":
+            raise RuntimeError("the store could not be created")
+        return store_id(slug, store_code)
+
+    monkeypatch.setattr(prices.directory, "store_id", refusing)
+    items = [woolworths(n, f"Product {n}", 2.0 + n) for n in STOCKCODES]
+    items.append(woolworths(10, "Product 10", 2.5, store="9999"))
+    chain.run(items)
+
+    assert chain.stats.values["grocer/lost/db_error"] == 1
+    assert chain.stats.values["grocer/store/9999/lost"] == 1
+    assert chain.stats.values.get("grocer/store/1147/lost", 0) == 0
+    assert chain.stats.values["grocer/prices/new"] == len(STOCKCODES)
+    assert count(engine, Price) == len(STOCKCODES)
+
