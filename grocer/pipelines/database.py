@@ -18,7 +18,7 @@ from scrapy.utils.defer import deferred_from_coro
 from grocer import outcome
 from grocer import stats as keys
 from grocer.db.engine import DEFAULT_TIMEOUT, get_engine
-from grocer.db.errors import DatabaseUnavailable, describe
+from grocer.db.errors import DatabaseUnavailable, describe, is_unavailable
 from grocer.db.resolution import ProductResolver
 from grocer.db.stores import StoreDirectory
 
@@ -54,6 +54,16 @@ class DatabasePipeline:
     def _inc(self, key: str, count: int = 1) -> None:
         if self.stats is not None and count:
             self.stats.inc_value(key, count)
+
+    def batch_failed(self, errors: list[BaseException], counter: str) -> None:
+        """On the loop, once per batch that lost items (`errors`: one per lost item, counted
+        in `counter`): any loss forbids reconciliation (delisting); an unavailable database
+        closes the crawl."""
+        self._inc(keys.DB_ERRORS)
+        self._inc(counter, len(errors))
+        unavailable = next((error for error in errors if is_unavailable(error)), None)
+        if unavailable is not None:
+            self.database_down(unavailable)
 
     # --- an unavailable database (worker thread: check; event loop: declare) -----------------
 

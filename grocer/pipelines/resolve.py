@@ -18,7 +18,7 @@ from itemadapter import ItemAdapter
 from scrapy.exceptions import DropItem
 
 from grocer import stats as keys
-from grocer.db.errors import describe, is_missing_reference, is_unavailable
+from grocer.db.errors import describe, is_missing_reference
 from grocer.pipelines.batcher import Batcher, isolate
 from grocer.pipelines.database import DatabasePipeline
 
@@ -55,7 +55,7 @@ class ResolvePipeline(DatabasePipeline):
         adapter["product"]["normalized_name_brand_size"] = resolution.key
         adapter["product_id"] = resolution.product_id
         if resolution.created:
-            self._inc("grocer/products/created")
+            self._inc(keys.PRODUCTS_CREATED)
         return item
 
     def _resolve_batch(self, payloads) -> list:
@@ -95,11 +95,7 @@ class ResolvePipeline(DatabasePipeline):
         """On the loop, once per batch."""
         errors = [result for result in results if isinstance(result, BaseException)]
         if errors:
-            # Any lost item forbids reconciliation (delisting): the store did not get its price.
-            self._inc(keys.DB_ERRORS)
-            self._inc("grocer/db_error_items", len(errors))
-            if any(is_unavailable(error) for error in errors):
-                self.database_down(next(e for e in errors if is_unavailable(e)))
+            self.batch_failed(errors, "grocer/db_error_items")
         conflicts = self.resolver.barcode_conflicts
         self._inc("grocer/barcode_conflicts", conflicts - self.conflicts_counted)
         self.conflicts_counted = conflicts

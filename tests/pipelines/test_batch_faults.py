@@ -7,14 +7,17 @@ from __future__ import annotations
 import asyncio
 import threading
 
+import pytest
 from scrapy.exceptions import DropItem
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
-from grocer.db.models import Price, Product, Sku, Store
+from grocer.db.models import Price, PriceHistory, Product, Sku, Store
+from grocer.db.prices import PriceWriter
 from grocer.db.reconcile import reconcile_products
+from grocer.db.reconcile.orphans import delete_orphans
 from grocer.pipelines.batcher import Batcher
 from tests.helpers.pipeline_runner import DictStats, PipelineChain
-from tests.pipelines.test_pipelines import count, woolworths
+from tests.pipelines.test_pipelines import T1, count, woolworths
 
 STOCKCODES = range(10, 18)
 
@@ -113,10 +116,26 @@ def test_a_product_the_database_refuses_loses_only_its_item(db_url, engine, tmp_
     assert count(engine, Price) == len(STOCKCODES) - 1
 
 
-def test_a_price_row_the_database_refuses_loses_only_its_item(db_url, engine, tmp_path):
-    chain = _chain(db_url, tmp_path)
-    prices = chain.pipelines[3]
+def _store_with_no_row(prices, monkeypatch) -> None:
     prices.directory.stores[("woolworths", "9999")] = 10**6  # a foreign key to no store
+
+
+def _store_that_cannot_be_created(prices, monkeypatch) -> None:
+    store_id = prices.directory.store_id
+
+    def refusing(slug, store_code):
+        if store_code == "9999":
+            raise RuntimeError("the store could not be created")
+        return store_id(slug, store_code)
+
+    monkeypatch.setattr(prices.directory, "store_id", refusing)
+
+
+@pytest.mark.parametrize("fault", [_store_with_no_row, _store_that_cannot_be_created])
+def test_a_listing_whose_row_or_store_fails_loses_only_its_item(db_url, engine, tmp_path,
+                                                                 monkeypatch, fault):
+    chain = _chain(db_url, tmp_path)
+    fault(chain.pipelines[3], monkeypatch)
     items = [woolworths(n, f"Product {n}", 2.0 + n) for n in STOCKCODES]
     items.append(woolworths(10, "Product 10", 2.5, store="9999"))
     chain.run(items)
@@ -170,25 +189,91 @@ def test_a_product_merged_away_costs_no_resolve_batch_either(db_url, engine, tmp
         assert connection.scalar(select(Sku.product_id).where(Sku.sku == "33")) == survivor
 
 
-def test_a_store_that_cannot_be_found_or_created_loses_only_its_listings(db_url, engine,
-                                                                        tmp_path, monkeypatch):
-    chain = _chain(db_url, tmp_path)
-    prices = chain.pipelines[3]
-    store_id = prices.directory.store_id
+WAITING_CODES = ("1147", "1148")
 
-    def refusing(slug, store_code):
-        if store_code == "9999":
-            raise RuntimeError("the store could not be created")
-        return store_id(slug, store_code)
 
-    monkeypatch.setattr(prices.directory, "store_id", refusing)
-    items = [woolworths(n, f"Product {n}", 2.0 + n) for n in STOCKCODES]
-    items.append(woolworths(10, "Product 10", 2.5, store="9999"))
-    chain.run(items)
+def _listings_that_wait(db_url, engine, tmp_path) -> tuple[PipelineChain, list]:
+    """A crawl that stored Oat Milk (SKU 41) at two stores and Rice Milk (SKU 51) at one, and a
+    second crawl's chain that sees only their other, dearer listings (SKUs 42, 52): those wait
+    for the stored listings, which never come, and become the price when the pipeline closes.
+    Returns the second chain and its items."""
+    oat, rice = "9300000000088", "9300000000095"
+    stored = [woolworths(41, "Oat Milk", 2.0, barcode=oat, store=code) for code in WAITING_CODES]
+    stored.append(woolworths(51, "Rice Milk", 2.0, barcode=rice))
+    _chain(db_url, tmp_path).run(stored)
+    later = [woolworths(42, "Oat Milk", 3.0, barcode=oat, store=code, at=T1)
+             for code in WAITING_CODES]
+    later.append(woolworths(52, "Rice Milk", 3.0, barcode=rice, at=T1))
+    return _chain(db_url, tmp_path), later
+
+
+def _prices(engine) -> dict:
+    with engine.connect() as connection:
+        rows = connection.execute(select(Store.store_code, Price.product_id, Price.sku,
+                                         Price.price).join(Store))
+        return {(code, sku): (product_id, float(price)) for code, product_id, sku, price in rows}
+
+
+def test_a_waiting_listing_the_database_refuses_at_the_end_loses_only_itself(
+        db_url, engine, tmp_path, monkeypatch):
+    chain, later = _listings_that_wait(db_url, engine, tmp_path)
+    write = PriceWriter._write
+
+    def refuse_rice_milk(self, connection, candidates, final):
+        if final and any(row["sku"] == "52" for row in candidates.values()):
+            raise RuntimeError("refused by a trigger")
+        return write(self, connection, candidates, final)
+
+    monkeypatch.setattr(PriceWriter, "_write", refuse_rice_milk)
+    chain.run(later)
 
     assert chain.stats.values["grocer/lost/db_error"] == 1
-    assert chain.stats.values["grocer/store/9999/lost"] == 1
-    assert chain.stats.values.get("grocer/store/1147/lost", 0) == 0
-    assert chain.stats.values["grocer/prices/new"] == len(STOCKCODES)
-    assert count(engine, Price) == len(STOCKCODES)
+    assert chain.stats.values["grocer/store/1147/lost"] == 1  # its store fails
+    assert chain.stats.values.get("grocer/store/1148/lost", 0) == 0
+    assert chain.stats.values["grocer/db_errors"] == 1
+    prices = _prices(engine)
+    assert [prices[(code, "42")][1] for code in WAITING_CODES] == [3.0, 3.0]
+    assert prices[("1147", "51")][1] == 2.0  # the refused listing changed nothing
 
+
+def test_a_waiting_listing_whose_product_was_merged_away_is_written_to_the_survivor(
+        db_url, engine, tmp_path, monkeypatch):
+    chain, later = _listings_that_wait(db_url, engine, tmp_path)
+    prices = chain.pipelines[3]
+    close = prices.close_spider
+    with engine.connect() as connection:
+        keys = dict(connection.execute(select(Sku.sku, Product.normalized_name_brand_size)
+                                       .join(Product)).all())
+
+    async def merge_then_close():  # another crawl's reconciliation, while the listings wait
+        await prices.flush()
+        assert reconcile_products(engine, {keys["51"]: keys["41"]}).products_merged == 1
+        await close()
+
+    monkeypatch.setattr(prices, "close_spider", merge_then_close)
+    chain.run(later)
+
+    assert chain.stats.values.get("grocer/lost_total", 0) == 0
+    assert chain.stats.values.get("grocer/db_errors", 0) == 0
+    with engine.connect() as connection:
+        survivor = connection.scalar(select(Sku.product_id).where(Sku.sku == "41"))
+    assert _prices(engine) == {("1147", "42"): (survivor, 3.0), ("1148", "42"): (survivor, 3.0)}
+
+
+def test_a_product_a_merge_re_resolution_creates_is_counted_created(db_url, engine, tmp_path):
+    """Another crawl's clean-up removed a product this crawl's caches still hold: the price
+    batch re-resolves its item, which creates the product again — counted as resolve counts."""
+    chain = _chain(db_url, tmp_path, batch_size=10)
+    first, = chain.run([woolworths(61, "Soy Milk", 3.0)])
+    with engine.begin() as connection:
+        for table in (Price, PriceHistory):
+            connection.execute(delete(table).where(table.product_id == first["product_id"]))
+    assert delete_orphans(engine) == 1
+
+    again, = chain.run([woolworths(61, "Soy Milk", 2.9)])
+    assert again["product_id"] == first["product_id"]  # the cache's stale id
+    assert chain.stats.values["grocer/products/created"] == 2
+    assert chain.stats.values.get("grocer/lost_total", 0) == 0
+    with engine.connect() as connection:
+        recreated = connection.scalar(select(Sku.product_id).where(Sku.sku == "61"))
+    assert _prices(engine) == {("1147", "61"): (recreated, 2.9)}
