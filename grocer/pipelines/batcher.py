@@ -11,7 +11,7 @@ another, in order (`SerialWorker`): the writers keep per-crawl memory that assum
 keeps downloading and parsing meanwhile. Runs on the asyncio event loop (Scrapy's asyncio reactor, or
 `asyncio.run` in benchmarks and tests).
 
-`isolate` is the batch isolation both database pipelines use: a batch the database refuses is
+`isolate` is the batch isolation every database pipeline uses: a batch the database refuses is
 split in halves, recursively, so that only the items it refuses are lost.
 """
 
@@ -156,3 +156,16 @@ def isolate(work: Callable[[list[T]], R], items: Sequence[T]
     if items:
         attempt(list(items))
     return done, lost
+
+
+def isolate_each(work: Callable[[list[int]], Sequence[R]], count: int) -> list:
+    """`isolate` over the indices of a batch of `count` payloads, for `work` that gives one
+    result per index: each payload's result, or the error that lost it (a Batcher's answers)."""
+    done, lost = isolate(work, range(count))
+    results: list = [None] * count
+    for indices, part_results in done:
+        for index, result in zip(indices, part_results, strict=True):
+            results[index] = result
+    for index, error in lost:
+        results[index] = error
+    return results

@@ -15,11 +15,10 @@ from __future__ import annotations
 import logging
 
 from itemadapter import ItemAdapter
-from scrapy.exceptions import DropItem
 
 from grocer import stats as keys
 from grocer.db.errors import describe, is_missing_reference
-from grocer.pipelines.batcher import Batcher, isolate
+from grocer.pipelines.batcher import Batcher, isolate_each
 from grocer.pipelines.database import DatabasePipeline
 
 logger = logging.getLogger(__name__)
@@ -47,8 +46,7 @@ class ResolvePipeline(DatabasePipeline):
         try:
             resolution = await self.batcher.submit(payload)
         except Exception as error:  # counted once per batch in _count_batch
-            keys.item_lost(self.stats, adapter.get("store_code"), "db_error")
-            raise DropItem(f"db_error: {error.__class__.__name__}", log_level="DEBUG") from None
+            raise self.lost_item(adapter.get("store_code"), error) from None
         return self._resolved(item, adapter, resolution)
 
     def _resolved(self, item, adapter, resolution):
@@ -77,16 +75,11 @@ class ResolvePipeline(DatabasePipeline):
             self.resolver.reverify()
             return self.resolver.resolve_batch(*batch)
 
-        done, lost = isolate(resolve, range(len(payloads)))
-        results: list = [None] * len(payloads)
-        for indices, resolutions in done:
-            for index, resolution in zip(indices, resolutions, strict=True):
-                results[index] = resolution
-        for index, error in lost:
-            results[index] = error
+        results = isolate_each(resolve, len(payloads))
+        lost = [result for result in results if isinstance(result, Exception)]
         if lost:
             logger.error("product resolution lost %d of a batch of %d items: %s", len(lost),
-                         len(payloads), describe(lost[0][1], self.engine))
+                         len(payloads), describe(lost[0], self.engine))
         else:
             logger.debug("resolved a batch of %d items", len(payloads))
         return results
