@@ -61,10 +61,11 @@ class ResolvePipeline(DatabasePipeline):
         self.check_available()
         products = [product for product, _ in payloads]
         slugs = [slug for _, slug in payloads]
-        company_ids = [self.directory.company_id(slug) for slug in slugs]
 
         def resolve(indices: list[int]):
-            batch = ([products[i] for i in indices], [company_ids[i] for i in indices],
+            # The companies too are found (or created) inside the isolation.
+            batch = ([products[i] for i in indices],
+                     [self.directory.company_id(slugs[i]) for i in indices],
                      [slugs[i] for i in indices])
             try:
                 return self.resolver.resolve_batch(*batch)

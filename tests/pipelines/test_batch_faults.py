@@ -17,7 +17,7 @@ from grocer.db.reconcile import reconcile_products
 from grocer.db.reconcile.orphans import delete_orphans
 from grocer.pipelines.batcher import Batcher
 from tests.helpers.pipeline_runner import DictStats, PipelineChain
-from tests.pipelines.test_pipelines import T1, count, woolworths
+from tests.pipelines.test_pipelines import T1, aldi, count, woolworths
 
 STOCKCODES = range(10, 18)
 
@@ -187,6 +187,27 @@ def test_a_product_merged_away_costs_no_resolve_batch_either(db_url, engine, tmp
     assert chain.stats.values.get("grocer/lost_total", 0) == 0
     with engine.connect() as connection:
         assert connection.scalar(select(Sku.product_id).where(Sku.sku == "33")) == survivor
+
+
+def test_a_company_that_cannot_be_found_or_created_loses_only_its_items(db_url, engine,
+                                                                       tmp_path, monkeypatch):
+    chain = _chain(db_url, tmp_path)
+    directory = chain.pipelines[2].directory
+    company_id = directory.company_id
+
+    def refusing(slug):
+        if slug == "aldi":
+            raise RuntimeError("the company could not be created")
+        return company_id(slug)
+
+    monkeypatch.setattr(directory, "company_id", refusing)
+    results = chain.run([*(woolworths(n, f"Product {n}", 2.0 + n) for n in STOCKCODES),
+                         aldi("700", "Milk", 199)])
+
+    assert isinstance(results[-1], DropItem)
+    assert chain.stats.values["grocer/lost/db_error"] == 1
+    assert chain.stats.values["grocer/store/G102/lost"] == 1
+    assert count(engine, Price) == len(STOCKCODES)
 
 
 WAITING_CODES = ("1147", "1148")
