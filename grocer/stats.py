@@ -13,6 +13,9 @@ VALIDATED = "grocer/validated"
 DB_ERRORS = "grocer/db_errors"
 # Set once a database batch found the database not answering: the crawl closes (db_errors).
 DB_UNAVAILABLE = "grocer/db_unavailable"
+# Products created by resolution: by the resolve pipeline, and by the price pipeline when it
+# re-resolves the rows of a product another crawl merged away.
+PRODUCTS_CREATED = "grocer/products/created"
 ITEM_ERRORS = "grocer/item_errors"  # exceptions other than DropItem out of a pipeline
 INVALID_BARCODES = "grocer/invalid_barcode"
 # The reason the crawl really closed with (grocer.outcome), set by the crawl-health extension

@@ -130,6 +130,27 @@ class PriceWriter:
         """Write one batch of price rows (dicts with product_id, store_id, PRICE_FIELDS and
         optionally sku) in one transaction (retried on a deadlock); returns what happened per
         store id."""
+        return self._write_chosen(rows, final=False)
+
+    def finish(self, rows: list[dict] | None = None) -> dict[int, WriteResult]:
+        """End of the crawl: listings still waiting for a stored listing that never came
+        become the price — all of them, or `rows`, some of them (a batch isolation's part;
+        their product ids may have been re-pointed since they began to wait). Returns what
+        happened per store id (empty when nothing waited)."""
+        with self._lock:
+            rows = list(self._pending.values()) if rows is None else rows
+        results = self._write_chosen(rows, final=True)
+        written = {id(row) for row in rows}
+        with self._lock:  # committed: they wait no more, whatever key they waited under
+            self._pending = {key: row for key, row in self._pending.items()
+                             if id(row) not in written}
+        return results
+
+    def waiting(self, product_id: int, store_id: int) -> dict | None:
+        """The row that waits for the stored listing of this product at this store, if any."""
+        return self._pending.get((product_id, store_id))
+
+    def _write_chosen(self, rows: list[dict], final: bool) -> dict[int, WriteResult]:
         best: dict[tuple[int, int], dict] = {}
         extra: dict[int, int] = defaultdict(int)
         for row in rows:  # several listings of a product at a store in one batch: the rule
@@ -139,18 +160,10 @@ class PriceWriter:
             if key not in best or listing_order(row) < listing_order(best[key]):
                 best[key] = row
         with self._lock:
-            results = self._run(best, final=False)
+            results = self._run(best, final=final)
         for store_id, count in extra.items():
             results.setdefault(store_id, WriteResult()).duplicate += count
         return results
-
-    def finish(self) -> dict[int, WriteResult]:
-        """End of the crawl: listings still waiting for a stored listing that never came
-        become the price. Returns what happened per store id (empty when nothing waited)."""
-        with self._lock:
-            if not self._pending:
-                return {}
-            return self._run(dict(self._pending), final=True)
 
     # --- one transaction ------------------------------------------------------------------
 

@@ -1,64 +1,75 @@
-"""Writes what the Coles barcode phase found (BarcodeItem) through grocer.db.barcodes: batches of
-GROCER_BATCH_SIZE products (the rest when the crawl closes), each one UPDATE off the reactor,
-counted in stats (written, marked missing, conflicts)."""
+"""BarcodePipeline: writes what the Coles barcode phase found (BarcodeItem) through
+grocer.db.barcodes — barcodes, and the flag of products whose page has none.
+
+Batched like the other database pipelines (grocer.pipelines.batcher): GROCER_BATCH_SIZE items or
+0.2 s, written in a worker thread, one batch after another, each one UPDATE; what waits is
+written when the crawl closes, also a blocked or stopped one. A batch the database refuses is
+split until only the products it refuses are lost: each counted lost (`db_error`, and the batch
+in `grocer/db_errors`; the crawl closes `db_errors`), its product left without barcode or flag
+so that the next run looks it up again. A database that stops answering closes the crawl
+`db_errors` (grocer.pipelines.database). Stats: barcodes written, products marked missing,
+barcodes another product already has.
+"""
 
 from __future__ import annotations
 
 import logging
 
 from itemadapter import ItemAdapter
-from scrapy.utils.defer import maybe_deferred_to_future
-from twisted.internet import threads
 
 from grocer import stats as keys
-from grocer.db.barcodes import write_coles_barcodes
-from grocer.db.engine import engine_from_settings
+from grocer.db.barcodes import BarcodeWriteResult, write_coles_barcodes
+from grocer.db.errors import describe
+from grocer.pipelines.batcher import Batcher, isolate_each
+from grocer.pipelines.database import DatabasePipeline
 
 logger = logging.getLogger(__name__)
 
 
-class BarcodePipeline:
-    def __init__(self, engine, batch_size: int, stats):
-        self.engine = engine
-        self.batch_size = batch_size
-        self.stats = stats
-        self.found: dict[int, str] = {}
-        self.missing: set[int] = set()
-
-    @classmethod
-    def from_crawler(cls, crawler):
-        return cls(engine_from_settings(crawler.settings),
-                   crawler.settings.getint("GROCER_BATCH_SIZE"), crawler.stats)
+class BarcodePipeline(DatabasePipeline):
+    def __init__(self, database_url: str, batch_size: int = 1000, stats=None, **kwargs):
+        super().__init__(database_url, batch_size, stats, **kwargs)
+        self.batcher = Batcher(self._write_batch, batch_size, on_batch=self._count_batch,
+                               stats=stats)
 
     async def process_item(self, item):
         adapter = ItemAdapter(item)
-        if adapter.get("barcode"):
-            self.found[adapter["product_id"]] = adapter["barcode"]
-        else:
-            self.missing.add(adapter["product_id"])
-        if len(self.found) + len(self.missing) >= self.batch_size:
-            await self.flush()
+        try:
+            await self.batcher.submit((adapter["product_id"], adapter.get("barcode") or None))
+        except Exception as error:  # counted once per batch in _count_batch
+            raise self.lost_item(None, error) from None
         return item
 
-    async def flush(self) -> None:
-        found, missing, self.found, self.missing = self.found, self.missing, {}, set()
-        if not (found or missing):
-            return
-        try:
-            result = await maybe_deferred_to_future(threads.deferToThread(
-                write_coles_barcodes, self.engine, found, missing))
-        except Exception:  # the products stay without either: the next run looks them up
-            logger.exception("barcode batch of %d products failed; nothing of it was written",
-                             len(found) + len(missing))
-            self.stats.inc_value(keys.DB_ERRORS)
-            keys.item_lost(self.stats, None, "db_error", len(found) + len(missing))
-            return
-        self.stats.inc_value(keys.BARCODES_WRITTEN, result.written)
-        self.stats.inc_value(keys.BARCODES_MARKED_MISSING, result.marked_missing)
-        for product_id, barcode, owner in result.conflicts:
-            self.stats.inc_value(keys.BARCODES_CONFLICT)
-            logger.warning("barcode %s of Coles product %d already belongs to product %d: "
-                           "not written", barcode, product_id, owner)
+    def _write_batch(self, payloads: list[tuple[int, str | None]]) -> list:
+        """In the worker thread: for each (product id, barcode or None) the result of the
+        write that held it, or the error that lost it."""
+        self.check_available()
+
+        def write(indices: list[int]) -> list[BarcodeWriteResult]:
+            part = [payloads[index] for index in indices]
+            result = write_coles_barcodes(
+                self.engine, {product_id: barcode for product_id, barcode in part if barcode},
+                {product_id for product_id, barcode in part if not barcode})
+            return [result] * len(part)
+
+        return isolate_each(write, len(payloads))
+
+    def _count_batch(self, results) -> None:
+        """On the loop, once per batch: each written part once (its items share its result)."""
+        errors = [result for result in results if isinstance(result, BaseException)]
+        if errors:
+            logger.error("barcode batch of %d products: %d not written (%s)", len(results),
+                         len(errors), describe(errors[0], self.engine))
+            self.batch_failed(errors, "grocer/db_error_items")
+        parts = {id(result): result for result in results
+                 if isinstance(result, BarcodeWriteResult)}
+        for result in parts.values():
+            self._inc(keys.BARCODES_WRITTEN, result.written)
+            self._inc(keys.BARCODES_MARKED_MISSING, result.marked_missing)
+            self._inc(keys.BARCODES_CONFLICT, len(result.conflicts))
+            for product_id, barcode, owner in result.conflicts:
+                logger.warning("barcode %s of Coles product %d already belongs to product %d: "
+                               "not written", barcode, product_id, owner)
 
     async def close_spider(self):
-        await self.flush()  # what a blocked or stopped crawl found is kept
+        await self.batcher.close()  # what a blocked or stopped crawl found is kept

@@ -3,22 +3,29 @@
 `process_item` awaits `Batcher.submit(payload)`; payloads are collected until `size` are
 pending or `delay` seconds passed since the first one, then `flush_fn(payloads)` runs once for
 all of them **in a worker thread** and each caller gets its own result back (a result that is
-an exception fails that caller only). Batches of one pipeline run one after another, in order
-(`SerialWorker`): the writers keep per-crawl memory that assumes it; the loop keeps downloading
-and parsing meanwhile. Runs on the asyncio event loop (Scrapy's asyncio reactor, or
+an exception fails that caller only). Every caller is answered whatever fails: a batch that
+raises or gives a result too few fails each of its callers, and an `on_batch` (stats) callback
+that raises is logged and counted in `grocer/item_errors` (no reconciliation on incomplete
+stats) while its callers still get their results. Batches of one pipeline run one after
+another, in order (`SerialWorker`): the writers keep per-crawl memory that assumes it; the loop
+keeps downloading and parsing meanwhile. Runs on the asyncio event loop (Scrapy's asyncio reactor, or
 `asyncio.run` in benchmarks and tests).
 
-`isolate` is the batch isolation both database pipelines use: a batch the database refuses is
+`isolate` is the batch isolation every database pipeline uses: a batch the database refuses is
 split in halves, recursively, so that only the items it refuses are lost.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
+from grocer import stats as keys
 from grocer.db.errors import is_unavailable
+
+logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -57,11 +64,13 @@ class SerialWorker:
 
 class Batcher:
     def __init__(self, flush_fn: Callable[[list], Sequence[Any]], size: int,
-                 delay: float = 0.2, on_batch: Callable[[Sequence[Any]], None] | None = None):
+                 delay: float = 0.2, on_batch: Callable[[Sequence[Any]], None] | None = None,
+                 stats=None):
         self.flush_fn = flush_fn  # runs in the worker thread
         self.on_batch = on_batch  # runs on the loop with each batch's results (stats)
         self.size = size
         self.delay = delay
+        self.stats = stats
         self.worker = SerialWorker()
         self._pending: list[tuple[Any, asyncio.Future]] = []
         self._timer: asyncio.Handle | None = None
@@ -97,19 +106,29 @@ class Batcher:
             delivery.add_done_callback(self._deliveries.discard)
 
     async def _deliver(self, batch, written: asyncio.Task) -> None:
+        """Every caller gets an answer, whatever fails: a caller left waiting would hang its
+        item (and the crawl's close) forever."""
         try:
             results = await written
+            if len(results) != len(batch):
+                raise RuntimeError(f"a batch of {len(batch)} gave {len(results)} results")
         except Exception as error:  # every item of the batch learns that it failed
             results = [error] * len(batch)
-        if self.on_batch is not None:
-            self.on_batch(results)
-        for (_, future), result in zip(batch, results, strict=True):
-            if future.done():
-                continue
-            if isinstance(result, BaseException):
-                future.set_exception(result)
-            else:
-                future.set_result(result)
+        try:
+            if self.on_batch is not None:
+                self.on_batch(results)
+        except Exception:  # the batch's stats are incomplete: no reconciliation on them
+            logger.exception("counting a batch of %d items failed", len(batch))
+            if self.stats is not None:
+                self.stats.inc_value(keys.ITEM_ERRORS)
+        finally:
+            for (_, future), result in zip(batch, results, strict=True):
+                if future.done():
+                    continue
+                if isinstance(result, BaseException):
+                    future.set_exception(result)
+                else:
+                    future.set_result(result)
 
     async def close(self) -> None:
         """Flush what waits and return once every batch was written and delivered."""
@@ -149,3 +168,16 @@ def isolate(work: Callable[[list[T]], R], items: Sequence[T]
     if items:
         attempt(list(items))
     return done, lost
+
+
+def isolate_each(work: Callable[[list[int]], Sequence[R]], count: int) -> list:
+    """`isolate` over the indices of a batch of `count` payloads, for `work` that gives one
+    result per index: each payload's result, or the error that lost it (a Batcher's answers)."""
+    done, lost = isolate(work, range(count))
+    results: list = [None] * count
+    for indices, part_results in done:
+        for index, result in zip(indices, part_results, strict=True):
+            results[index] = result
+    for index, error in lost:
+        results[index] = error
+    return results

@@ -1,6 +1,6 @@
-"""What the two database pipelines (resolve, prices) share: engine, store directory, batch
-size, stats, the crawl's product resolver, and what happens when the database stops answering.
-Not a pipeline itself.
+"""What the database pipelines (resolve, prices, barcodes) share: engine, store directory, batch
+size, stats, the crawl's product resolver, how a lost item and a failed batch are counted, and
+what happens when the database stops answering. Not a pipeline itself.
 
 Their database work runs in worker threads (grocer.pipelines.batcher); stats are counted on the
 event loop only. A database that does not answer within GROCER_DB_TIMEOUT fails the batch; the
@@ -13,12 +13,13 @@ from __future__ import annotations
 import logging
 import weakref
 
+from scrapy.exceptions import DropItem
 from scrapy.utils.defer import deferred_from_coro
 
 from grocer import outcome
 from grocer import stats as keys
 from grocer.db.engine import DEFAULT_TIMEOUT, get_engine
-from grocer.db.errors import DatabaseUnavailable, describe
+from grocer.db.errors import DatabaseUnavailable, describe, is_unavailable
 from grocer.db.resolution import ProductResolver
 from grocer.db.stores import StoreDirectory
 
@@ -54,6 +55,23 @@ class DatabasePipeline:
     def _inc(self, key: str, count: int = 1) -> None:
         if self.stats is not None and count:
             self.stats.inc_value(key, count)
+
+    def lost_item(self, store_code: str | None, error: BaseException) -> DropItem:
+        """A valid item its database batch lost: counted lost (its store fails, the crawl
+        closes `db_errors`); the DropItem to raise, which the crawl health does not count as a
+        drop."""
+        keys.item_lost(self.stats, store_code, "db_error")
+        return DropItem(f"db_error: {error.__class__.__name__}", log_level="DEBUG")
+
+    def batch_failed(self, errors: list[BaseException], counter: str) -> None:
+        """On the loop, once per batch that lost items (`errors`: one per lost item, counted
+        in `counter`): any loss forbids reconciliation (delisting); an unavailable database
+        closes the crawl."""
+        self._inc(keys.DB_ERRORS)
+        self._inc(counter, len(errors))
+        unavailable = next((error for error in errors if is_unavailable(error)), None)
+        if unavailable is not None:
+            self.database_down(unavailable)
 
     # --- an unavailable database (worker thread: check; event loop: declare) -----------------
 

@@ -7,11 +7,15 @@ waits for its turn, which holds the crawl back when the database falls behind. S
 counted on the loop once a batch is back.
 
 A batch the database refuses is split in halves until only the rows it refuses are lost (each
-counted lost: `db_error`, and in `grocer/db_errors`, which stops the spider-close
-reconciliation); a batch is never half-written. A foreign-key failure because another crawl's
-reconciliation merged a product away re-resolves the batch's rows of the missing products
-(SKUs, keys and barcodes moved to the survivor), makes the resolver forget the missing ids,
-and writes the batch again: a merge never costs a batch.
+counted lost: `db_error`, per store, and the batch in `grocer/db_errors`, which stops the
+spider-close reconciliation); a batch is never half-written. A listing's store is found (or
+created) inside that isolation, so a store that cannot be had costs only its listings. A
+foreign-key failure because another crawl's reconciliation merged a product away re-resolves
+the batch's rows of the missing products (SKUs, keys and barcodes moved to the survivor;
+a product this creates is counted in `grocer/products/created`), makes the resolver forget the
+missing ids, and writes the batch again: a merge never costs a batch. The listings still
+waiting for their stored listing when the pipeline closes (grocer.db.prices) are written the
+same way, isolated and following merges.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from itemadapter import ItemAdapter
 
 from grocer import stats as keys
-from grocer.db.errors import describe, is_missing_reference, is_unavailable
+from grocer.db.errors import describe, is_missing_reference
 from grocer.db.prices import PriceWriter, WriteResult
 from grocer.db.resolution import ProductResolver, missing_products
 from grocer.normalization.dates import as_utc, sydney_date, utcnow
@@ -86,7 +90,13 @@ class PricePipeline(DatabasePipeline):
         self.writer = PriceWriter(self.engine)
         self.worker = SerialWorker()
         self.buffer: list[_Listing] = []
-        self.store_codes: dict[int, str] = {}  # filled by the worker, read once it returned
+        # Filled by the worker, read once it returned:
+        self.store_codes: dict[int, str] = {}
+        # The listings the writer keeps waiting for their stored listing, by (product, store):
+        # what close_spider writes, through the same isolation as every batch.
+        self.waiting: dict[tuple[int, int], _Listing] = {}
+        self.created_by_merges = 0  # products a re-resolution after a merge created
+        self.created_counted = 0  # (on the loop) how many of them are in the stats
 
     def process_item(self, item):
         adapter = ItemAdapter(item)
@@ -107,51 +117,72 @@ class PricePipeline(DatabasePipeline):
         """Start writing the buffered rows (in the worker thread); the task ends once they are
         written and counted."""
         batch, self.buffer = self.buffer, []
-        return asyncio.ensure_future(self._write(batch))
+        return asyncio.ensure_future(self._write(self._write_part, batch))
 
-    async def _write(self, batch: list[_Listing]) -> None:
+    async def _write(self, write_part, batch: list[_Listing]) -> None:
+        """`write_part` of the listings in the worker thread, isolated; then count on the
+        loop what was written and what was lost."""
         if not batch:
             return
         try:
-            results, lost = await self.worker.start(self._write_batch, batch)
+            results, lost = await self.worker.start(self._write_isolated, write_part, batch)
         except Exception as error:  # the database was unavailable before anything was written
             results, lost = [], [(listing, error) for listing in batch]
         for result in results:
             self._count(result)
+        self._inc(keys.PRODUCTS_CREATED, self.created_by_merges - self.created_counted)
+        self.created_counted = self.created_by_merges
         if lost:
             self._lose(lost, len(batch))
 
     def _lose(self, lost: list[tuple[_Listing, Exception]], size: int) -> None:
-        error = lost[0][1]
         logger.error("price batch of %d rows: %d not written (%s)", size, len(lost),
-                     describe(error, self.engine))
-        self._inc(keys.DB_ERRORS)
-        self._inc("grocer/db_error_rows", len(lost))
+                     describe(lost[0][1], self.engine))
         for listing, _ in lost:  # stored no more: its store fails, the crawl closes db_errors
             keys.item_lost(self.stats, listing.store_code, "db_error")
-        unavailable = next((e for _, e in lost if is_unavailable(e)), None)
-        if unavailable is not None:
-            self.database_down(unavailable)
+        self.batch_failed([error for _, error in lost], "grocer/db_error_rows")
 
     # --- in the worker thread -------------------------------------------------------------------
 
-    def _write_batch(self, batch: list[_Listing]):
+    def _write_isolated(self, write_part, batch: list[_Listing]):
         self.check_available()
-        for listing in batch:
-            store_id = self.directory.store_id(listing.company, listing.store_code)
-            listing.row["store_id"] = store_id
-            self.store_codes[store_id] = listing.store_code
-        done, lost = isolate(self._write_part, batch)
+        done, lost = isolate(write_part, batch)
         return [result for _, result in done], lost
 
     def _write_part(self, listings: list[_Listing]) -> dict[int, WriteResult]:
+        self._find_stores(listings)
+        results = self._following_merges(self.writer.write, listings)
+        for listing in listings:  # committed: which of them wait for their stored listing now
+            key = (listing.row["product_id"], listing.row["store_id"])
+            waiting = self.writer.waiting(*key)
+            if waiting is None:
+                self.waiting.pop(key, None)
+            elif waiting is listing.row:
+                self.waiting[key] = listing
+        return results
+
+    def _finish_part(self, listings: list[_Listing]) -> dict[int, WriteResult]:
+        return self._following_merges(self.writer.finish, listings)
+
+    def _find_stores(self, listings: list[_Listing]) -> None:
+        """The store id of each listing, found or created here, inside the isolated part: a
+        store that cannot be found or created costs only its own listings."""
+        for listing in listings:
+            if listing.row["store_id"] is None:
+                store_id = self.directory.store_id(listing.company, listing.store_code)
+                listing.row["store_id"] = store_id
+                self.store_codes[store_id] = listing.store_code
+
+    def _following_merges(self, write, listings: list[_Listing]) -> dict[int, WriteResult]:
+        """`write` of the listings' rows; once more after re-pointing the rows of products
+        another crawl merged away."""
         rows = [listing.row for listing in listings]
         try:
-            return self.writer.write(rows)
+            return write(rows)
         except Exception as error:
             if not is_missing_reference(error) or not self._follow_merges(listings):
                 raise
-        return self.writer.write(rows)
+        return write(rows)
 
     def _follow_merges(self, listings: list[_Listing]) -> bool:
         """Re-point the rows of products that no longer exist to where their SKUs, keys and
@@ -167,14 +198,11 @@ class PricePipeline(DatabasePipeline):
             [listing.company for listing in moved])
         for listing, resolution in zip(moved, resolutions, strict=True):
             listing.row["product_id"] = resolution.product_id
+        self.created_by_merges += sum(resolution.created for resolution in resolutions)
         self.resolver.forget(gone)
         logger.info("%d products of a price batch were merged away by another crawl: %d rows "
                     "re-resolved", len(gone), len(moved))
         return True
-
-    def _finish(self) -> dict[int, WriteResult]:
-        self.check_available()
-        return self.writer.finish()
 
     # --- on the loop ----------------------------------------------------------------------------
 
@@ -190,10 +218,6 @@ class PricePipeline(DatabasePipeline):
 
     async def close_spider(self):
         await self.flush()
-        try:  # listings that waited for a stored listing the crawl never saw
-            self._count(await self.worker.start(self._finish))
-        except Exception as error:
-            logger.error("the crawl's waiting listings could not be written: %s",
-                         describe(error, self.engine))
-            self._inc(keys.DB_ERRORS)
-        await self.worker.drain()
+        await self.worker.drain()  # every batch written: the listings still waiting are known
+        # Those whose stored listing the crawl never saw become the price.
+        await self._write(self._finish_part, list(self.waiting.values()))

@@ -15,11 +15,10 @@ from __future__ import annotations
 import logging
 
 from itemadapter import ItemAdapter
-from scrapy.exceptions import DropItem
 
 from grocer import stats as keys
-from grocer.db.errors import describe, is_missing_reference, is_unavailable
-from grocer.pipelines.batcher import Batcher, input_ended, isolate
+from grocer.db.errors import describe, is_missing_reference
+from grocer.pipelines.batcher import Batcher, input_ended, isolate_each
 from grocer.pipelines.database import DatabasePipeline
 
 logger = logging.getLogger(__name__)
@@ -28,7 +27,8 @@ logger = logging.getLogger(__name__)
 class ResolvePipeline(DatabasePipeline):
     def __init__(self, database_url: str, batch_size: int = 1000, stats=None, **kwargs):
         super().__init__(database_url, batch_size, stats, **kwargs)
-        self.batcher = Batcher(self._resolve_batch, batch_size, on_batch=self._count_batch)
+        self.batcher = Batcher(self._resolve_batch, batch_size, on_batch=self._count_batch,
+                               stats=stats)
         self.conflicts_counted = 0
 
     @classmethod
@@ -52,15 +52,14 @@ class ResolvePipeline(DatabasePipeline):
         try:
             resolution = await self.batcher.submit(payload)
         except Exception as error:  # counted once per batch in _count_batch
-            keys.item_lost(self.stats, adapter.get("store_code"), "db_error")
-            raise DropItem(f"db_error: {error.__class__.__name__}", log_level="DEBUG") from None
+            raise self.lost_item(adapter.get("store_code"), error) from None
         return self._resolved(item, adapter, resolution)
 
     def _resolved(self, item, adapter, resolution):
         adapter["product"]["normalized_name_brand_size"] = resolution.key
         adapter["product_id"] = resolution.product_id
         if resolution.created:
-            self._inc("grocer/products/created")
+            self._inc(keys.PRODUCTS_CREATED)
         return item
 
     def _resolve_batch(self, payloads) -> list:
@@ -68,10 +67,11 @@ class ResolvePipeline(DatabasePipeline):
         self.check_available()
         products = [product for product, _ in payloads]
         slugs = [slug for _, slug in payloads]
-        company_ids = [self.directory.company_id(slug) for slug in slugs]
 
         def resolve(indices: list[int]):
-            batch = ([products[i] for i in indices], [company_ids[i] for i in indices],
+            # The companies too are found (or created) inside the isolation.
+            batch = ([products[i] for i in indices],
+                     [self.directory.company_id(slugs[i]) for i in indices],
                      [slugs[i] for i in indices])
             try:
                 return self.resolver.resolve_batch(*batch)
@@ -82,16 +82,11 @@ class ResolvePipeline(DatabasePipeline):
             self.resolver.reverify()
             return self.resolver.resolve_batch(*batch)
 
-        done, lost = isolate(resolve, range(len(payloads)))
-        results: list = [None] * len(payloads)
-        for indices, resolutions in done:
-            for index, resolution in zip(indices, resolutions, strict=True):
-                results[index] = resolution
-        for index, error in lost:
-            results[index] = error
+        results = isolate_each(resolve, len(payloads))
+        lost = [result for result in results if isinstance(result, Exception)]
         if lost:
             logger.error("product resolution lost %d of a batch of %d items: %s", len(lost),
-                         len(payloads), describe(lost[0][1], self.engine))
+                         len(payloads), describe(lost[0], self.engine))
         else:
             logger.debug("resolved a batch of %d items", len(payloads))
         return results
@@ -100,11 +95,7 @@ class ResolvePipeline(DatabasePipeline):
         """On the loop, once per batch."""
         errors = [result for result in results if isinstance(result, BaseException)]
         if errors:
-            # Any lost item forbids reconciliation (delisting): the store did not get its price.
-            self._inc(keys.DB_ERRORS)
-            self._inc("grocer/db_error_items", len(errors))
-            if any(is_unavailable(error) for error in errors):
-                self.database_down(next(e for e in errors if is_unavailable(e)))
+            self.batch_failed(errors, "grocer/db_error_items")
         conflicts = self.resolver.barcode_conflicts
         self._inc("grocer/barcode_conflicts", conflicts - self.conflicts_counted)
         self.conflicts_counted = conflicts
