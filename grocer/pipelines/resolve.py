@@ -83,17 +83,15 @@ class ResolvePipeline(DatabasePipeline):
                 results[index] = resolution
         for index, error in lost:
             results[index] = error
-        if lost:
-            logger.error("product resolution lost %d of a batch of %d items: %s", len(lost),
-                         len(payloads), describe(lost[0][1], self.engine))
-        else:
-            logger.debug("resolved a batch of %d items", len(payloads))
         return results
 
     def _count_batch(self, results) -> None:
-        """On the loop, once per batch."""
+        """On the loop, once per batch: also for a batch lost before it could be split (its
+        company could not be looked up, the database was down)."""
         errors = [result for result in results if isinstance(result, BaseException)]
         if errors:
+            logger.error("product resolution lost %d of a batch of %d items: %s", len(errors),
+                         len(results), describe(errors[0], self.engine))
             # Any lost item forbids reconciliation (delisting): the store did not get its price.
             self._inc(keys.DB_ERRORS)
             self._inc("grocer/db_error_items", len(errors))
