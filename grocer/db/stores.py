@@ -13,6 +13,8 @@ from sqlalchemy.engine import Engine
 
 from grocer.db.engine import is_mysql, session_scope
 from grocer.db.models import Company, Division, Store
+from grocer.db.transactions import run_transaction
+from grocer.db.upsert import find_or_insert
 from grocer.normalization.dates import utcnow
 from grocer.storelist import StoreList, company_display_name
 
@@ -50,12 +52,11 @@ def _decimal(value) -> Decimal | None:
 
 
 def ensure_company(session, name: str, image_url_template: str | None = None) -> Company:
-    company = session.scalar(select(Company).where(Company.slug == name.lower()))
-    if company is None:
-        company = Company(name=name, slug=name.lower(), image_url_template=image_url_template)
-        session.add(company)
-        session.flush()
-    elif image_url_template and company.image_url_template != image_url_template:
+    slug = name.lower()
+    company = find_or_insert(session, Company, {
+        "name": name, "slug": slug, "image_url_template": image_url_template},
+        Company.slug == slug)
+    if image_url_template and company.image_url_template != image_url_template:
         company.image_url_template = image_url_template
     return company
 
@@ -141,31 +142,39 @@ class StoreDirectory:
         self.companies: dict[str, int] = {}
         self.stores: dict[tuple[str, str], int] = {}
 
+    # Concurrent crawls into an empty database create the same company (and, crawling one
+    # store, the same store) at the same moment: a duplicate is found, never an error, and a
+    # deadlock between them is retried.
+
     def company_id(self, slug: str) -> int:
         if slug not in self.companies:
-            with session_scope(self.engine) as session:
+            def find(session) -> int:
                 company = session.scalar(select(Company).where(Company.slug == slug))
                 if company is None:
                     self.logger.warning("company %r is not in the database: created it "
                                         "(load the store list with `scrapy loadstores`)", slug)
                     company = ensure_company(session, company_display_name(slug))
-                self.companies[slug] = company.id
+                return company.id
+
+            self.companies[slug] = run_transaction(self.engine, find)
         return self.companies[slug]
 
     def store_id(self, slug: str, store_code: str) -> int:
         key = (slug, store_code)
         if key not in self.stores:
             company_id = self.company_id(slug)
-            with session_scope(self.engine) as session:
-                store = session.scalar(select(Store).where(
-                    Store.company_id == company_id, Store.store_code == store_code))
+            match = (Store.company_id == company_id, Store.store_code == store_code)
+
+            def find(session) -> int:
+                store = session.scalar(select(Store).where(*match))
                 if store is None:
                     self.logger.warning("store %s of %s is not in the database: created it",
                                         store_code, slug)
-                    store = Store(company_id=company_id, store_code=store_code)
-                    session.add(store)
-                    session.flush()
-                self.stores[key] = store.id
+                    store = find_or_insert(session, Store, {
+                        "company_id": company_id, "store_code": store_code}, *match)
+                return store.id
+
+            self.stores[key] = run_transaction(self.engine, find)
         return self.stores[key]
 
 

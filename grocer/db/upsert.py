@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, insert
+from sqlalchemy import Connection, insert, select
 from sqlalchemy.dialects import mysql, sqlite
+from sqlalchemy.orm import Session
 
 from grocer.db.engine import is_mysql
 
@@ -19,6 +20,18 @@ def insert_ignore(connection: Connection, model):
     if connection.dialect.name == "sqlite":
         return sqlite.insert(model).on_conflict_do_nothing()
     return insert(model)
+
+
+def find_or_insert(session: Session, model, values: dict, *match):
+    """The row of `model` that `match` selects, inserted with `values` when there is none.
+
+    Another writer inserting the same row at the same moment is no error: the insert waits for
+    theirs and skips it, and the second read sees their committed row (READ COMMITTED)."""
+    row = session.scalar(select(model).where(*match))
+    if row is None:
+        session.execute(insert_ignore(session.connection(), model), [values])
+        row = session.scalar(select(model).where(*match))
+    return row
 
 
 def upsert(connection: Connection, model, conflict_columns: list[str], update_columns: list[str]):

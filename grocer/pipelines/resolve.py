@@ -82,19 +82,15 @@ class ResolvePipeline(DatabasePipeline):
             self.resolver.reverify()
             return self.resolver.resolve_batch(*batch)
 
-        results = isolate_each(resolve, len(payloads))
-        lost = [result for result in results if isinstance(result, Exception)]
-        if lost:
-            logger.error("product resolution lost %d of a batch of %d items: %s", len(lost),
-                         len(payloads), describe(lost[0], self.engine))
-        else:
-            logger.debug("resolved a batch of %d items", len(payloads))
-        return results
+        return isolate_each(resolve, len(payloads))
 
     def _count_batch(self, results) -> None:
-        """On the loop, once per batch."""
+        """On the loop, once per batch: also for a batch lost before it could be split (its
+        company could not be looked up, the database was down)."""
         errors = [result for result in results if isinstance(result, BaseException)]
         if errors:
+            logger.error("product resolution lost %d of a batch of %d items: %s", len(errors),
+                         len(results), describe(errors[0], self.engine))
             self.batch_failed(errors, "grocer/db_error_items")
         conflicts = self.resolver.barcode_conflicts
         self._inc("grocer/barcode_conflicts", conflicts - self.conflicts_counted)

@@ -258,6 +258,28 @@ def test_a_failing_price_batch_writes_nothing_and_is_counted(db_url, engine, cap
     assert "price batch of 1 rows: 1 not written" in caplog.text
 
 
+def test_a_resolve_batch_lost_before_it_could_be_split_is_logged(db_url, engine, caplog):
+    from grocer import stats as keys
+    from grocer.pipelines.resolve import ResolvePipeline
+    from tests.helpers.pipeline_runner import DictStats
+
+    stats = DictStats()
+    stats.set_value(keys.DB_UNAVAILABLE, 1)  # found down by an earlier batch
+    pipeline = ResolvePipeline(db_url, batch_size=10, stats=stats)
+    item = ProductItem(product={"normalized_name_brand_size": "milk 2l"}, company="aldi",
+                       store_code="G102", scraped_at=T0)
+
+    async def run():
+        resolving = asyncio.ensure_future(pipeline.process_item(item))
+        await pipeline.close_spider()
+        return await asyncio.gather(resolving, return_exceptions=True)
+
+    result, = asyncio.run(run())
+    assert isinstance(result, DropItem)
+    assert stats.values["grocer/db_error_items"] == 1
+    assert "product resolution lost 1 of a batch of 1 items" in caplog.text
+
+
 # --- review findings: consistency of caches and database ----------------------------------
 
 def test_keys_learned_inside_one_batch_are_stored_as_variations(crawl, engine):
