@@ -35,7 +35,7 @@ from decimal import Decimal
 from collections.abc import Mapping
 
 from .. import limits
-from ..barcode import barcode_problem, clean_barcode
+from ..barcode import judge_barcode
 from ..prices import calculate_price_info
 from ..text import to_ascii
 from ..unit_price import cross_check_unit_price
@@ -215,9 +215,7 @@ def _validate_barcode(product: dict) -> None:
     product.pop("barcode_problem", None)
     if raw is None:
         return
-    cleaned = clean_barcode(raw)
-    product["barcode"] = cleaned
-    problem = None if cleaned else barcode_problem(raw)
+    product["barcode"], problem = judge_barcode(raw)
     if problem:
         try:
             text = str(raw).strip()
