@@ -22,12 +22,12 @@ import logging
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
-from itemadapter import ItemAdapter
 
 from grocer import stats as keys
 from grocer.db.errors import describe, is_missing_reference, is_unavailable
 from grocer.db.prices import PriceWriter, WriteResult
 from grocer.db.resolution import ProductResolver, missing_products
+from grocer.items import item_fields
 from grocer.normalization.dates import as_utc, sydney_date, utcnow
 from grocer.pipelines.batcher import SerialWorker, isolate
 from grocer.pipelines.database import DatabasePipeline
@@ -89,11 +89,11 @@ class PricePipeline(DatabasePipeline):
         self.store_codes: dict[int, str] = {}  # filled by the worker, read once it returned
 
     def process_item(self, item):
-        adapter = ItemAdapter(item)
-        product = adapter["product"]
-        row = price_row(product, adapter["product_id"], None,  # store id: in the worker
-                        as_utc(adapter.get("scraped_at") or utcnow()))
-        self.buffer.append(_Listing(row, product, adapter["company"], adapter["store_code"]))
+        fields = item_fields(item)
+        product = fields["product"]
+        row = price_row(product, fields["product_id"], None,  # store id: in the worker
+                        as_utc(fields.get("scraped_at") or utcnow()))
+        self.buffer.append(_Listing(row, product, fields["company"], fields["store_code"]))
         if len(self.buffer) >= self.batch_size:
             return self._after(self.flush(), item)
         return item
