@@ -319,8 +319,17 @@ class Cleaner:
         return f"<{type(self).__name__} company={self.company!r}>"
 
 
+# The largest float Numeric(12, 4) holds: a float compares with it exactly as with the Decimal
+# bound, ten times cheaper (twice per item).
+_MAX_UNIT_MONEY_FLOAT = float(limits.MAX_UNIT_MONEY)
+if Decimal(_MAX_UNIT_MONEY_FLOAT) > limits.MAX_UNIT_MONEY:
+    _MAX_UNIT_MONEY_FLOAT = math.nextafter(_MAX_UNIT_MONEY_FLOAT, 0)
+
+
 def fits_unit_money(value) -> bool:
     """True when a unit price fits its column (Numeric(12, 4)); beyond it, it is absurd."""
+    if type(value) is float and value == value:  # NaN keeps the Decimal comparison's error
+        return abs(value) <= _MAX_UNIT_MONEY_FLOAT
     return value is None or abs(value) <= limits.MAX_UNIT_MONEY
 
 
