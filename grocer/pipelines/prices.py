@@ -21,6 +21,7 @@ import datetime as dt
 import logging
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from functools import lru_cache
 
 
 from grocer import stats as keys
@@ -42,9 +43,20 @@ def _decimal(value, exponent: Decimal) -> Decimal | None:
     if value is None or isinstance(value, bool):
         return None
     try:
+        return _quantized(value, exponent)
+    except TypeError:  # not hashable: not a number either
+        return _quantize(value, exponent)
+
+
+def _quantize(value, exponent: Decimal) -> Decimal | None:
+    try:
         return Decimal(str(value)).quantize(exponent, rounding=ROUND_HALF_UP)
     except (InvalidOperation, ValueError):
         return None
+
+
+# A catalogue's prices repeat across its products and stores: three conversions per item.
+_quantized = lru_cache(maxsize=16384, typed=True)(_quantize)
 
 
 def price_row(product: dict, product_id: int, store_id: int | None,
