@@ -7,7 +7,18 @@ it derives, so a feed written with `scrapy crawl … -O items.jsonl` can be repl
 (`scrapy ingest`).
 """
 
+from collections.abc import MutableMapping
+
 import scrapy
+from itemadapter import ItemAdapter
+
+
+def item_fields(item):
+    """An item's fields to read and write: the item itself when it is a mapping (a scrapy.Item
+    or a dict, what grocer's spiders and `scrapy ingest` make), else an ItemAdapter (dataclass
+    and attrs items). A mapping answers `get`, `[]` and `[]=` as its adapter would, without
+    building an adapter per item and pipeline."""
+    return item if isinstance(item, MutableMapping) else ItemAdapter(item)
 
 
 class ProductItem(scrapy.Item):

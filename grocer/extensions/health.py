@@ -42,7 +42,6 @@ import logging
 import os
 from collections import Counter, defaultdict
 
-from itemadapter import ItemAdapter
 from scrapy import signals
 from scrapy.exceptions import CloseSpider
 from scrapy.utils.defer import deferred_from_coro
@@ -50,6 +49,7 @@ from scrapy.utils.defer import deferred_from_coro
 from grocer import outcome
 from grocer import stats as keys
 from grocer.crawlstate import COMPLETED, FAILED
+from grocer.items import item_fields
 
 logger = logging.getLogger(__name__)
 
@@ -83,8 +83,8 @@ def rate(part: int, whole: int) -> float:
     return round(part / whole, 4) if whole else 0.0
 
 
-def store_of(adapter: ItemAdapter | None) -> str:
-    store = adapter.get("store_code") if adapter is not None else None
+def store_of(values) -> str:
+    store = values.get("store_code") if values is not None else None
     return str(store) if store else ""
 
 
@@ -170,10 +170,10 @@ class CrawlHealth:
                            extra={"spider": spider})
 
     def item_scraped(self, item, spider, response=None):
-        adapter = ItemAdapter(item)
+        values = item_fields(item)
         self.crawl.scraped += 1
-        self.stores[store_of(adapter)].scraped += 1
-        product = adapter.get("product") or {}
+        self.stores[store_of(values)].scraped += 1
+        product = values.get("product") or {}
         field_valid = self.field_valid
         for field in self.fields:
             if has_value(product.get(field)):
@@ -183,7 +183,7 @@ class CrawlHealth:
     def item_dropped(self, item, spider, exception=None, response=None):
         reason = drop_reason(exception)
         self.crawl.drop(reason)
-        self.stores[store_of(ItemAdapter(item) if item is not None else None)].drop(reason)
+        self.stores[store_of(item_fields(item) if item is not None else None)].drop(reason)
         self.check_budget(spider, response)
 
     def spider_idle(self, spider):

@@ -10,7 +10,7 @@ variable-measure and ``20``-``29`` in-store / variable-weight codes).
 
 from __future__ import annotations
 
-__all__ = ["clean_barcode", "barcode_problem", "check_digit_ok", "ABSENT_BARCODE_MARKERS",
+__all__ = ["clean_barcode", "barcode_problem", "judge_barcode", "check_digit_ok", "ABSENT_BARCODE_MARKERS",
            "BARCODE_PROBLEMS"]
 
 #: Values a retailer uses to say "no barcode"; they clean to None without counting as invalid.
@@ -26,10 +26,10 @@ _GTIN_LENGTHS = (8, 12, 13, 14)
 
 def check_digit_ok(digits: str) -> bool:
     """The GS1 check digit (last digit) of an all-digit GTIN is right."""
-    body, check = digits[:-1], int(digits[-1])
-    # Weights 3, 1, 3, ... from the digit next to the check digit leftwards.
-    total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(body)))
-    return (10 - total % 10) % 10 == check
+    # Weights 3, 1, 3, ... from the digit next to the check digit leftwards (slices and
+    # map(int): a per-digit generator was a measurable share of cleaning an item).
+    total = 3 * sum(map(int, digits[-2::-2])) + sum(map(int, digits[-3::-2]))
+    return (10 - total % 10) % 10 == int(digits[-1])
 
 
 def _tokens(value) -> list[str] | None:
@@ -73,6 +73,18 @@ def _best(value) -> tuple[str | None, str | None]:
     return None, first_problem
 
 
+def judge_barcode(value) -> tuple[str | None, str | None]:
+    """(the cleaned barcode, None), (None, why it cleans to None: one of
+    :data:`BARCODE_PROBLEMS`) or (None, None) for a field that says "no barcode" (None, "",
+    "null", "notfound"). Cleaners call this once per product for both answers."""
+    code, problem = _best(value)
+    if code is not None or problem is not None:
+        return code, problem
+    if not value or (isinstance(value, str) and value.strip().lower() in ABSENT_BARCODE_MARKERS):
+        return None, None
+    return None, "not_digits"  # a list, a dict, an endless text ...
+
+
 def clean_barcode(value) -> str | None:
     """The cleaned barcode of a barcode field (comma-separated tokens allowed), or None."""
     return _best(value)[0]
@@ -81,9 +93,4 @@ def clean_barcode(value) -> str | None:
 def barcode_problem(value) -> str | None:
     """Why a barcode field cleans to None (one of :data:`BARCODE_PROBLEMS`); None when it
     cleans to a barcode or says "no barcode" (None, "", "null", "notfound")."""
-    code, problem = _best(value)
-    if code is not None or problem is not None:
-        return problem
-    if not value or (isinstance(value, str) and value.strip().lower() in ABSENT_BARCODE_MARKERS):
-        return None
-    return "not_digits"  # a list, a dict, an endless text ...
+    return judge_barcode(value)[1]

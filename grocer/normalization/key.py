@@ -41,6 +41,7 @@ Robustness additions that do not change any key of real data: non-string inputs 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import lru_cache
 
 from .sizes import _extract, standardize_sizes
 from .text import clean_value
@@ -48,6 +49,7 @@ from .text import clean_value
 __all__ = ["KEY_VERSION", "ProductNormalizer"]
 
 KEY_VERSION = 1
+IDENTITY_CACHE_SIZE = 32768  # (name, brand, size) texts of about a chain's catalogue
 
 
 def _as_text(value) -> str:
@@ -72,6 +74,9 @@ class ProductNormalizer:
                  product_table: Mapping[str, str] | None = None):
         self.brand_table = dict(brand_table or {})
         self.product_table = dict(product_table or {})
+        # A crawl sees each product once per store: its identity is computed once per
+        # (name, brand, size) texts and these tables (new tables make a new normalizer).
+        self._identity_of = lru_cache(maxsize=IDENTITY_CACHE_SIZE)(self._identity)
 
     def normalized_brand(self, brand) -> str:
         """Bag of words of the brand mapped through the brand table; '' for an empty brand."""
@@ -99,14 +104,21 @@ class ProductNormalizer:
             size = _as_text(get("size"))
         except Exception:
             name, brand, size = "None", "", "None"
+        if isinstance(brand, str):
+            sizes, normalized_brand, key = self._identity_of(name, brand, size)
+        else:  # not hashable, perhaps: computed every time
+            sizes, normalized_brand, key = self._identity(name, brand, size)
+        return {
+            "sizes": list(sizes),  # each product its own list
+            "normalized_brand": normalized_brand,
+            "normalized_name_brand_size": key,
+        }
+
+    def _identity(self, name: str, brand, size: str) -> tuple[tuple[str, ...], str, str]:
         normalized_brand = self.normalized_brand(brand)
         sizes = self.sizes(name, brand, size)
         key = clean_value(name + " " + normalized_brand + " " + " ".join(sizes))
         canonical = self.product_table.get(key, key)
         if isinstance(canonical, str):
             key = canonical
-        return {
-            "sizes": sizes,
-            "normalized_brand": normalized_brand,
-            "normalized_name_brand_size": key,
-        }
+        return tuple(sizes), normalized_brand, key

@@ -8,6 +8,7 @@ import math
 import re
 from decimal import Decimal
 from collections.abc import Mapping
+from functools import lru_cache
 
 __all__ = [
     "HASH_FIELDS",
@@ -85,11 +86,16 @@ def unit_price_measure(product: Mapping) -> tuple[str, float] | None:
         text = product.get(field)
         if not isinstance(text, str) or not text:
             continue
-        text = _DOLLAR_AMOUNT.sub("", text[:_MAX_TEXT])
-        m = _MEASURE.search(text)
-        if m:
-            return _MEASURE_UNIT[m.group(2).lower()], float(m.group(1))
+        measure = _measure_in(text[:_MAX_TEXT])
+        if measure:
+            return measure
     return None
+
+
+@lru_cache(maxsize=8192)  # measures ("1EA", "100G") repeat on every item; asked twice per item
+def _measure_in(text: str) -> tuple[str, float] | None:
+    m = _MEASURE.search(_DOLLAR_AMOUNT.sub("", text))
+    return (_MEASURE_UNIT[m.group(2).lower()], float(m.group(1))) if m else None
 
 
 def standardize_unit_price(cleaned: Mapping) -> tuple[float | None, str | None]:

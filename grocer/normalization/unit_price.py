@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping
+from functools import lru_cache
 
 from .prices import standardize_unit_price
 
@@ -39,6 +40,11 @@ def pack_quantity(size) -> tuple[float, str] | None:
     """
     if not isinstance(size, str) or len(size) > 100:
         return None
+    return _pack_quantity(size)
+
+
+@lru_cache(maxsize=4096)  # a chain has a few thousand distinct size texts; each item asks twice
+def _pack_quantity(size: str) -> tuple[float, str] | None:
     matches = list(_MASS_VOLUME.finditer(size))
     if len(matches) == 1:
         match = matches[0]

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from itemadapter import ItemAdapter
 from scrapy.exceptions import DropItem
 
 from grocer import stats as keys
+from grocer.items import item_fields
 from grocer.normalization import ProductRejected, get_cleaner, validate_cleaned
 from grocer.normalization.cleaners.validation import (
     DEFAULT_MAX_FUTURE_SKEW,
@@ -33,18 +33,18 @@ class CleanPipeline:
         return cls(crawler.stats, dt.timedelta(seconds=skew))
 
     def process_item(self, item):
-        adapter = ItemAdapter(item)
+        fields = item_fields(item)
         try:
-            validate_store_code(adapter.get("store_code"))
-            scraped_at = adapter.get("scraped_at")
+            validate_store_code(fields.get("store_code"))
+            scraped_at = fields.get("scraped_at")
             if scraped_at is not None:
                 validate_observed_at(as_utc(scraped_at), utcnow(), self.max_future_skew)
-            raw = adapter.get("raw")
+            raw = fields.get("raw")
             if raw is None:  # a SplitCart archive line: cleaned already, still validated
-                product = validate_cleaned(adapter.get("product") or {})
+                product = validate_cleaned(fields.get("product") or {})
             else:
-                product = get_cleaner(adapter.get("company") or "").clean(
-                    raw, adapter.get("category_path"))
+                product = get_cleaner(fields.get("company") or "").clean(
+                    raw, fields.get("category_path"))
         except ProductRejected as rejection:
             self._count_drop(rejection.reason)
             raise DropItem(f"{rejection.reason}: {rejection}", log_level="DEBUG") from None
@@ -59,7 +59,7 @@ class CleanPipeline:
             self.stats.inc_value(f"{keys.BARCODE_INVALID}/{problem}")
         if product.pop("unit_price_recomputed", False):
             self.stats.inc_value(keys.UNIT_PRICE_RECOMPUTED)
-        adapter["product"] = product
+        fields["product"] = product
         return item
 
     def _count_drop(self, reason):

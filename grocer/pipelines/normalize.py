@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import logging
 
-from itemadapter import ItemAdapter
 from scrapy.exceptions import DropItem
 
 from grocer import stats as keys
 
+from grocer.items import item_fields
 from grocer.normalization import ProductNormalizer, derive
 from grocer.normalization.cleaners.validation import NULLED_FIELDS
 from grocer.normalization.limits import KEY_LENGTH
@@ -48,8 +48,8 @@ class NormalizePipeline:
                     self.tables_dir, len(brand_table), len(product_table))
 
     def process_item(self, item):
-        adapter = ItemAdapter(item)
-        product = derive(adapter["product"], self.normalizer)
+        fields = item_fields(item)
+        product = derive(fields["product"], self.normalizer)
         keys.count_nulled(self.stats, product, NULLED_FIELDS)
         if len(product["normalized_name_brand_size"]) > KEY_LENGTH:
             # The key column holds 255 characters; a longer key would be cut and never match.
@@ -59,6 +59,6 @@ class NormalizePipeline:
             raise DropItem("key_too_long", log_level="DEBUG")
         if self.stats is not None:
             self.stats.inc_value(keys.VALIDATED)
-        adapter["product"] = product
-        adapter["incoming_key"] = product["normalized_name_brand_size"]
+        fields["product"] = product
+        fields["incoming_key"] = product["normalized_name_brand_size"]
         return item

@@ -25,13 +25,14 @@ import datetime as dt
 import logging
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from functools import lru_cache
 
-from itemadapter import ItemAdapter
 
 from grocer import stats as keys
 from grocer.db.errors import describe, is_missing_reference
 from grocer.db.prices import PriceWriter, WriteResult
 from grocer.db.resolution import ProductResolver, missing_products
+from grocer.items import item_fields
 from grocer.normalization.dates import as_utc, sydney_date, utcnow
 from grocer.pipelines.batcher import SerialWorker, isolate
 from grocer.pipelines.database import DatabasePipeline
@@ -46,9 +47,20 @@ def _decimal(value, exponent: Decimal) -> Decimal | None:
     if value is None or isinstance(value, bool):
         return None
     try:
+        return _quantized(value, exponent)
+    except TypeError:  # not hashable: not a number either
+        return _quantize(value, exponent)
+
+
+def _quantize(value, exponent: Decimal) -> Decimal | None:
+    try:
         return Decimal(str(value)).quantize(exponent, rounding=ROUND_HALF_UP)
     except (InvalidOperation, ValueError):
         return None
+
+
+# A catalogue's prices repeat across its products and stores: three conversions per item.
+_quantized = lru_cache(maxsize=16384, typed=True)(_quantize)
 
 
 def price_row(product: dict, product_id: int, store_id: int | None,
@@ -99,11 +111,11 @@ class PricePipeline(DatabasePipeline):
         self.created_counted = 0  # (on the loop) how many of them are in the stats
 
     def process_item(self, item):
-        adapter = ItemAdapter(item)
-        product = adapter["product"]
-        row = price_row(product, adapter["product_id"], None,  # store id: in the worker
-                        as_utc(adapter.get("scraped_at") or utcnow()))
-        self.buffer.append(_Listing(row, product, adapter["company"], adapter["store_code"]))
+        fields = item_fields(item)
+        product = fields["product"]
+        row = price_row(product, fields["product_id"], None,  # store id: in the worker
+                        as_utc(fields.get("scraped_at") or utcnow()))
+        self.buffer.append(_Listing(row, product, fields["company"], fields["store_code"]))
         if len(self.buffer) >= self.batch_size:
             return self._after(self.flush(), item)
         return item

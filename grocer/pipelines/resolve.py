@@ -14,10 +14,9 @@ from __future__ import annotations
 
 import logging
 
-from itemadapter import ItemAdapter
-
 from grocer import stats as keys
 from grocer.db.errors import describe, is_missing_reference
+from grocer.items import item_fields
 from grocer.pipelines.batcher import Batcher, input_ended, isolate_each
 from grocer.pipelines.database import DatabasePipeline
 
@@ -38,26 +37,26 @@ class ResolvePipeline(DatabasePipeline):
         return pipeline
 
     def process_item(self, item):
-        adapter = ItemAdapter(item)
-        company = adapter["company"]
-        product = adapter["product"]
+        fields = item_fields(item)
+        company = fields["company"]
+        product = fields["product"]
         company_id = self.directory.companies.get(company)  # unknown: looked up in the batch
         resolution = (self.resolver.resolve_cached(product, company_id)
                       if company_id is not None else None)
         if resolution is not None:  # nothing to look up or write: no need to wait for a batch
-            return self._resolved(item, adapter, resolution)
-        return self._resolve_in_batch(item, adapter, (product, company))
+            return self._resolved(item, fields, resolution)
+        return self._resolve_in_batch(item, fields, (product, company))
 
-    async def _resolve_in_batch(self, item, adapter, payload):
+    async def _resolve_in_batch(self, item, fields, payload):
         try:
             resolution = await self.batcher.submit(payload)
         except Exception as error:  # counted once per batch in _count_batch
-            raise self.lost_item(adapter.get("store_code"), error) from None
-        return self._resolved(item, adapter, resolution)
+            raise self.lost_item(fields.get("store_code"), error) from None
+        return self._resolved(item, fields, resolution)
 
-    def _resolved(self, item, adapter, resolution):
-        adapter["product"]["normalized_name_brand_size"] = resolution.key
-        adapter["product_id"] = resolution.product_id
+    def _resolved(self, item, fields, resolution):
+        fields["product"]["normalized_name_brand_size"] = resolution.key
+        fields["product_id"] = resolution.product_id
         if resolution.created:
             self._inc(keys.PRODUCTS_CREATED)
         return item

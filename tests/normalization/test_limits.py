@@ -1,12 +1,14 @@
 """The cleaner's limits come from grocer.normalization.limits (what the columns hold)."""
 
 import datetime as dt
+import math
+from decimal import Decimal
 
 import pytest
 
 from grocer.normalization import ProductRejected, validate_cleaned
 from grocer.normalization.cleaners.validation import (
-    NULLED_FIELDS, validate_observed_at, validate_store_code,
+    NULLED_FIELDS, fits_unit_money, validate_observed_at, validate_store_code,
 )
 from grocer.normalization.limits import MAX_UNIT_MONEY, URL_LENGTH, numeric_max
 
@@ -42,3 +44,14 @@ def test_an_observation_beyond_the_clock_skew_is_rejected():
     with pytest.raises(ProductRejected) as rejected:
         validate_observed_at(dt.datetime(9999, 12, 31, tzinfo=dt.timezone.utc), now)
     assert rejected.value.reason == "future_date"
+
+
+def test_a_unit_price_fits_exactly_when_the_column_holds_it():
+    largest = float(MAX_UNIT_MONEY)  # 99999999.9999 as the nearest float, just below the bound
+    assert Decimal(largest) <= MAX_UNIT_MONEY
+    beyond = math.nextafter(largest, math.inf)
+    for value, fits in [(largest, True), (-largest, True), (beyond, False), (-beyond, False),
+                        (math.inf, False), (0.0, True), (12, True), (None, True),
+                        (MAX_UNIT_MONEY, True), (MAX_UNIT_MONEY + Decimal("0.0001"), False),
+                        (10 ** 8, False)]:
+        assert fits_unit_money(value) is fits, value

@@ -93,3 +93,14 @@ def test_tables_are_copied_and_bad_values_ignored():
 
 def test_default_tables():
     assert ProductNormalizer().normalize({"name": "Milk"})["normalized_name_brand_size"] == "milk"
+
+
+def test_a_repeated_product_gets_the_same_identity_and_a_list_of_its_own():
+    normalizer = ProductNormalizer({"farmhouse": "farm house"}, {})
+    product = {"name": "Full Cream Milk 2L", "brand": "Farmhouse", "size": "2 L"}
+    first = normalizer.normalize(product)
+    first["sizes"].append("changed by one item")
+    again = normalizer.normalize(dict(product))
+    assert again == ProductNormalizer({"farmhouse": "farm house"}, {}).normalize(product)
+    assert "changed by one item" not in again["sizes"]
+    assert normalizer.normalize({**product, "brand": ["Farm", "House"]})["normalized_brand"]

@@ -3,7 +3,7 @@
 import pytest
 
 from grocer.normalization import clean_barcode, clean_value
-from grocer.normalization.barcode import barcode_problem
+from grocer.normalization.barcode import barcode_problem, check_digit_ok, judge_barcode
 from grocer.normalization.text import search_words, slugify
 
 
@@ -95,3 +95,23 @@ def test_search_words_keep_word_order_and_split_on_punctuation(texts, words):
 ])
 def test_barcode_problem_names_why(raw, problem):
     assert barcode_problem(raw) == problem
+
+
+def test_check_digit_agrees_with_the_gs1_rule_for_every_length():
+    def gs1(digits):  # weights 3, 1, 3, ... from the rightmost body digit, written plainly
+        body = digits[:-1][::-1]
+        total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(body))
+        return (10 - total % 10) % 10 == int(digits[-1])
+
+    for length in (8, 12, 13, 14):
+        for number in range(0, 10 ** length, 10 ** length // 997 + 7):
+            digits = str(number).zfill(length)
+            assert check_digit_ok(digits) == gs1(digits), digits
+
+
+@pytest.mark.parametrize("raw", [
+    "9300633007713", "930063300771", "9300633007714", "60017", "93006330077AB", "0265178000003",
+    "x, 9300633007713", ["x"], {"gtin": 1}, "null", "", None, 0, True, "1" * 5000,
+])
+def test_judge_barcode_gives_the_barcode_and_the_problem_at_once(raw):
+    assert judge_barcode(raw) == (clean_barcode(raw), barcode_problem(raw))

@@ -6,6 +6,7 @@ Includes the never-again tests of DESIGN.md §7 items 1, 7, 8 and 9.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import logging
 from decimal import Decimal
@@ -421,3 +422,33 @@ def test_two_listings_of_one_product_give_one_price_whatever_the_order(crawl, en
         assert tuple(connection.execute(select(Price.price, Price.sku)).one()) == \
             after_first == (Decimal("2.90"), "91")
     assert count(engine, PriceHistory) == 1
+
+
+@dataclasses.dataclass
+class DataclassProductItem:
+    """An item type that is not a mapping: the pipelines reach it through an ItemAdapter."""
+
+    raw: dict
+    company: str
+    store_code: str
+    scraped_at: dt.datetime
+    category_path: list | None = None
+    product: dict | None = None
+    incoming_key: str | None = None
+    product_id: int | None = None
+
+
+@pytest.mark.parametrize("kind", ["dict", "dataclass"])
+def test_dict_and_dataclass_items_go_through_the_pipelines_like_a_product_item(crawl, engine,
+                                                                                 kind):
+    item = woolworths(111, "Full Cream Milk", 3.10, barcode="9300000000019")
+    reference, = crawl([woolworths(111, "Full Cream Milk", 3.10, barcode="9300000000019")])
+    other = dict(item) if kind == "dict" else DataclassProductItem(**dict(item))
+
+    result, = crawl([other])
+
+    values = result if kind == "dict" else dataclasses.asdict(result)
+    assert values["product_id"] == reference["product_id"]
+    assert values["product"] == reference["product"]
+    assert values["incoming_key"] == reference["incoming_key"]
+    assert price_of(engine, reference["product_id"], "1147").price == Decimal("3.10")

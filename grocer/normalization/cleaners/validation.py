@@ -35,7 +35,7 @@ from decimal import Decimal
 from collections.abc import Mapping
 
 from .. import limits
-from ..barcode import barcode_problem, clean_barcode
+from ..barcode import judge_barcode
 from ..prices import calculate_price_info
 from ..text import to_ascii
 from ..unit_price import cross_check_unit_price
@@ -215,9 +215,7 @@ def _validate_barcode(product: dict) -> None:
     product.pop("barcode_problem", None)
     if raw is None:
         return
-    cleaned = clean_barcode(raw)
-    product["barcode"] = cleaned
-    problem = None if cleaned else barcode_problem(raw)
+    product["barcode"], problem = judge_barcode(raw)
     if problem:
         try:
             text = str(raw).strip()
@@ -321,8 +319,17 @@ class Cleaner:
         return f"<{type(self).__name__} company={self.company!r}>"
 
 
+# The largest float Numeric(12, 4) holds: a float compares with it exactly as with the Decimal
+# bound, ten times cheaper (twice per item).
+_MAX_UNIT_MONEY_FLOAT = float(limits.MAX_UNIT_MONEY)
+if Decimal(_MAX_UNIT_MONEY_FLOAT) > limits.MAX_UNIT_MONEY:
+    _MAX_UNIT_MONEY_FLOAT = math.nextafter(_MAX_UNIT_MONEY_FLOAT, 0)
+
+
 def fits_unit_money(value) -> bool:
     """True when a unit price fits its column (Numeric(12, 4)); beyond it, it is absurd."""
+    if type(value) is float and value == value:  # NaN keeps the Decimal comparison's error
+        return abs(value) <= _MAX_UNIT_MONEY_FLOAT
     return value is None or abs(value) <= limits.MAX_UNIT_MONEY
 
 
