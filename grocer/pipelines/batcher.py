@@ -146,27 +146,26 @@ def isolate(work: Callable[[list[T]], R], items: Sequence[T]
     yet written are lost with that error at once, without waiting for the database again."""
     done: list[tuple[list[T], R]] = []
     lost: list[tuple[T, Exception]] = []
-    down: list[Exception] = []
-
-    def attempt(part: list[T]) -> None:
-        if down:
-            lost.extend((item, down[0]) for item in part)
-            return
+    down: Exception | None = None
+    # A loop over a stack of parts, not a recursive closure: a closure that calls itself is a
+    # reference cycle, which kept every batch's rows alive until the next full collection.
+    parts = [list(items)] if items else []
+    while parts:
+        part = parts.pop()
+        if down is not None:
+            lost.extend((item, down) for item in part)
+            continue
         try:
             done.append((part, work(part)))
-            return
+            continue
         except Exception as error:
             if is_unavailable(error):
-                down.append(error)
-            if down or len(part) == 1:
+                down = error
+            if down is not None or len(part) == 1:
                 lost.extend((item, error) for item in part)
-                return
+                continue
         middle = len(part) // 2
-        attempt(part[:middle])
-        attempt(part[middle:])
-
-    if items:
-        attempt(list(items))
+        parts += [part[middle:], part[:middle]]  # the first half is tried first
     return done, lost
 
 

@@ -5,7 +5,9 @@ product merged away by another crawl's reconciliation costs no batch."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import threading
+import weakref
 
 import pytest
 from scrapy.exceptions import DropItem
@@ -16,7 +18,7 @@ from grocer.db.models import Price, PriceHistory, Product, Sku, Store
 from grocer.db.prices import PriceWriter
 from grocer.db.reconcile import reconcile_products
 from grocer.db.reconcile.orphans import delete_orphans
-from grocer.pipelines.batcher import Batcher, input_ended
+from grocer.pipelines.batcher import Batcher, input_ended, isolate
 from grocer.pipelines.resolve import ResolvePipeline
 from tests.helpers.pipeline_runner import DictStats, PipelineChain
 from tests.pipelines.test_pipelines import T1, aldi, count, woolworths
@@ -333,3 +335,18 @@ def test_a_product_a_merge_re_resolution_creates_is_counted_created(db_url, engi
     with engine.connect() as connection:
         recreated = connection.scalar(select(Sku.product_id).where(Sku.sku == "61"))
     assert _prices(engine) == {("1147", "61"): (recreated, 2.9)}
+
+
+def test_a_written_batch_is_freed_at_once_not_at_the_next_full_collection():
+    class Row:
+        pass
+
+    rows = [Row() for _ in range(8)]
+    alive = [weakref.ref(row) for row in rows]
+    gc.disable()  # only reference counting frees them: no reference cycle may hold the batch
+    try:
+        done, lost = isolate(len, rows)
+        del rows, done, lost
+        assert [ref for ref in alive if ref() is not None] == []
+    finally:
+        gc.enable()
