@@ -189,6 +189,8 @@ HTTPCACHE_POLICY = "scrapy.extensions.httpcache.DummyPolicy"
 HTTPCACHE_IGNORE_HTTP_CODES = [301, 302, 403, 429, 500, 502, 503, 504]
 
 LOG_LEVEL = _env("LOG_LEVEL", "INFO")
+# Scrapy's messages; the per-item "Scraped from" one only under LOG_LEVEL=DEBUG.
+LOG_FORMATTER = "grocer.extensions.logformatter.GrocerLogFormatter"
 FEED_EXPORT_ENCODING = "utf-8"
 # No debugging ports on crawl machines (Scrapy ≥ 2.19 opens a remote-control port by default).
 TELNETCONSOLE_ENABLED = False

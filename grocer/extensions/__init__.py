@@ -1,1 +1,2 @@
-"""Scrapy extensions: crawl health (per-store outcomes, error budget) and reconciliation on close."""
+"""Scrapy extensions: crawl health (per-store outcomes, error budget), reconciliation on close,
+zones; and the log formatter."""

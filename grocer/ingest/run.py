@@ -34,6 +34,7 @@ from scrapy.utils.misc import build_from_crawler, load_object
 from pydispatch.dispatcher import getAllReceivers, liveReceivers
 from twisted.python.failure import Failure
 
+from grocer.extensions.logformatter import log_level
 from grocer import outcome
 from grocer import stats as keys
 from grocer.crawlstate import CrawlState
@@ -85,9 +86,7 @@ class Ingest:
         self.progress_every = self.settings.getfloat("GROCER_INGEST_PROGRESS_SECONDS")
         # Scrapy's log handler drops records under LOG_LEVEL, but only after they are built:
         # the per-item "Scraped from" record alone was a twentieth of the ingest's time.
-        level = self.settings.get("LOG_LEVEL")
-        self.log_threshold = logging.getLevelName(level.upper()) if isinstance(level, str) \
-            else level
+        self.log_threshold = log_level(self.settings)
         self.lines = 0
         self.invalid = 0
         self.processed = 0
