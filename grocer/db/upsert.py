@@ -26,11 +26,16 @@ def find_or_insert(session: Session, model, values: dict, *match):
     """The row of `model` that `match` selects, inserted with `values` when there is none.
 
     Another writer inserting the same row at the same moment is no error: the insert waits for
-    theirs and skips it, and the second read sees their committed row (READ COMMITTED)."""
+    theirs and skips it, and the second read sees their committed row (READ COMMITTED). A row
+    skipped for colliding on *another* unique column is still not there: that is a LookupError
+    naming the values, not a None for the caller to trip over."""
     row = session.scalar(select(model).where(*match))
     if row is None:
         session.execute(insert_ignore(session.connection(), model), [values])
         row = session.scalar(select(model).where(*match))
+    if row is None:
+        raise LookupError(f"{model.__tablename__} {values} could not be inserted: another row "
+                          "holds one of its unique values")
     return row
 
 

@@ -62,3 +62,13 @@ def test_a_row_another_crawl_is_creating_is_found_not_a_duplicate_key_error(engi
         ids = list(connection.scalars(select(model.id)))
     assert "error" not in answer, answer.get("error")
     assert [answer["id"]] == ids
+
+
+def test_a_row_skipped_for_another_unique_value_is_an_error_that_names_it(engine):
+    """The insert skips a company whose name another slug already holds; the lookup must say
+    so, not hand back None (an AttributeError far from the cause)."""
+    with engine.begin() as connection:
+        connection.execute(insert(Company).values(name="Aldi", slug="aldi-old"))
+    directory = StoreDirectory(engine, logging.getLogger(__name__))
+    with pytest.raises(LookupError, match="company .*'slug': 'aldi'"):
+        directory.company_id("aldi")
