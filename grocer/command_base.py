@@ -57,6 +57,14 @@ def one_line_errors(run):
     return wrapper
 
 
+def freeze_at_exit() -> None:
+    """The process ends with the command: the interpreter's last collections would walk every
+    object it made (a third of a second after an ingest) only to free memory the OS takes back
+    anyway. What must be closed is closed before: the database connections by the command
+    (one_line_errors, the ingest, the crawl's dispose_engines), files where they are used."""
+    atexit.register(gc.freeze)
+
+
 class GrocerCommand(ScrapyCommand):
     """A command that works on grocer's database and needs no crawler. Every command's run()
     turns database errors and a broken pipe into one line (see one_line_errors)."""
@@ -77,11 +85,7 @@ class GrocerCommand(ScrapyCommand):
     def process_options(self, args, opts):
         super().process_options(args, opts)
         configure_logging(self.settings)
-        # The process ends with the command: the interpreter's last collections would walk
-        # every object it made (a third of a second after an ingest) only to free memory the
-        # OS takes back anyway. What must be closed is closed before: the database
-        # connections by the command (one_line_errors, the ingest), files where they are used.
-        atexit.register(gc.freeze)
+        freeze_at_exit()
         for noisy in ("sqlalchemy", "alembic"):
             logging.getLogger(noisy).setLevel(logging.WARNING)
 

@@ -1,7 +1,9 @@
 """`scrapy crawl`, exiting with the code of the crawl's real close reason (grocer.outcome:
 0 finished, 1 failed, 2 usage or start_error, 3 blocked), so cron and scripts see a failure.
 A spider that cannot be built (a bad -a value, an unreadable cookies file) is one line on
-stderr, exit 2, and a CrawlRun closed `start_error`."""
+stderr, exit 2, and a CrawlRun closed `start_error`. When the crawl is over the database
+connections are closed and the exit skips the interpreter's last collections, as grocer's
+other commands (grocer.command_base.freeze_at_exit)."""
 
 from __future__ import annotations
 
@@ -13,9 +15,14 @@ from scrapy.utils.defer import deferred_from_coro
 
 from grocer import outcome
 from grocer import stats as keys
+from grocer.command_base import freeze_at_exit
 
 
 class Command(ScrapyCrawlCommand):
+    def process_options(self, args, opts):
+        super().process_options(args, opts)
+        freeze_at_exit()
+
     def run(self, args, opts):
         if len(args) != 1:
             raise UsageError("usage: scrapy crawl SPIDER [-a NAME=VALUE ...]"
@@ -29,7 +36,13 @@ class Command(ScrapyCrawlCommand):
         # A Deferred or (asyncio reactor) a Task, depending on the Scrapy version.
         started = deferred_from_coro(self.crawler_process.crawl(crawler, **opts.spargs))
         started.addErrback(self.start_failed, name)
-        self.crawler_process.start()
+        try:
+            self.crawler_process.start()
+        finally:
+            # Imported here: `scrapy list` imports every command module (start-up time).
+            from grocer.db.engine import dispose_engines
+
+            dispose_engines()  # before the exit's freeze: nothing is left to finalize
         if self.exitcode:
             return
         reason = crawler.stats.get_value(keys.CLOSE_REASON) or crawler.stats.get_value(

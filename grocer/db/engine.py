@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from contextlib import contextmanager
 
 from sqlalchemy import create_engine, event
@@ -63,10 +62,23 @@ def make_engine(url: str = DEFAULT_DATABASE_URL, timeout: float = DEFAULT_TIMEOU
     return create_engine(parsed, **kwargs)
 
 
-@functools.cache
+_engines: dict[tuple[str, float], Engine] = {}  # get_engine's, by (URL, timeout)
+
+
 def get_engine(url: str = DEFAULT_DATABASE_URL, timeout: float = DEFAULT_TIMEOUT) -> Engine:
     """One engine (and pool) per URL and timeout for the whole process."""
-    return make_engine(url, timeout)
+    engine = _engines.get((url, timeout))
+    if engine is None:
+        engine = _engines.setdefault((url, timeout), make_engine(url, timeout))
+    return engine
+
+
+def dispose_engines() -> None:
+    """Close the pooled connections of every engine get_engine made: a process about to exit
+    closes them itself (SQLite folds its write-ahead log into the file) instead of leaving them
+    to the interpreter's teardown. An engine used again opens new ones."""
+    for engine in list(_engines.values()):
+        engine.dispose()
 
 
 def engine_from_settings(settings) -> Engine:

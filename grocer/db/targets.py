@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+from typing import TYPE_CHECKING
 
 from scrapy import signals
 from sqlalchemy import update
@@ -22,7 +23,9 @@ from grocer.db.errors import DatabaseUnavailable, describe
 from grocer.db.migrate import prepare_schema
 from grocer.db.models import Store
 from grocer.db.storeselection import StoreLease, is_lease, select_stores, stores_by_site_id
-from grocer.db.zones import ChainZones, load_zones
+
+if TYPE_CHECKING:
+    from grocer.db.zones import ChainZones
 
 logger = logging.getLogger(__name__)
 
@@ -84,6 +87,10 @@ def known_stores(crawler, chain) -> dict[str, StoreTarget]:
 
 def known_zones(crawler, chain) -> ChainZones:
     """The chain's price zones, as a zone crawl plans with them (GROCER_ZONE_DIRECTORY)."""
+    # Imported here: every crawl and ingest imports this module (mark_crawled), zones are only
+    # a zone crawl's.
+    from grocer.db.zones import load_zones
+
     return load_zones(engine_from_settings(crawler.settings), chain)
 
 

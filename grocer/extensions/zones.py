@@ -14,7 +14,6 @@ from scrapy.utils.defer import maybe_deferred_to_future
 from twisted.internet import threads
 
 from grocer.db.engine import engine_from_settings
-from grocer.db.zones import record_decisions
 from grocer.normalization.dates import utcnow
 
 logger = logging.getLogger(__name__)
@@ -37,6 +36,10 @@ class ZoneRecorder:
         await maybe_deferred_to_future(threads.deferToThread(self.record, spider, decisions))
 
     def record(self, spider, decisions) -> None:
+        # Imported here: the extension is enabled in every crawl and ingest, zones are only a
+        # zone crawl's (grocer.db.zones imports the zone assigner).
+        from grocer.db.zones import record_decisions
+
         try:
             zones = record_decisions(engine_from_settings(self.crawler.settings), spider.company,
                                      decisions.values(), spider.basket_slugs, utcnow())

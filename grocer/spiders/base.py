@@ -114,13 +114,21 @@ class StoreSpider(GrocerSpider):
         self.current: StoreProgress | None = None
         self.stores_finished = 0
         self.pending: deque[StoreTarget] = deque()
-        self.known_stores: dict[str, StoreTarget] | None = None  # site id → store (drift)
+        self.known_stores: dict[str, StoreTarget] = {}  # site id → store (drift)
 
     @classmethod
     def from_crawler(cls, crawler, *args, **kwargs):
         spider = super().from_crawler(crawler, *args, **kwargs)
         spider.tables = TablesRefresher(crawler)
         return spider
+
+    def select_targets(self) -> list[StoreTarget]:
+        targets = super().select_targets()
+        # In start()'s thread too, once per crawl: the drift guard then reads a dict on the
+        # reactor instead of waiting for the database mid-crawl (GROCER_KNOWN_STORES).
+        directory = load_object(self.crawler.settings.get("GROCER_KNOWN_STORES"))
+        self.known_stores = directory(self.crawler, self.chain)
+        return targets
 
     def targets_selected(self) -> None:
         self.pending = deque(self.targets)
@@ -396,10 +404,7 @@ class StoreSpider(GrocerSpider):
         return self.known_store(reported)
 
     def known_store(self, site_id) -> StoreTarget | None:
-        """The chain's store the site calls `site_id`, or None (looked up once per crawl)."""
-        if self.known_stores is None:
-            directory = load_object(self.crawler.settings.get("GROCER_KNOWN_STORES"))
-            self.known_stores = directory(self.crawler, self.chain)
+        """The chain's store the site calls `site_id`, or None (read with the targets)."""
         return self.known_stores.get(str(site_id).strip().lstrip("0"))
 
     def drifted_items(self, progress: StoreProgress, owner: StoreTarget | None,

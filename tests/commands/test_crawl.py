@@ -3,6 +3,7 @@ outcome in the CrawlRun and `scrapy report`, one-line start errors (issue 13).""
 
 from __future__ import annotations
 
+import json
 from contextlib import contextmanager
 
 import pytest
@@ -171,3 +172,13 @@ def test_the_stats_dump_leaves_the_per_store_counters_out(crawl):
     assert result.stats["grocer/store/G102/written"] > 0  # still counted, in the run record
     summaries = [line for line in result.log.splitlines() if "crawl closed (finished)" in line]
     assert len(summaries) == 1 and "stores: 2 completed, 0 failed" in summaries[0]
+
+
+def test_the_crawl_closes_its_database_connections_and_skips_the_exits_collections(
+        crawl, tmp_path):
+    report = tmp_path / "exit.json"
+    result = crawl("aldi", args={"stores": "G102"}, main_module="tests.helpers.exit_report",
+                   env={"TEST_EXIT_REPORT_FILE": str(report)})
+    assert result.returncode == 0, result.log[-3000:]
+    # Closed by the command before the exit, so freezing every object at exit is safe.
+    assert json.loads(report.read_text()) == {"gc_frozen": True, "connections_open": 0}

@@ -76,7 +76,10 @@ class Crawler:
         return env
 
     def __call__(self, spider: str, *, args: dict | None = None, settings: dict | None = None,
-                 env: dict | None = None, timeout: float = 120) -> CrawlResult:
+                 env: dict | None = None, timeout: float = 120,
+                 main_module: str = "scrapy") -> CrawlResult:
+        """`main_module`: what `python -m` runs, scrapy or a wrapper of it
+        (tests.helpers.exit_report)."""
         self.runs += 1
         feed = self.workdir / f"items-{self.runs}.jsonl"
         stats_file = self.workdir / f"stats-{self.runs}.json"
@@ -88,7 +91,7 @@ class Crawler:
                                                   "grocer.extensions.reconcile.ReconcileOnClose": 500,
                                                   "tests.helpers.stats_dump.StatsDump": 900}),
                         **(settings or {})}
-        command = [sys.executable, "-m", "scrapy", "crawl", spider, "-O", str(feed)]
+        command = [sys.executable, "-m", main_module, "crawl", spider, "-O", str(feed)]
         for name, value in (args or {}).items():
             command += ["-a", f"{name}={value}"]
         for name, value in all_settings.items():

@@ -21,10 +21,11 @@ NOT_AT_START_UP = (
 
 
 # Not loaded by `scrapy ingest` into a database at grocer's revision: Scrapy's telnet console
-# and remote control (off), the migrations, matching, the web stack, the browser.
+# and remote control (off), the migrations, matching, the price zones (a zone crawl's), the web
+# stack, the browser.
 NOT_IN_AN_INGEST = (
     "aiohttp", "twisted.conch", "alembic", "rapidfuzz", "starlette", "uvicorn", "jinja2",
-    "playwright", "grocer.web", "grocer.matching",
+    "playwright", "grocer.web", "grocer.matching", "grocer.zones", "grocer.db.zones",
 )
 
 

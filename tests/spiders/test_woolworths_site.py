@@ -37,13 +37,18 @@ def test_the_store_is_chosen_for_each_session_and_its_prices_written(crawl, site
     assert result.stat("grocer/woolworths/store_choice/chosen") == 2
 
 
-def test_a_site_answering_every_store_as_1101_writes_no_price_under_another_store(
-        crawl, site, engine, tmp_path):
+def answer_every_store_as_1101(site, engine, tmp_path) -> None:
+    """The live site to a guest: every answer is store 1101's, a store grocer knows."""
     known = tmp_path / "store-1101.json"
     known.write_text(json.dumps([{"company": "Woolworths", "store_code": "1101",
                                   "name": "Woolworths Default", "division": "SUPERMARKETS"}]))
     load_stores(engine, read_store_list(known))
-    site.woolworths_store_choice_status = 401  # the live site to a guest
+    site.woolworths_store_choice_status = 401
+
+
+def test_a_site_answering_every_store_as_1101_writes_no_price_under_another_store(
+        crawl, site, engine, tmp_path):
+    answer_every_store_as_1101(site, engine, tmp_path)
     result = crawl("woolworths", args={"stores": "1147,1148"})
 
     # (The close reason of a crawl without a completed store is the crawl-health work's.)
@@ -55,6 +60,19 @@ def test_a_site_answering_every_store_as_1101_writes_no_price_under_another_stor
     pages = site.requests_to("/apis/ui/browse/category", "POST")
     assert len(pages) <= 2 * 4  # the first pages of the store's categories, nothing more
     assert result.stat("grocer/woolworths/store_choice/401") == 2
+
+
+def test_the_known_stores_are_read_once_off_the_reactor_before_the_first_response(
+        crawl, site, engine, tmp_path):
+    answer_every_store_as_1101(site, engine, tmp_path)
+    calls = tmp_path / "known-stores.jsonl"
+    result = crawl("woolworths", args={"stores": "1147,1148"}, settings={
+        "GROCER_KNOWN_STORES": "tests.helpers.spiders.recording_known_stores",
+        "TEST_KNOWN_STORES_FILE": str(calls)})
+
+    assert {item["store_code"] for item in result.items} == {"1101"}  # the drift guard used it
+    assert [json.loads(line) for line in calls.read_text().splitlines()] == [
+        {"reactor_thread": False, "responses": 0}]
 
 
 def test_an_unknown_store_named_by_the_site_gets_nothing(crawl, site, engine):

@@ -1,0 +1,40 @@
+"""`python -m tests.helpers.exit_report ARGS` runs `scrapy ARGS` and, after every exit hook of
+the command, writes to the file TEST_EXIT_REPORT_FILE names one JSON object: whether the
+garbage collector was frozen and how many database connections were still open."""
+
+from __future__ import annotations
+
+import atexit
+import gc
+import json
+import os
+import sys
+
+from sqlalchemy import event
+from sqlalchemy.pool import Pool
+
+connections = {"opened": 0, "closed": 0}
+
+
+@event.listens_for(Pool, "connect")
+def opened(*_) -> None:
+    connections["opened"] += 1
+
+
+@event.listens_for(Pool, "close")
+@event.listens_for(Pool, "close_detached")
+def closed(*_) -> None:
+    connections["closed"] += 1
+
+
+def report() -> None:
+    with open(os.environ["TEST_EXIT_REPORT_FILE"], "w", encoding="utf-8") as output:
+        json.dump({"gc_frozen": gc.get_freeze_count() > 0,
+                   "connections_open": connections["opened"] - connections["closed"]}, output)
+
+
+if __name__ == "__main__":
+    atexit.register(report)  # the first registered runs last: after the command's own hooks
+    from scrapy.cmdline import execute
+
+    execute(["scrapy", *sys.argv[1:]])
