@@ -8,7 +8,8 @@ costs one bookkeeping row per store, not one UPDATE per price.
 
 A price's freshness (when it was last seen) is the later of ``price.last_seen`` (set whenever
 the row is written: new, changed, listed again, delisted) and the newest frame naming it
-(`last_seen` below). Delisting compares a store's prices against the frames of the crawl that
+(`last_seen` below; every reader showing or deciding on freshness goes through it, for many
+prices at once through `prices_last_seen`). Delisting compares a store's prices against the frames of the crawl that
 completed it, writes the effective ``last_seen`` into the rows it delists, and then drops the
 store's older ``store_crawl`` rows: every price still listed was seen by that crawl, so they can
 no longer be the newest sighting of anything.
@@ -17,6 +18,7 @@ no longer be the newest sighting of anything.
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
 from collections.abc import Iterable, Iterator
 
 from sqlalchemy import Connection, delete, select
@@ -71,6 +73,21 @@ def iter_frames(blob: bytes) -> Iterator[tuple[dt.datetime, list[int]]]:
         yield seen_at, ids
 
 
+def _newest(blobs: Iterable[bytes], into: dict[int, dt.datetime], *,
+            since: dt.datetime | None = None, wanted: set[int] | None = None) -> None:
+    """Fold the frames of `blobs` into `into`: {product id: newest sighting} (only sightings at
+    or after `since`, only the `wanted` products when given)."""
+    for blob in blobs:
+        for seen_at, ids in iter_frames(blob or b""):
+            if since is not None and seen_at < since:
+                continue
+            for product_id in ids:
+                if wanted is not None and product_id not in wanted:
+                    continue
+                if product_id not in into or into[product_id] < seen_at:
+                    into[product_id] = seen_at
+
+
 def sightings(connection: Connection, store_id: int, *, since: dt.datetime | None = None,
               product_ids: Iterable[int] | None = None,
               exclude: Iterable[int] = ()) -> dict[int, dt.datetime]:
@@ -82,17 +99,9 @@ def sightings(connection: Connection, store_id: int, *, since: dt.datetime | Non
     exclude = list(exclude)
     if exclude:
         query = query.where(_table.c.id.not_in(exclude))
-    wanted = None if product_ids is None else set(product_ids)
     newest: dict[int, dt.datetime] = {}
-    for (blob,) in connection.execute(query):
-        for seen_at, ids in iter_frames(blob or b""):
-            if since is not None and seen_at < since:
-                continue
-            for product_id in ids:
-                if wanted is not None and product_id not in wanted:
-                    continue
-                if product_id not in newest or newest[product_id] < seen_at:
-                    newest[product_id] = seen_at
+    _newest(connection.scalars(query), newest, since=since,
+            wanted=None if product_ids is None else set(product_ids))
     return newest
 
 
@@ -130,14 +139,44 @@ class SightingCache:
         return seen.get(product_id)
 
 
+def prices_last_seen(connection: Connection,
+                     prices: Iterable) -> dict[tuple[int, int], dt.datetime]:
+    """{(store id, product id): freshness} of price rows (each with store_id, product_id,
+    last_seen, delisted_at): the one rule of `last_seen`, for many stores at once. The frames
+    are read in one query per chunk of stores, only of the store_crawl rows newer than a listed
+    row of their store, and decoded once per store for the products asked."""
+    prices = list(prices)
+    wanted: dict[int, set[int]] = defaultdict(set)
+    oldest: dict[int, dt.datetime] = {}  # per store: a crawl no newer cannot freshen a row
+    for price in prices:
+        if price.delisted_at is None:  # a delisted row carries its own
+            wanted[price.store_id].add(price.product_id)
+            if price.store_id not in oldest or price.last_seen < oldest[price.store_id]:
+                oldest[price.store_id] = price.last_seen
+    blobs: dict[int, list[bytes]] = defaultdict(list)
+    for stores in in_chunks(sorted(wanted)):
+        query = select(_table.c.store_id, _table.c.seen_at, _table.c.seen).where(
+            _table.c.store_id.in_(stores),
+            _table.c.seen_at > min(oldest[store_id] for store_id in stores))
+        for store_id, seen_at, blob in connection.execute(query):
+            if seen_at > oldest[store_id]:
+                blobs[store_id].append(blob)
+    seen: dict[int, dict[int, dt.datetime]] = {}
+    for store_id, store_blobs in blobs.items():
+        _newest(store_blobs, seen.setdefault(store_id, {}), wanted=wanted[store_id])
+    return {(price.store_id, price.product_id):
+            last_seen(price.last_seen, price.delisted_at,
+                      seen.get(price.store_id, {}).get(price.product_id))
+            for price in prices}
+
+
 def price_last_seen(connection: Connection, store_id: int,
                     product_ids: Iterable[int]) -> dict[int, dt.datetime]:
     """{product id: when its price at the store was last seen} for the priced ones."""
     c = Price.__table__.c
     product_ids = sorted(set(product_ids))
     rows = [row for chunk in in_chunks(product_ids) for row in connection.execute(
-        select(c.product_id, c.last_seen, c.delisted_at).where(
+        select(c.store_id, c.product_id, c.last_seen, c.delisted_at).where(
             c.store_id == store_id, c.product_id.in_(chunk)))]
-    seen = sightings(connection, store_id, product_ids=product_ids)
-    return {row.product_id: last_seen(row.last_seen, row.delisted_at, seen.get(row.product_id))
-            for row in rows}
+    return {product_id: seen
+            for (_, product_id), seen in prices_last_seen(connection, rows).items()}
