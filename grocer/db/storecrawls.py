@@ -28,6 +28,8 @@ from grocer.db.transactions import in_chunks
 
 _table = StoreCrawl.__table__
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+_MICROSECOND = dt.timedelta(microseconds=1)
+_CONTINUATION_BYTES = bytes(range(0x80, 0x100))  # a varint goes on after these
 
 
 def _varint(value: int, out: bytearray) -> None:
@@ -50,7 +52,51 @@ def encode_frame(seen_at: dt.datetime, product_ids: Iterable[int]) -> bytes:
     return bytes(out)
 
 
+def _read(blob: bytes, position: int) -> tuple[int, int]:
+    """The varint at `position` and the position after it."""
+    value = shift = 0
+    while True:
+        byte = blob[position]
+        position += 1
+        value |= (byte & 0x7F) << shift
+        if byte < 0x80:
+            return value, position
+        shift += 7
+
+
+def _skip(blob: bytes, position: int, count: int) -> int:
+    """The position after the next `count` varints, counted in C rather than decoded: each
+    varint ends at a byte < 0x80, and `count` bytes hold at most `count` of those ends."""
+    while count:
+        chunk = blob[position:position + count]
+        if not chunk:
+            raise ValueError("store_crawl frame cut short")
+        position += len(chunk)
+        count -= len(chunk.translate(None, _CONTINUATION_BYTES))
+    return position
+
+
+def _frame_heads(blob: bytes) -> Iterator[tuple[dt.datetime, int, int]]:
+    """Per frame: its sighting time, where its ids start and how many there are (not read)."""
+    position = 0
+    while position < len(blob):
+        micros, position = _read(blob, position)
+        count, position = _read(blob, position)
+        yield EPOCH + micros * _MICROSECOND, position, count
+        position = _skip(blob, position, count)
+
+
+def _ids(blob: bytes, position: int, count: int) -> Iterator[int]:
+    """A frame's product ids, ascending."""
+    previous = 0
+    for _ in range(count):
+        delta, position = _read(blob, position)
+        previous += delta
+        yield previous
+
+
 def iter_frames(blob: bytes) -> Iterator[tuple[dt.datetime, list[int]]]:
+    """Every frame decoded (its own reader: a closure decodes a whole blob faster than _read)."""
     position, end = 0, len(blob)
 
     def read() -> int:
@@ -65,7 +111,7 @@ def iter_frames(blob: bytes) -> Iterator[tuple[dt.datetime, list[int]]]:
             shift += 7
 
     while position < end:
-        seen_at = EPOCH + dt.timedelta(microseconds=read())
+        seen_at = EPOCH + read() * _MICROSECOND
         ids, previous = [], 0
         for _ in range(read()):
             previous += read()
@@ -77,15 +123,32 @@ def _newest(blobs: Iterable[bytes], into: dict[int, dt.datetime], *,
             since: dt.datetime | None = None, wanted: set[int] | None = None) -> None:
     """Fold the frames of `blobs` into `into`: {product id: newest sighting} (only sightings at
     or after `since`, only the `wanted` products when given)."""
-    for blob in blobs:
-        for seen_at, ids in iter_frames(blob or b""):
-            if since is not None and seen_at < since:
-                continue
-            for product_id in ids:
-                if wanted is not None and product_id not in wanted:
-                    continue
+    if wanted is None:
+        for blob in blobs:
+            for seen_at, ids in iter_frames(blob or b""):
+                if since is None or seen_at >= since:
+                    for product_id in ids:
+                        if product_id not in into or into[product_id] < seen_at:
+                            into[product_id] = seen_at
+        return
+    # A few products (a product page: one per store): the frames newest first, each read only
+    # up to the largest id still looked for (ids ascend), until every product was found — its
+    # first frame is its newest sighting. Most of a store's frames are then skipped unread.
+    frames = sorted(((seen_at, blob, position, count) for blob in blobs
+                     for seen_at, position, count in _frame_heads(blob or b"")),
+                    key=lambda frame: frame[0], reverse=True)
+    missing = set(wanted)
+    for seen_at, blob, position, count in frames:
+        if not missing or (since is not None and seen_at < since):
+            break
+        largest = max(missing)
+        for product_id in _ids(blob, position, count):
+            if product_id in missing:
+                missing.remove(product_id)
                 if product_id not in into or into[product_id] < seen_at:
                     into[product_id] = seen_at
+            if product_id >= largest:
+                break
 
 
 def sightings(connection: Connection, store_id: int, *, since: dt.datetime | None = None,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import random
 from decimal import Decimal
 
 import pytest
@@ -103,6 +104,30 @@ def test_the_freshness_of_prices_at_many_stores_reads_their_frames_at_once(engin
     assert seen == {(stores[0], products[0]): T1, (stores[0], products[1]): T0,
                     (stores[1], products[0]): T0, (stores[1], products[1]): T2}
     assert len([s for s in statements if "store_crawl" in s]) == 1
+
+
+def test_the_sightings_of_a_few_products_are_those_of_every_frame_decoded(engine, shop):
+    """Looking for a few products reads the frames newest first and each only partly: the
+    answer is still every product's newest sighting, over frames out of time order, crawls
+    overlapping, ids needing one to three varint bytes."""
+    (store, _), _ = shop
+    rng = random.Random(7)
+    frames = [[storecrawls.encode_frame(T0 + dt.timedelta(minutes=rng.randrange(600)),
+                                        rng.sample(range(1, 5 * 10 ** 5), 300))
+               for _ in range(6)] for _ in range(2)]
+    with engine.begin() as connection:
+        for crawl_frames in frames:
+            connection.execute(StoreCrawl.__table__.insert().values(
+                store_id=store, started_at=T0, seen_at=T0 + dt.timedelta(hours=10),
+                products=300 * 6, seen=b"".join(crawl_frames)))
+        every = storecrawls.sightings(connection, store)
+        wanted = rng.sample(sorted(every), 40) + [10 ** 6]  # and one no frame names
+        assert storecrawls.sightings(connection, store, product_ids=wanted) == {
+            product_id: every[product_id] for product_id in wanted if product_id in every}
+        since = T0 + dt.timedelta(minutes=300)
+        recent = storecrawls.sightings(connection, store, since=since)
+        assert storecrawls.sightings(connection, store, product_ids=wanted, since=since) == {
+            product_id: recent[product_id] for product_id in wanted if product_id in recent}
 
 
 def test_delisting_works_from_the_sightings_and_keeps_freshness(engine, shop):
