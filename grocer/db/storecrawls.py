@@ -8,11 +8,11 @@ costs one bookkeeping row per store, not one UPDATE per price.
 
 A price's freshness (when it was last seen) is the later of ``price.last_seen`` (set whenever
 the row is written: new, changed, listed again, delisted) and the newest frame naming it
-(`last_seen` below; every reader showing or deciding on freshness goes through it, for many
-prices at once through `prices_last_seen`). Delisting compares a store's prices against the frames of the crawl that
-completed it, writes the effective ``last_seen`` into the rows it delists, and then drops the
-store's older ``store_crawl`` rows: every price still listed was seen by that crawl, so they can
-no longer be the newest sighting of anything.
+(`last_seen` below: every reader showing or deciding on freshness goes through it, for the
+prices of many stores at once through `prices_last_seen`). Delisting compares a store's prices
+against the frames of the crawl that completed it, writes the effective ``last_seen`` into the
+rows it delists, and then drops the store's older ``store_crawl`` rows: every price still
+listed was seen by that crawl, so they can no longer be the newest sighting of anything.
 """
 
 from __future__ import annotations
@@ -205,9 +205,9 @@ class SightingCache:
 def prices_last_seen(connection: Connection,
                      prices: Iterable) -> dict[tuple[int, int], dt.datetime]:
     """{(store id, product id): freshness} of price rows (each with store_id, product_id,
-    last_seen, delisted_at): the one rule of `last_seen`, for many stores at once. The frames
-    are read in one query per chunk of stores, only of the store_crawl rows newer than a listed
-    row of their store, and decoded once per store for the products asked."""
+    last_seen, delisted_at): the one rule of `last_seen`, for many stores at once (a product
+    page). One query per 1000 stores reads only the store_crawl rows newer than a listed row of
+    their store; each store's frames are then searched for its products (see `_newest`)."""
     prices = list(prices)
     wanted: dict[int, set[int]] = defaultdict(set)
     oldest: dict[int, dt.datetime] = {}  # per store: a crawl no newer cannot freshen a row
