@@ -33,6 +33,7 @@ from grocer.db.models import (
     Store,
 )
 from grocer.db.report import crawl_report
+from grocer.db.storecrawls import prices_last_seen
 from grocer.db.zones import current_prices_query
 from grocer.normalization.text import search_words
 
@@ -155,9 +156,11 @@ def _store_prices():
     """A product's price at every store as exports read them (a zone member's are its
     representative's), with each store's id, name and state. Built once: building the zone
     query costs more than running it; both engines push the product filter into its parts."""
-    prices = current_prices_query((*STORE_PRICE_FIELDS, "product_id")).subquery()
-    return (select(*(prices.c[name] for name in STORE_PRICE_FIELDS), Store.id, Store.name,
-                   Store.state)
+    prices = current_prices_query((*STORE_PRICE_FIELDS, "product_id", "store_id")).subquery()
+    # prices.c.store_id is the price row's store (the representative's, for an inferred price):
+    # its frames hold the price's sightings.
+    return (select(*(prices.c[name] for name in (*STORE_PRICE_FIELDS, "product_id", "store_id")),
+                   Store.id, Store.name, Store.state)
             .join(Company, Company.slug == prices.c.company)
             .join(Store, and_(Store.company_id == Company.id,
                               Store.store_code == prices.c.store_code))
@@ -184,15 +187,18 @@ def get_product(engine: Engine, product_id: int, sort: str = "price",
             select(Company.slug, Company.name, Sku.sku).join(Company, Company.id == Sku.company_id)
             .where(Sku.product_id == product_id).order_by(Company.slug, Sku.sku)).all()
         stores = connection.execute(_store_prices(), {"product_id": product_id}).all()
+        seen = prices_last_seen(connection, stores)  # one read of the frames of all the stores
         by_chain = _cheapest_by_chain(connection, [product_id]).get(product_id, [])
     store_prices = [
         {"chain": slug, "store_id": store_id, "store_code": code, "store_name": name,
          "state": state, "price": price, "was_price": was, "unit_price": unit_price,
          "unit_of_measure": unit, "on_special": bool(special), "available": available,
-         "changed_at": scraped_at, "seen_at": last_seen, "delisted_at": delisted_at,
-         "inferred_from": inferred_from, "zone_verified_at": verified_at}
+         "changed_at": scraped_at, "seen_at": seen[(price_store_id, product_id)],
+         "delisted_at": delisted_at, "inferred_from": inferred_from,
+         "zone_verified_at": verified_at}
         for (slug, code, inferred_from, verified_at, price, was, unit_price, unit, special,
-             available, scraped_at, last_seen, delisted_at, store_id, name, state) in stores]
+             available, scraped_at, _, delisted_at, _, price_store_id, store_id, name,
+             state) in stores]
     sort = sort if sort in STORE_SORTS else "price"
     keys = {"price": lambda p: (p["price"], p["chain"], p["store_code"]),
             "chain": lambda p: (p["chain"], p["price"], p["store_code"]),

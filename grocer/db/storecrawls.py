@@ -8,15 +8,17 @@ costs one bookkeeping row per store, not one UPDATE per price.
 
 A price's freshness (when it was last seen) is the later of ``price.last_seen`` (set whenever
 the row is written: new, changed, listed again, delisted) and the newest frame naming it
-(`last_seen` below). Delisting compares a store's prices against the frames of the crawl that
-completed it, writes the effective ``last_seen`` into the rows it delists, and then drops the
-store's older ``store_crawl`` rows: every price still listed was seen by that crawl, so they can
-no longer be the newest sighting of anything.
+(`last_seen` below: every reader showing or deciding on freshness goes through it, for the
+prices of many stores at once through `prices_last_seen`). Delisting compares a store's prices
+against the frames of the crawl that completed it, writes the effective ``last_seen`` into the
+rows it delists, and then drops the store's older ``store_crawl`` rows: every price still
+listed was seen by that crawl, so they can no longer be the newest sighting of anything.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
 from collections.abc import Iterable, Iterator
 
 from sqlalchemy import Connection, delete, select
@@ -26,6 +28,8 @@ from grocer.db.transactions import in_chunks
 
 _table = StoreCrawl.__table__
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+_MICROSECOND = dt.timedelta(microseconds=1)
+_CONTINUATION_BYTES = bytes(range(0x80, 0x100))  # a varint goes on after these
 
 
 def _varint(value: int, out: bytearray) -> None:
@@ -48,7 +52,51 @@ def encode_frame(seen_at: dt.datetime, product_ids: Iterable[int]) -> bytes:
     return bytes(out)
 
 
+def _read(blob: bytes, position: int) -> tuple[int, int]:
+    """The varint at `position` and the position after it."""
+    value = shift = 0
+    while True:
+        byte = blob[position]
+        position += 1
+        value |= (byte & 0x7F) << shift
+        if byte < 0x80:
+            return value, position
+        shift += 7
+
+
+def _skip(blob: bytes, position: int, count: int) -> int:
+    """The position after the next `count` varints, counted in C rather than decoded: each
+    varint ends at a byte < 0x80, and `count` bytes hold at most `count` of those ends."""
+    while count:
+        chunk = blob[position:position + count]
+        if not chunk:
+            raise ValueError("store_crawl frame cut short")
+        position += len(chunk)
+        count -= len(chunk.translate(None, _CONTINUATION_BYTES))
+    return position
+
+
+def _frame_heads(blob: bytes) -> Iterator[tuple[dt.datetime, int, int]]:
+    """Per frame: its sighting time, where its ids start and how many there are (not read)."""
+    position = 0
+    while position < len(blob):
+        micros, position = _read(blob, position)
+        count, position = _read(blob, position)
+        yield EPOCH + micros * _MICROSECOND, position, count
+        position = _skip(blob, position, count)
+
+
+def _ids(blob: bytes, position: int, count: int) -> Iterator[int]:
+    """A frame's product ids, ascending."""
+    previous = 0
+    for _ in range(count):
+        delta, position = _read(blob, position)
+        previous += delta
+        yield previous
+
+
 def iter_frames(blob: bytes) -> Iterator[tuple[dt.datetime, list[int]]]:
+    """Every frame decoded (its own reader: a closure decodes a whole blob faster than _read)."""
     position, end = 0, len(blob)
 
     def read() -> int:
@@ -63,12 +111,44 @@ def iter_frames(blob: bytes) -> Iterator[tuple[dt.datetime, list[int]]]:
             shift += 7
 
     while position < end:
-        seen_at = EPOCH + dt.timedelta(microseconds=read())
+        seen_at = EPOCH + read() * _MICROSECOND
         ids, previous = [], 0
         for _ in range(read()):
             previous += read()
             ids.append(previous)
         yield seen_at, ids
+
+
+def _newest(blobs: Iterable[bytes], into: dict[int, dt.datetime], *,
+            since: dt.datetime | None = None, wanted: set[int] | None = None) -> None:
+    """Fold the frames of `blobs` into `into`: {product id: newest sighting} (only sightings at
+    or after `since`, only the `wanted` products when given)."""
+    if wanted is None:
+        for blob in blobs:
+            for seen_at, ids in iter_frames(blob or b""):
+                if since is None or seen_at >= since:
+                    for product_id in ids:
+                        if product_id not in into or into[product_id] < seen_at:
+                            into[product_id] = seen_at
+        return
+    # A few products (a product page: one per store): the frames newest first, each read only
+    # up to the largest id still looked for (ids ascend), until every product was found — its
+    # first frame is its newest sighting. Most of a store's frames are then skipped unread.
+    frames = sorted(((seen_at, blob, position, count) for blob in blobs
+                     for seen_at, position, count in _frame_heads(blob or b"")),
+                    key=lambda frame: frame[0], reverse=True)
+    missing = set(wanted)
+    for seen_at, blob, position, count in frames:
+        if not missing or (since is not None and seen_at < since):
+            break
+        largest = max(missing)
+        for product_id in _ids(blob, position, count):
+            if product_id in missing:
+                missing.remove(product_id)
+                if product_id not in into or into[product_id] < seen_at:
+                    into[product_id] = seen_at
+            if product_id >= largest:
+                break
 
 
 def sightings(connection: Connection, store_id: int, *, since: dt.datetime | None = None,
@@ -82,17 +162,9 @@ def sightings(connection: Connection, store_id: int, *, since: dt.datetime | Non
     exclude = list(exclude)
     if exclude:
         query = query.where(_table.c.id.not_in(exclude))
-    wanted = None if product_ids is None else set(product_ids)
     newest: dict[int, dt.datetime] = {}
-    for (blob,) in connection.execute(query):
-        for seen_at, ids in iter_frames(blob or b""):
-            if since is not None and seen_at < since:
-                continue
-            for product_id in ids:
-                if wanted is not None and product_id not in wanted:
-                    continue
-                if product_id not in newest or newest[product_id] < seen_at:
-                    newest[product_id] = seen_at
+    _newest(connection.scalars(query), newest, since=since,
+            wanted=None if product_ids is None else set(product_ids))
     return newest
 
 
@@ -130,14 +202,44 @@ class SightingCache:
         return seen.get(product_id)
 
 
+def prices_last_seen(connection: Connection,
+                     prices: Iterable) -> dict[tuple[int, int], dt.datetime]:
+    """{(store id, product id): freshness} of price rows (each with store_id, product_id,
+    last_seen, delisted_at): the one rule of `last_seen`, for many stores at once (a product
+    page). One query per 1000 stores reads only the store_crawl rows newer than a listed row of
+    their store; each store's frames are then searched for its products (see `_newest`)."""
+    prices = list(prices)
+    wanted: dict[int, set[int]] = defaultdict(set)
+    oldest: dict[int, dt.datetime] = {}  # per store: a crawl no newer cannot freshen a row
+    for price in prices:
+        if price.delisted_at is None:  # a delisted row carries its own
+            wanted[price.store_id].add(price.product_id)
+            if price.store_id not in oldest or price.last_seen < oldest[price.store_id]:
+                oldest[price.store_id] = price.last_seen
+    blobs: dict[int, list[bytes]] = defaultdict(list)
+    for stores in in_chunks(sorted(wanted)):
+        query = select(_table.c.store_id, _table.c.seen_at, _table.c.seen).where(
+            _table.c.store_id.in_(stores),
+            _table.c.seen_at > min(oldest[store_id] for store_id in stores))
+        for store_id, seen_at, blob in connection.execute(query):
+            if seen_at > oldest[store_id]:
+                blobs[store_id].append(blob)
+    seen: dict[int, dict[int, dt.datetime]] = {}
+    for store_id, store_blobs in blobs.items():
+        _newest(store_blobs, seen.setdefault(store_id, {}), wanted=wanted[store_id])
+    return {(price.store_id, price.product_id):
+            last_seen(price.last_seen, price.delisted_at,
+                      seen.get(price.store_id, {}).get(price.product_id))
+            for price in prices}
+
+
 def price_last_seen(connection: Connection, store_id: int,
                     product_ids: Iterable[int]) -> dict[int, dt.datetime]:
     """{product id: when its price at the store was last seen} for the priced ones."""
     c = Price.__table__.c
     product_ids = sorted(set(product_ids))
     rows = [row for chunk in in_chunks(product_ids) for row in connection.execute(
-        select(c.product_id, c.last_seen, c.delisted_at).where(
+        select(c.store_id, c.product_id, c.last_seen, c.delisted_at).where(
             c.store_id == store_id, c.product_id.in_(chunk)))]
-    seen = sightings(connection, store_id, product_ids=product_ids)
-    return {row.product_id: last_seen(row.last_seen, row.delisted_at, seen.get(row.product_id))
-            for row in rows}
+    return {product_id: seen
+            for (_, product_id), seen in prices_last_seen(connection, rows).items()}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import random
 from decimal import Decimal
 
 import pytest
@@ -14,21 +15,12 @@ from grocer.db import exports, storecrawls
 from grocer.db.delisting import CompletedStore, delist_unseen
 from grocer.db.models import Price, PriceHistory, StoreCrawl
 from grocer.db.prices import PriceWriter
+from tests.helpers.prices import T0, crawl, row
 from tests.reconcile.helpers import Rows
 
 UTC = dt.timezone.utc
-T0 = dt.datetime(2026, 11, 20, 1, 0, tzinfo=UTC)
 T1 = T0 + dt.timedelta(days=1)
 T2 = T0 + dt.timedelta(days=2)
-
-
-def row(product_id, store_id, price, *, sku=None, at=T0, available=True):
-    price = Decimal(price)
-    return {"product_id": product_id, "store_id": store_id, "price": price, "was_price": None,
-            "unit_price": None, "unit_of_measure": None, "per_unit_price_string": None,
-            "is_on_special": False, "is_available": available,
-            "price_hash": f"{price}-{available}", "sku": sku, "scraped_at": at,
-            "scraped_date": at.date()}
 
 
 @pytest.fixture
@@ -68,15 +60,6 @@ def counts(engine):
                      for model in (Price, PriceHistory, StoreCrawl))
 
 
-def crawl(engine, batches, finish=True):
-    writer = PriceWriter(engine)
-    for batch in batches:
-        writer.write(batch)
-    if finish:
-        writer.finish()
-    return writer
-
-
 def test_a_recrawl_writes_only_the_changed_prices_and_one_row_per_store(engine, shop):
     stores, products = shop
     crawl(engine, [[row(p, s, "2.00") for p in products[:20]] for s in stores])
@@ -96,6 +79,55 @@ def test_a_recrawl_writes_only_the_changed_prices_and_one_row_per_store(engine, 
         # …yet every price is known to have been seen on the second day
         assert set(storecrawls.price_last_seen(connection, stores[0], products[:20])
                    .values()) == {T1}
+
+
+def test_the_freshness_of_prices_at_many_stores_reads_their_frames_at_once(engine, shop):
+    """A page of prices over many stores (the product page) reads the frames of all its stores
+    in one statement; a sighting counts only for its own store."""
+    stores, products = shop
+    crawl(engine, [[row(p, s, "1.00") for p in products[:2] for s in stores]])
+    crawl(engine, [[row(products[0], stores[0], "1.00", at=T1),  # unchanged: a frame
+                    row(products[1], stores[1], "1.50", at=T2)]])  # changed: its row
+    statements = []
+
+    def record(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    with engine.connect() as connection:
+        prices = connection.execute(select(Price.store_id, Price.product_id, Price.last_seen,
+                                           Price.delisted_at)).all()
+        event.listen(engine, "before_cursor_execute", record)
+        try:
+            seen = storecrawls.prices_last_seen(connection, prices)
+        finally:
+            event.remove(engine, "before_cursor_execute", record)
+    assert seen == {(stores[0], products[0]): T1, (stores[0], products[1]): T0,
+                    (stores[1], products[0]): T0, (stores[1], products[1]): T2}
+    assert len([s for s in statements if "store_crawl" in s]) == 1
+
+
+def test_the_sightings_of_a_few_products_are_those_of_every_frame_decoded(engine, shop):
+    """Looking for a few products reads the frames newest first and each only partly: the
+    answer is still every product's newest sighting, over frames out of time order, crawls
+    overlapping, ids needing one to three varint bytes."""
+    (store, _), _ = shop
+    rng = random.Random(7)
+    frames = [[storecrawls.encode_frame(T0 + dt.timedelta(minutes=rng.randrange(600)),
+                                        rng.sample(range(1, 5 * 10 ** 5), 300))
+               for _ in range(6)] for _ in range(2)]
+    with engine.begin() as connection:
+        for crawl_frames in frames:
+            connection.execute(StoreCrawl.__table__.insert().values(
+                store_id=store, started_at=T0, seen_at=T0 + dt.timedelta(hours=10),
+                products=300 * 6, seen=b"".join(crawl_frames)))
+        every = storecrawls.sightings(connection, store)
+        wanted = rng.sample(sorted(every), 40) + [10 ** 6]  # and one no frame names
+        assert storecrawls.sightings(connection, store, product_ids=wanted) == {
+            product_id: every[product_id] for product_id in wanted if product_id in every}
+        since = T0 + dt.timedelta(minutes=300)
+        recent = storecrawls.sightings(connection, store, since=since)
+        assert storecrawls.sightings(connection, store, product_ids=wanted, since=since) == {
+            product_id: recent[product_id] for product_id in wanted if product_id in recent}
 
 
 def test_delisting_works_from_the_sightings_and_keeps_freshness(engine, shop):

@@ -16,6 +16,7 @@ from grocer.db.models import (CrawlRun, PriceHistory, PriceZone, PriceZoneMember
                               utcnow)
 from grocer.db.resolution import ProductResolver
 from grocer.web.app import create_app
+from tests.helpers.prices import T0, crawl, row as price_row
 from tests.reconcile.helpers import Rows
 
 NOW = utcnow()
@@ -166,6 +167,40 @@ def test_a_zone_members_prices_are_marked_inferred_from_its_representative(clien
     assert page.count('class="inferred"') == 1
     assert re.search(r'G110</small>\s*<span class="inferred"[^>]*>inferred from G102, '
                      r'verified 2026-11-30</span>', page)
+
+
+def test_seen_is_the_newest_sighting_of_an_unchanged_price(client, engine):
+    """A re-crawl seeing a price unchanged records the sighting in its store_crawl frame, not in
+    the row: the product page, its API and the "seen" sort show that later time — for a zone
+    member's inferred price too (its representative's sighting)."""
+    rows = Rows(engine)
+    woolworths = rows.company("woolworths")
+    s1147, s1148, s1149, s1150 = (rows.store(woolworths, code)
+                                  for code in ("1147", "1148", "1149", "1150"))
+    milk = rows.product("milk 2l", name="Milk 2L")
+    t1, t2 = T0 + dt.timedelta(days=1), T0 + dt.timedelta(days=2)
+    crawl(engine, [[price_row(milk, store, "2.00") for store in (s1147, s1148, s1149)]])
+    crawl(engine, [[price_row(milk, s1149, "2.50", at=t1)]])  # changed: its row is written
+    crawl(engine, [[price_row(milk, s1147, "2.00", at=t2)]])  # unchanged: only a frame
+    zone = rows._insert(PriceZone, company_id=woolworths, representative_store_id=s1147,
+                        created_at=T0, verified_at=T0, basket=[])
+    for store in (s1147, s1150):
+        rows._insert(PriceZoneMember, store_id=store, zone_id=zone, joined_at=T0,
+                     verified_at=T0, basket=[], decision={})
+
+    def seen(**params):
+        return [(p["store_code"], p["seen_at"]) for p in client.get(
+            f"/api/products/{milk}", params={"sort": "seen", **params}).json()["prices_by_store"]]
+
+    assert seen() == [("1148", T0.isoformat()), ("1149", t1.isoformat()),
+                      ("1147", t2.isoformat()), ("1150", t2.isoformat())]
+    assert [code for code, _ in seen(desc="1")] == ["1150", "1147", "1149", "1148"]
+    page = client.get(f"/products/{milk}", params={"sort": "seen"}).text
+    assert re.findall(r"<small>(\d+)</small>.*?(\d{4}-\d\d-\d\d \d\d:\d\d UTC)", page,
+                      re.DOTALL) == [("1148", "2026-11-20 01:00 UTC"),
+                                     ("1149", "2026-11-21 01:00 UTC"),
+                                     ("1147", "2026-11-22 01:00 UTC"),
+                                     ("1150", "2026-11-22 01:00 UTC")]
 
 
 def test_history_is_a_step_series_per_chain_and_per_store(client, world):

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections import defaultdict
 from collections.abc import Iterable, Mapping
 
 from sqlalchemy import delete, text
@@ -48,17 +47,9 @@ def repoint(session: Session, table, column_name: str, mapping: Mapping[int, int
 
 def last_seen_of(session: Session, prices) -> dict[int, dt.datetime]:
     """{price id: when it was last seen} (its row's last_seen or a later store-crawl sighting)."""
-    by_store: dict[int, list] = defaultdict(list)
-    for price in prices:
-        by_store[price.store_id].append(price)
-    seen = {}
-    for store_id, store_prices in by_store.items():
-        sightings = storecrawls.sightings(session.connection(), store_id,
-                                          product_ids=[p.product_id for p in store_prices])
-        for price in store_prices:
-            seen[price.id] = storecrawls.last_seen(price.last_seen, price.delisted_at,
-                                                   sightings.get(price.product_id))
-    return seen
+    prices = list(prices)
+    seen = storecrawls.prices_last_seen(session.connection(), prices)
+    return {price.id: seen[(price.store_id, price.product_id)] for price in prices}
 
 
 def delete_ids(session: Session, table, ids: Iterable[int]) -> int:
