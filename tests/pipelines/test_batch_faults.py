@@ -84,6 +84,34 @@ def test_once_the_input_ended_a_batch_waits_for_the_items_in_flight_not_for_its_
     assert batches == [[1, 2, 3, 4]]
 
 
+def test_a_batch_is_written_once_its_input_paused_not_after_its_delay():
+    """The end of a store's pages: the crawl has nothing to do but these items, and the next
+    store starts only once they are done."""
+    batches = []
+
+    def write(payloads):
+        batches.append(list(payloads))
+        return payloads
+
+    async def crawl():
+        batcher = Batcher(write, size=100, delay=3600, pause=0.01)
+        callers = [asyncio.ensure_future(batcher.submit(n)) for n in (1, 2)]
+        await asyncio.sleep(0)
+        callers.append(asyncio.ensure_future(batcher.submit(3)))  # within the pause: joins
+        # Bounds only a hang: the delay (an hour) is what the batch must not wait for.
+        results = await asyncio.wait_for(asyncio.gather(*callers), 60)
+        await batcher.close()
+        return results
+
+    assert asyncio.run(crawl()) == [1, 2, 3]
+    assert batches == [[1, 2, 3]]
+
+
+def test_the_resolve_pipeline_writes_a_paused_batch_before_its_delay(tmp_path):
+    pipeline = ResolvePipeline(f"sqlite:///{tmp_path / 'grocer.sqlite3'}")
+    assert 0 < pipeline.batcher.pause < pipeline.batcher.delay
+
+
 def test_the_resolve_pipeline_hears_that_the_input_ended(tmp_path):
     crawler = get_crawler(settings_dict={
         "GROCER_DATABASE_URL": f"sqlite:///{tmp_path / 'grocer.sqlite3'}"})
