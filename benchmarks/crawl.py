@@ -9,7 +9,9 @@ database (GROCER_DATABASE_URL when set — it gets emptied — else a temporary 
 the fixture store list, without pipelines, then with them into the empty database (cold), then
 with them again (warm: the next re-crawl of the same prices). Each crawl is timed by its own
 stats (elapsed_time_seconds: engine start to close, pipeline flushes included; not interpreter
-start-up). Figures are medians with min/max; the ratios are taken per repetition. One JSON line
+start-up), and the CPU seconds its whole process used (all threads, start-up included): a crawl
+whose CPU grows by what its wall time grows is bound by its one interpreter's CPU, not by
+waiting. Figures are medians with min/max; the ratios are taken per repetition. One JSON line
 at the end.
 
     python benchmarks/crawl.py [--quick] [--repeat N] [--categories N] [--per-category N]
@@ -23,6 +25,7 @@ import json
 import os
 import random
 import re
+import resource
 import subprocess
 import sys
 import tempfile
@@ -154,8 +157,10 @@ def crawl(runner: Crawler, label: str, settings: dict) -> dict:
     for name, value in {**FAST_SETTINGS, "LOG_FILE": str(log_file),
                         "GROCER_RECONCILE_ON_CLOSE": "0", **settings}.items():
         command += ["-s", f"{name}={value}"]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     process = subprocess.run(command, cwd=runner.workdir, env=runner.env(), capture_output=True,
                              text=True, timeout=3600)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     log = log_file.read_text() if log_file.exists() else ""
 
     def stat(key, default=None):
@@ -167,8 +172,10 @@ def crawl(runner: Crawler, label: str, settings: dict) -> dict:
                  f"{log_file}\n{process.stderr[-2000:]}")
     items = int(stat("item_scraped_count", 0)) + int(stat("item_dropped_count", 0))
     seconds = float(stat("elapsed_time_seconds"))
+    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
     run = {"label": label, "items": items, "dropped": int(stat("item_dropped_count", 0)),
-           "seconds": round(seconds, 2), "items_per_s": round(items / seconds, 1)}
+           "seconds": round(seconds, 2), "items_per_s": round(items / seconds, 1),
+           "cpu_s": round(cpu, 2)}
     print(json.dumps(run), file=sys.stderr)
     return run
 
@@ -220,7 +227,10 @@ def main(argv=None) -> int:
     warm, cold = ratio("all-warm"), ratio("all-cold")
     log(f"without pipelines {shown(speeds['none'], ' items/s')}; with, cold database "
         f"{shown(speeds['all-cold'], ' items/s')}; with, warm {shown(speeds['all-warm'], ' items/s')}")
+    cpu = {label: spread(run["cpu_s"] for run in label_runs) for label, label_runs in runs.items()}
     log(f"ratio warm {shown(warm)}; cold {shown(cold)} (target >= 0.5)")
+    log(f"process CPU: without pipelines {shown(cpu['none'], ' s')}; cold "
+        f"{shown(cpu['all-cold'], ' s')}; warm {shown(cpu['all-warm'], ' s')}")
     print(json.dumps({
         "benchmark": "crawl", "backend": engine.dialect.name,
         "items": runs["none"][0]["items"], "repeat": len(runs["none"]),
@@ -228,7 +238,8 @@ def main(argv=None) -> int:
         "with_pipelines_cold_items_per_s": speeds["all-cold"]["median"],
         "without_pipelines_items_per_s": speeds["none"]["median"],
         "ratio": warm["median"], "ratio_cold_database": cold["median"],
-        "ratios": {"warm": warm, "cold": cold}, "items_per_s": speeds, "target": 0.5}))
+        "ratios": {"warm": warm, "cold": cold}, "items_per_s": speeds, "cpu_s": cpu,
+        "target": 0.5}))
     return 0
 
 

@@ -1,14 +1,14 @@
 """BarcodePipeline: writes what the Coles barcode phase found (BarcodeItem) through
 grocer.db.barcodes — barcodes, and the flag of products whose page has none.
 
-Batched like the other database pipelines (grocer.pipelines.batcher): GROCER_BATCH_SIZE items or
-0.2 s, written in a worker thread, one batch after another, each one UPDATE; what waits is
-written when the crawl closes, also a blocked or stopped one. A batch the database refuses is
-split until only the products it refuses are lost: each counted lost (`db_error`, and the batch
-in `grocer/db_errors`; the crawl closes `db_errors`), its product left without barcode or flag
-so that the next run looks it up again. A database that stops answering closes the crawl
-`db_errors` (grocer.pipelines.database). Stats: barcodes written, products marked missing,
-barcodes another product already has.
+Batched like the other database pipelines (grocer.pipelines.batcher): GROCER_BATCH_SIZE items,
+0.2 s or a 0.05 s pause of the input, written in a worker thread, one batch after another, each
+one UPDATE; what waits is written when the crawl closes, also a blocked or stopped one. A batch
+the database refuses is split until only the products it refuses are lost: each counted lost
+(`db_error`, and the batch in `grocer/db_errors`; the crawl closes `db_errors`), its product
+left without barcode or flag so that the next run looks it up again. A database that stops
+answering closes the crawl `db_errors` (grocer.pipelines.database). Stats: barcodes written,
+products marked missing, barcodes another product already has.
 """
 
 from __future__ import annotations

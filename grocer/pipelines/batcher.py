@@ -1,7 +1,8 @@
 """Turns per-item pipeline calls into batched database work that never blocks the event loop.
 
 `process_item` awaits `Batcher.submit(payload)`; payloads are collected until `size` are
-pending or `delay` seconds passed since the first one, then `flush_fn(payloads)` runs once for
+pending, `delay` seconds passed since the first one or `pause` seconds since the last one (the
+input paused: the end of a store's pages, a slow site), then `flush_fn(payloads)` runs once for
 all of them **in a worker thread** and each caller gets its own result back (a result that is
 an exception fails that caller only). Every caller is answered whatever fails: a batch that
 raises or gives a result too few fails each of its callers, and an `on_batch` (stats) callback
@@ -65,15 +66,19 @@ class SerialWorker:
 class Batcher:
     def __init__(self, flush_fn: Callable[[list], Sequence[Any]], size: int,
                  delay: float = 0.2, on_batch: Callable[[Sequence[Any]], None] | None = None,
-                 stats=None):
+                 stats=None, pause: float = 0.05):
         self.flush_fn = flush_fn  # runs in the worker thread
         self.on_batch = on_batch  # runs on the loop with each batch's results (stats)
         self.size = size
         self.delay = delay
+        # Without it a store's last items waited out `delay` while the crawl had nothing else
+        # to do: a store ends only when every item of it is done, so the next could not start.
+        self.pause = pause
         self.stats = stats
         self.worker = SerialWorker()
         self._pending: list[tuple[Any, asyncio.Future]] = []
         self._timer: asyncio.Handle | None = None
+        self._first_at = self._last_at = 0.0  # loop times of the pending batch's arrivals
         self._deliveries: set[asyncio.Task] = set()
 
     def input_ended(self) -> None:
@@ -88,11 +93,25 @@ class Batcher:
         loop = asyncio.get_running_loop()
         future = loop.create_future()
         self._pending.append((payload, future))
+        self._last_at = loop.time()
         if len(self._pending) >= self.size:
             self.flush()
         elif self._timer is None:
-            self._timer = loop.call_later(self.delay, self.flush)
+            self._first_at = self._last_at
+            self._timer = loop.call_at(self._due(), self._flush_when_due)
         return await future
+
+    def _due(self) -> float:
+        return min(self._first_at + self.delay, self._last_at + self.pause)
+
+    def _flush_when_due(self) -> None:
+        """The timer: flush once `delay` passed since the first payload or `pause` since the
+        last; one timer per batch, moved on while payloads keep coming."""
+        loop = asyncio.get_running_loop()
+        if loop.time() >= self._due():
+            self.flush()
+        else:
+            self._timer = loop.call_at(self._due(), self._flush_when_due)
 
     def flush(self) -> None:
         if self._timer is not None:

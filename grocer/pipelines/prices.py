@@ -2,9 +2,10 @@
 
 Rows are buffered and written GROCER_BATCH_SIZE at a time by grocer.db.prices.PriceWriter (one
 transaction per batch; the rest is flushed on close, also when the crawl failed) in a worker
-thread, one batch after another, while the loop keeps crawling; the item that fills a batch
-waits for its turn, which holds the crawl back when the database falls behind. Stats are
-counted on the loop once a batch is back.
+thread, one batch after another, while the loop keeps crawling. The item that fills a batch
+waits only while the batch before it is still being written (double buffering): one batch is
+written while the next fills, and a crawl faster than the database is still held back, by the
+item that fills the next batch. Stats are counted on the loop once a batch is back.
 
 A batch the database refuses is split in halves until only the rows it refuses are lost (each
 counted lost: `db_error`, per store, and the batch in `grocer/db_errors`, which stops the
@@ -102,6 +103,7 @@ class PricePipeline(DatabasePipeline):
         self.writer = PriceWriter(self.engine)
         self.worker = SerialWorker()
         self.buffer: list[_Listing] = []
+        self.writing: asyncio.Task | None = None  # the last batch handed to the worker
         # Filled by the worker, read once it returned:
         self.store_codes: dict[int, str] = {}
         # The listings the writer keeps waiting for their stored listing, by (product, store):
@@ -117,12 +119,14 @@ class PricePipeline(DatabasePipeline):
                         as_utc(fields.get("scraped_at") or utcnow()))
         self.buffer.append(_Listing(row, product, fields["company"], fields["store_code"]))
         if len(self.buffer) >= self.batch_size:
-            return self._after(self.flush(), item)
+            earlier, self.writing = self.writing, self.flush()
+            if earlier is not None and not earlier.done():
+                return self._after(earlier, item)
         return item
 
     @staticmethod
-    async def _after(written: asyncio.Task, item):
-        await written  # back-pressure: the crawl waits while the database falls behind
+    async def _after(earlier: asyncio.Task, item):
+        await earlier  # back-pressure: the crawl waits while the database falls behind
         return item
 
     def flush(self) -> asyncio.Task:

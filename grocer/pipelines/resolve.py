@@ -1,12 +1,12 @@
 """ResolvePipeline (300): which product is this? barcode → SKU → key → key variations.
 
 Items the lookup caches fully explain, with nothing to write, resolve at once (the steady state
-of a re-crawl); the others wait in a batch (GROCER_BATCH_SIZE, or 0.2 s) resolved in a worker
-thread, off the event loop, together with a few IN queries and one transaction
-(grocer.db.resolution). Batches run one after another; the loop only reads the resolver's
-caches, the batch thread alone writes them. A batch the database refuses is split until only
-the items it refuses are lost (each counted lost: `db_error`). Each item then carries the
-canonical product's id, and its key is rewritten to the canonical product's key, so nothing
+of a re-crawl); the others wait in a batch (GROCER_BATCH_SIZE, 0.2 s, or a 0.05 s pause of the
+input) resolved in a worker thread, off the event loop, together with a few IN queries and one
+transaction (grocer.db.resolution). Batches run one after another; the loop only reads the
+resolver's caches, the batch thread alone writes them. A batch the database refuses is split
+until only the items it refuses are lost (each counted lost: `db_error`). Each item then carries
+the canonical product's id, and its key is rewritten to the canonical product's key, so nothing
 downstream ever looks a product up by the incoming key again (spec §6.1.2).
 """
 

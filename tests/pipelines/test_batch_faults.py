@@ -18,7 +18,9 @@ from grocer.db.models import Price, PriceHistory, Product, Sku, Store
 from grocer.db.prices import PriceWriter
 from grocer.db.reconcile import reconcile_products
 from grocer.db.reconcile.orphans import delete_orphans
+from grocer.normalization.dates import utcnow
 from grocer.pipelines.batcher import Batcher, input_ended, isolate
+from grocer.pipelines.prices import PricePipeline
 from grocer.pipelines.resolve import ResolvePipeline
 from tests.helpers.pipeline_runner import DictStats, PipelineChain
 from tests.pipelines.test_pipelines import T1, aldi, count, woolworths
@@ -82,6 +84,75 @@ def test_once_the_input_ended_a_batch_waits_for_the_items_in_flight_not_for_its_
 
     assert asyncio.run(ingest()) == [1, 2, 3, 4]
     assert batches == [[1, 2, 3, 4]]
+
+
+def test_a_batch_is_written_once_its_input_paused_not_after_its_delay():
+    """The end of a store's pages: the crawl has nothing to do but these items, and the next
+    store starts only once they are done."""
+    batches = []
+
+    def write(payloads):
+        batches.append(list(payloads))
+        return payloads
+
+    async def crawl():
+        batcher = Batcher(write, size=100, delay=3600, pause=0.01)
+        callers = [asyncio.ensure_future(batcher.submit(n)) for n in (1, 2)]
+        await asyncio.sleep(0)
+        callers.append(asyncio.ensure_future(batcher.submit(3)))  # within the pause: joins
+        # Bounds only a hang: the delay (an hour) is what the batch must not wait for.
+        results = await asyncio.wait_for(asyncio.gather(*callers), 60)
+        await batcher.close()
+        return results
+
+    assert asyncio.run(crawl()) == [1, 2, 3]
+    assert batches == [[1, 2, 3]]
+
+
+def test_the_resolve_pipeline_writes_a_paused_batch_before_its_delay(tmp_path):
+    pipeline = ResolvePipeline(f"sqlite:///{tmp_path / 'grocer.sqlite3'}")
+    assert 0 < pipeline.batcher.pause < pipeline.batcher.delay
+
+
+def _price_item(sku: int) -> dict:
+    return {"product": {"price_current": 1.5, "price_hash": f"h{sku}", "sku": str(sku)},
+            "product_id": sku, "company": "aldi", "store_code": "G102",
+            "scraped_at": utcnow()}
+
+
+def test_the_item_that_fills_a_price_batch_waits_only_while_the_batch_before_is_written(
+        tmp_path, monkeypatch):
+    """Double buffering: one batch is written while the next fills; the crawl is held back
+    only when a full batch would have to queue behind another."""
+    pipeline = PricePipeline(f"sqlite:///{tmp_path / 'grocer.sqlite3'}", batch_size=2)
+    release = threading.Event()
+    written = []
+
+    def write_slowly(write_part, batch):  # a database that takes its time
+        release.wait(30)
+        written.append([listing.row["product_id"] for listing in batch])
+        return [], []
+
+    monkeypatch.setattr(pipeline, "_write_isolated", write_slowly)
+
+    async def crawl():
+        items = [_price_item(sku) for sku in range(1, 5)]
+        assert pipeline.process_item(items[0]) is items[0]
+        # Fills the first batch: nothing is being written, so it does not wait for it.
+        assert pipeline.process_item(items[1]) is items[1]
+        assert pipeline.process_item(items[2]) is items[2]
+        held = pipeline.process_item(items[3])  # fills the second: the first is still written
+        assert asyncio.iscoroutine(held)
+        waiting = asyncio.ensure_future(held)
+        for _ in range(100):
+            await asyncio.sleep(0)
+        assert not waiting.done() and written == []
+        release.set()
+        assert await waiting is items[3]
+        await pipeline.close_spider()
+
+    asyncio.run(crawl())
+    assert written == [[1, 2], [3, 4]]
 
 
 def test_the_resolve_pipeline_hears_that_the_input_ended(tmp_path):
