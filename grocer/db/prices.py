@@ -75,6 +75,15 @@ def _incumbent(stored: _Stored, row: dict) -> bool:
     return stored.delisted or stored.sku is None or row.get("sku") in (None, stored.sku)
 
 
+def _older(at: dt.datetime, last_seen: dt.datetime | None, seen_elsewhere: dt.datetime | None
+           ) -> bool:
+    """Whether an observation is older than the row's last write or another crawl's sighting
+    (None: none known). Plain comparisons: a max() over a generator per row was a visible
+    share of a re-crawl's batch."""
+    return ((last_seen is not None and at < last_seen)
+            or (seen_elsewhere is not None and at < seen_elsewhere))
+
+
 def _stored_order(stored: _Stored) -> tuple:
     return (stored.price is None, stored.price or 0, stored.sku or "", stored.price_hash)
 
@@ -230,9 +239,8 @@ class PriceWriter:
             if final:  # a waiting listing whose stored listing never came
                 decide(row, before, mine)
                 continue
-            newest = max((at for at in (before and before.last_seen, fresher.get(key))
-                          if at is not None), default=None)
-            if not mine and newest is not None and row["scraped_at"] < newest:
+            if not mine and _older(row["scraped_at"], before and before.last_seen,
+                                   fresher.get(key)):
                 plan.results[store_id].older += 1  # never let an older observation win
                 continue
             seen[store_id].append(row)
@@ -357,16 +365,15 @@ class PriceWriter:
             first = min(candidates[(product_id, store_id)]["scraped_at"]
                         for product_id in product_ids)
             later: list[int] = []
-            for chunk in in_chunks(product_ids):
+            decided = self._decided.get(store_id, ())
+            for chunk in in_chunks(product_ids):  # each chunk's rows fetched at once (.all())
                 for product_id, price_hash, sku, available, delisted, newer in connection.execute(
                         select(c.product_id, c.price_hash, c.sku, c.is_available,
                                c.delisted_at.is_not(None), c.last_seen > first)
-                        .where(c.store_id == store_id, c.product_id.in_(chunk))):
-                    before = _Stored(price_hash, sku, available, bool(delisted))
-                    stored[(product_id, store_id)] = before
-                    decided = store_id in self._decided and product_id in self._decided[store_id]
-                    if newer or decided or not _incumbent(
-                            before, candidates[(product_id, store_id)]):
+                        .where(c.store_id == store_id, c.product_id.in_(chunk))).all():
+                    key = (product_id, store_id)
+                    before = stored[key] = _Stored(price_hash, sku, available, bool(delisted))
+                    if newer or product_id in decided or not _incumbent(before, candidates[key]):
                         later.append(product_id)
             for chunk in in_chunks(later):
                 for product_id, price, last_seen in connection.execute(
