@@ -37,6 +37,15 @@ from grocer.db.upsert import upsert
 PRICE_FIELDS = ("price", "was_price", "unit_price", "unit_of_measure", "per_unit_price_string",
                 "is_on_special", "is_available", "price_hash", "scraped_at", "scraped_date")
 _history = PriceHistory.__table__
+_price = Price.__table__.c
+# What a batch reads of each stored row, per store and chunk of product ids: one statement
+# built once (the ids and the batch's first sighting bound at each execution).
+_STORED_ROWS = (
+    select(_price.product_id, _price.price_hash, _price.sku, _price.is_available,
+           _price.delisted_at.is_not(None),
+           _price.last_seen > bindparam("first", type_=_price.last_seen.type))
+    .where(_price.store_id == bindparam("store_id"),
+           _price.product_id.in_(bindparam("product_ids", expanding=True))))
 _crawl = StoreCrawl.__table__
 
 
@@ -206,9 +215,10 @@ class PriceWriter:
             key = (row["product_id"], row["store_id"])
             result = plan.results[row["store_id"]]
             plan.decided.append(key[::-1])
-            if not final and key in self._pending:
-                result.duplicate += 1  # of the decided listing and the one that waited, one
-            plan.pending[key] = None
+            if key in self._pending:  # it waits no more once this commits
+                if not final:
+                    result.duplicate += 1  # of the decided listing and the one that waited, one
+                plan.pending[key] = None
             if mine:  # the crawl's price of this product came from another listing already
                 result.duplicate += 1
                 if before is not None and listing_order(row) >= _stored_order(before):
@@ -368,9 +378,8 @@ class PriceWriter:
             decided = self._decided.get(store_id, ())
             for chunk in in_chunks(product_ids):  # each chunk's rows fetched at once (.all())
                 for product_id, price_hash, sku, available, delisted, newer in connection.execute(
-                        select(c.product_id, c.price_hash, c.sku, c.is_available,
-                               c.delisted_at.is_not(None), c.last_seen > first)
-                        .where(c.store_id == store_id, c.product_id.in_(chunk))).all():
+                        _STORED_ROWS, {"store_id": store_id, "product_ids": list(chunk),
+                                       "first": first}).all():
                     key = (product_id, store_id)
                     before = stored[key] = _Stored(price_hash, sku, available, bool(delisted))
                     if newer or product_id in decided or not _incumbent(before, candidates[key]):
