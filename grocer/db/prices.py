@@ -37,6 +37,15 @@ from grocer.db.upsert import upsert
 PRICE_FIELDS = ("price", "was_price", "unit_price", "unit_of_measure", "per_unit_price_string",
                 "is_on_special", "is_available", "price_hash", "scraped_at", "scraped_date")
 _history = PriceHistory.__table__
+_price = Price.__table__.c
+# What a batch reads of each stored row, per store and chunk of product ids: one statement
+# built once (the ids and the batch's first sighting bound at each execution).
+_STORED_ROWS = (
+    select(_price.product_id, _price.price_hash, _price.sku, _price.is_available,
+           _price.delisted_at.is_not(None),
+           _price.last_seen > bindparam("first", type_=_price.last_seen.type))
+    .where(_price.store_id == bindparam("store_id"),
+           _price.product_id.in_(bindparam("product_ids", expanding=True))))
 _crawl = StoreCrawl.__table__
 
 
@@ -73,6 +82,15 @@ def _incumbent(stored: _Stored, row: dict) -> bool:
     """Whether `row` is the stored listing, or no stored listing is worth waiting for (a row
     stored before listings were recorded, a delisted one)."""
     return stored.delisted or stored.sku is None or row.get("sku") in (None, stored.sku)
+
+
+def _older(at: dt.datetime, last_seen: dt.datetime | None, seen_elsewhere: dt.datetime | None
+           ) -> bool:
+    """Whether an observation is older than the row's last write or another crawl's sighting
+    (None: none known). Plain comparisons: a max() over a generator per row was a visible
+    share of a re-crawl's batch."""
+    return ((last_seen is not None and at < last_seen)
+            or (seen_elsewhere is not None and at < seen_elsewhere))
 
 
 def _stored_order(stored: _Stored) -> tuple:
@@ -197,9 +215,10 @@ class PriceWriter:
             key = (row["product_id"], row["store_id"])
             result = plan.results[row["store_id"]]
             plan.decided.append(key[::-1])
-            if not final and key in self._pending:
-                result.duplicate += 1  # of the decided listing and the one that waited, one
-            plan.pending[key] = None
+            if key in self._pending:  # it waits no more once this commits
+                if not final:
+                    result.duplicate += 1  # of the decided listing and the one that waited, one
+                plan.pending[key] = None
             if mine:  # the crawl's price of this product came from another listing already
                 result.duplicate += 1
                 if before is not None and listing_order(row) >= _stored_order(before):
@@ -230,9 +249,8 @@ class PriceWriter:
             if final:  # a waiting listing whose stored listing never came
                 decide(row, before, mine)
                 continue
-            newest = max((at for at in (before and before.last_seen, fresher.get(key))
-                          if at is not None), default=None)
-            if not mine and newest is not None and row["scraped_at"] < newest:
+            if not mine and _older(row["scraped_at"], before and before.last_seen,
+                                   fresher.get(key)):
                 plan.results[store_id].older += 1  # never let an older observation win
                 continue
             seen[store_id].append(row)
@@ -357,16 +375,14 @@ class PriceWriter:
             first = min(candidates[(product_id, store_id)]["scraped_at"]
                         for product_id in product_ids)
             later: list[int] = []
-            for chunk in in_chunks(product_ids):
+            decided = self._decided.get(store_id, ())
+            for chunk in in_chunks(product_ids):  # each chunk's rows fetched at once (.all())
                 for product_id, price_hash, sku, available, delisted, newer in connection.execute(
-                        select(c.product_id, c.price_hash, c.sku, c.is_available,
-                               c.delisted_at.is_not(None), c.last_seen > first)
-                        .where(c.store_id == store_id, c.product_id.in_(chunk))):
-                    before = _Stored(price_hash, sku, available, bool(delisted))
-                    stored[(product_id, store_id)] = before
-                    decided = store_id in self._decided and product_id in self._decided[store_id]
-                    if newer or decided or not _incumbent(
-                            before, candidates[(product_id, store_id)]):
+                        _STORED_ROWS, {"store_id": store_id, "product_ids": list(chunk),
+                                       "first": first}).all():
+                    key = (product_id, store_id)
+                    before = stored[key] = _Stored(price_hash, sku, available, bool(delisted))
+                    if newer or product_id in decided or not _incumbent(before, candidates[key]):
                         later.append(product_id)
             for chunk in in_chunks(later):
                 for product_id, price, last_seen in connection.execute(

@@ -61,12 +61,14 @@ def _as_float(value) -> float | None:
 
 def unit_price_value(product: Mapping) -> float | None:
     """``per_unit_price_value`` as float; else the first number of ``per_unit_price_string``."""
-    value = product.get("per_unit_price_value")
+    return _value_of(product.get("per_unit_price_value"), product.get("per_unit_price_string"))
+
+
+def _value_of(value, text) -> float | None:
     if value is not None:
         f = _as_float(value)
         if f is not None:
             return f
-    text = product.get("per_unit_price_string")
     if isinstance(text, str):
         m = _FIRST_NUMBER.search(text[:_MAX_TEXT])
         if m:
@@ -82,8 +84,11 @@ def unit_price_measure(product: Mapping) -> tuple[str, float] | None:
     l and "each" (ea/each). "100g" -> ("g", 100.0); "$3.35 per 1l" -> ("l", 1.0); "1EA" ->
     ("each", 1.0); "$3.35/l", "per 100 sheets", "PAC" -> None.
     """
-    for field in ("per_unit_price_measure", "per_unit_price_string"):
-        text = product.get(field)
+    return _measure_of(product.get("per_unit_price_measure"), product.get("per_unit_price_string"))
+
+
+def _measure_of(*texts) -> tuple[str, float] | None:
+    for text in texts:
         if not isinstance(text, str) or not text:
             continue
         measure = _measure_in(text[:_MAX_TEXT])
@@ -105,9 +110,11 @@ def standardize_unit_price(cleaned: Mapping) -> tuple[float | None, str | None]:
     unchanged, measure ``f"{qty}each"`` ("1.0each"). Rounded with ``round(x, 2)``. Missing value
     or measure, a value of 0 or a quantity of 0 -> ``(None, None)``. Never raises.
     """
-    try:
-        value = unit_price_value(cleaned)
-        measure = unit_price_measure(cleaned)
+    try:  # each field read once: asked twice per item (the cleaner's cross-check, derive)
+        get = cleaned.get
+        text = get("per_unit_price_string")
+        value = _value_of(get("per_unit_price_value"), text)
+        measure = _measure_of(get("per_unit_price_measure"), text)
     except Exception:
         return None, None
     if value is None or measure is None or value == 0.0:

@@ -91,7 +91,8 @@ def test_search_words_keep_word_order_and_split_on_punctuation(texts, words):
 @pytest.mark.parametrize("raw, problem", [
     ("9300633007714", "check_digit"), ("60017", "length"), ("93006330077AB", "not_digits"),
     ("0265178000003", "store_internal"), (["x"], "not_digits"), ("null", None), (None, None),
-    ("9300633007713", None), ("", None),
+    ("9300633007713", None), ("", None), ("12345678", "check_digit"), ("1" * 5000, "not_digits"),
+    ("\uff19\uff13\uff10\uff10\uff16\uff13\uff13\uff10\uff10\uff17\uff17\uff11\uff13", "not_digits"),
 ])
 def test_barcode_problem_names_why(raw, problem):
     assert barcode_problem(raw) == problem

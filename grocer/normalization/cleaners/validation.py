@@ -81,6 +81,8 @@ CLEANED_FIELDS = (
     "sold_by_weight",
 )
 
+_CLEANED_KEYS = frozenset(CLEANED_FIELDS)
+
 #: Fields recomputed by :func:`grocer.normalization.derive`; dropped by :func:`validate_cleaned`.
 DERIVED_FIELDS = (
     "sizes", "normalized_brand", "normalized_name_brand_size", "unit_price",
@@ -279,9 +281,10 @@ def _finalize(product: dict, *, keep_special_flag: bool) -> dict:
         nulled.append("per_unit_price_value")
     if nulled:
         product[NULLED_FIELDS] = nulled
-    for key in CLEANED_FIELDS:
-        if key not in product:
-            product[key] = None
+    if not _CLEANED_KEYS.issubset(product):  # a cleaner's map sets them all, as a rule
+        for key in CLEANED_FIELDS:
+            if key not in product:
+                product[key] = None
     return product
 
 
