@@ -146,8 +146,9 @@ class PricePipeline(DatabasePipeline):
             results, lost = [], [(listing, error) for listing in batch]
         for result in results:
             self._count(result)
-        self._inc(keys.PRODUCTS_CREATED, self.created_by_merges - self.created_counted)
-        self.created_counted = self.created_by_merges
+        created = self.created_by_merges  # read once: the worker may be adding to it
+        self._inc(keys.PRODUCTS_CREATED, created - self.created_counted)
+        self.created_counted = created
         if lost:
             self._lose(lost, len(batch))
 
