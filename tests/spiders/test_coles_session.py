@@ -57,7 +57,11 @@ def test_the_browser_passes_the_challenge_and_the_crawl_stores_prices(crawl, cha
     assert result.store_status() == {"COL:401": "completed", "COL:402": "completed"}
     assert {item["store_code"] for item in result.items} == {"COL:401", "COL:402"}
     assert all(item["product"]["price_current"] for item in result.items)
-    assert len(browser_visits(challenge)) == 2  # the challenge page, then its reload
+    # The challenge page, then its reload with the token (Chromium may send that reload more
+    # than once: a navigation restarted inside the browser is the browser's, not grocer's).
+    first, *reloads = browser_visits(challenge)
+    assert "reese84" not in first.cookies  # a fresh browser
+    assert reloads and all(r.cookies["reese84"] in challenge.coles_tokens for r in reloads)
     assert result.stat("grocer/coles/session/browser_visits") == 1
     data = [r for r in challenge.log if "/_next/data/" in r.path]
     assert data and all(r.cookies["reese84"] in challenge.coles_tokens for r in data)
