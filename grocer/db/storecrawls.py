@@ -29,6 +29,8 @@ from grocer.db.transactions import in_chunks
 _table = StoreCrawl.__table__
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 _MICROSECOND = dt.timedelta(microseconds=1)
+# Stores whose frames prices_last_seen reads (and holds) at once: a few megabytes.
+FRAME_READ_STORES = 100
 _CONTINUATION_BYTES = bytes(range(0x80, 0x100))  # a varint goes on after these
 
 
@@ -206,8 +208,9 @@ def prices_last_seen(connection: Connection,
                      prices: Iterable) -> dict[tuple[int, int], dt.datetime]:
     """{(store id, product id): freshness} of price rows (each with store_id, product_id,
     last_seen, delisted_at): the one rule of `last_seen`, for many stores at once (a product
-    page). One query per 1000 stores reads only the store_crawl rows newer than a listed row of
-    their store; each store's frames are then searched for its products (see `_newest`)."""
+    page). One query per FRAME_READ_STORES stores reads only the store_crawl rows newer than a
+    listed row of their store; each store's frames are then searched for its products (see
+    `_newest`)."""
     prices = list(prices)
     wanted: dict[int, set[int]] = defaultdict(set)
     oldest: dict[int, dt.datetime] = {}  # per store: a crawl no newer cannot freshen a row
@@ -216,17 +219,19 @@ def prices_last_seen(connection: Connection,
             wanted[price.store_id].add(price.product_id)
             if price.store_id not in oldest or price.last_seen < oldest[price.store_id]:
                 oldest[price.store_id] = price.last_seen
-    blobs: dict[int, list[bytes]] = defaultdict(list)
-    for stores in in_chunks(sorted(wanted)):
+    seen: dict[int, dict[int, dt.datetime]] = {}
+    # Folded chunk by chunk: a store's frames are tens of kilobytes, and a product page asks
+    # for every store of the country.
+    for stores in in_chunks(sorted(wanted), FRAME_READ_STORES):
         query = select(_table.c.store_id, _table.c.seen_at, _table.c.seen).where(
             _table.c.store_id.in_(stores),
             _table.c.seen_at > min(oldest[store_id] for store_id in stores))
+        blobs: dict[int, list[bytes]] = defaultdict(list)
         for store_id, seen_at, blob in connection.execute(query):
             if seen_at > oldest[store_id]:
                 blobs[store_id].append(blob)
-    seen: dict[int, dict[int, dt.datetime]] = {}
-    for store_id, store_blobs in blobs.items():
-        _newest(store_blobs, seen.setdefault(store_id, {}), wanted=wanted[store_id])
+        for store_id, store_blobs in blobs.items():
+            _newest(store_blobs, seen.setdefault(store_id, {}), wanted=wanted[store_id])
     return {(price.store_id, price.product_id):
             last_seen(price.last_seen, price.delisted_at,
                       seen.get(price.store_id, {}).get(price.product_id))

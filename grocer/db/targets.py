@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from scrapy import signals
@@ -36,7 +38,7 @@ def store_targets(crawler, chain, stores_argument) -> list[StoreTarget]:
     DatabaseUnavailable with one line saying what to do; a bad argument StoreSelectionError.
     Called in a thread (the spider's start())."""
     engine = engine_from_settings(crawler.settings)
-    try:
+    with one_line_errors(engine):
         prepare_schema(engine, logger)
         lease = None
         if is_lease(stores_argument):
@@ -46,6 +48,14 @@ def store_targets(crawler, chain, stores_argument) -> list[StoreTarget]:
         if lease is not None and lease.held:
             LeaseKeeper(lease).keep(crawler)
         return targets
+
+
+@contextmanager
+def one_line_errors(engine: Engine) -> Iterator[None]:
+    """A database that cannot be used raises DatabaseUnavailable saying in one line what to
+    do (what the spider's start() logs); a bad `-a stores=` stays a StoreSelectionError."""
+    try:
+        yield
     except StoreSelectionError:
         raise
     except Exception as error:
@@ -82,7 +92,9 @@ class LeaseKeeper:
 def known_stores(crawler, chain) -> dict[str, StoreTarget]:
     """The chain's open stores by the id its site uses (leading zeros dropped): where the drift
     guard sends items a site answered for another store (GROCER_KNOWN_STORES)."""
-    return stores_by_site_id(engine_from_settings(crawler.settings), chain)
+    engine = engine_from_settings(crawler.settings)
+    with one_line_errors(engine):
+        return stores_by_site_id(engine, chain)
 
 
 def known_zones(crawler, chain) -> ChainZones:
@@ -91,7 +103,9 @@ def known_zones(crawler, chain) -> ChainZones:
     # a zone crawl's.
     from grocer.db.zones import load_zones
 
-    return load_zones(engine_from_settings(crawler.settings), chain)
+    engine = engine_from_settings(crawler.settings)
+    with one_line_errors(engine):
+        return load_zones(engine, chain)
 
 
 def mark_crawled(engine: Engine, finished: dict[int, dt.datetime]) -> None:

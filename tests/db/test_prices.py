@@ -106,6 +106,35 @@ def test_the_freshness_of_prices_at_many_stores_reads_their_frames_at_once(engin
     assert len([s for s in statements if "store_crawl" in s]) == 1
 
 
+def test_the_frames_of_many_stores_are_folded_chunk_by_chunk(engine, shop, monkeypatch):
+    """A product page over every store of the country holds one chunk of stores' frames at a
+    time (tens of kilobytes a store), never all of them: each chunk is folded before the next
+    is read. Before, every store's frames were read first and folded at the end."""
+    stores, products = shop
+    crawl(engine, [[row(p, s, "1.00") for p in products[:2] for s in stores]])
+    crawl(engine, [[row(p, s, "1.00", at=T1) for p in products[:2] for s in stores]])
+    events = []
+    fold = storecrawls._newest
+    monkeypatch.setattr(storecrawls, "FRAME_READ_STORES", 1)
+    monkeypatch.setattr(storecrawls, "_newest",
+                        lambda *args, **kwargs: (events.append("fold"), fold(*args, **kwargs)))
+
+    def record(conn, cursor, statement, *args):
+        if "store_crawl" in statement:
+            events.append("read")
+
+    with engine.connect() as connection:
+        prices = connection.execute(select(Price.store_id, Price.product_id, Price.last_seen,
+                                           Price.delisted_at)).all()
+        event.listen(engine, "before_cursor_execute", record)
+        try:
+            seen = storecrawls.prices_last_seen(connection, prices)
+        finally:
+            event.remove(engine, "before_cursor_execute", record)
+    assert events == ["read", "fold", "read", "fold"]
+    assert seen == {(s, p): T1 for s in stores for p in products[:2]}
+
+
 def test_the_sightings_of_a_few_products_are_those_of_every_frame_decoded(engine, shop):
     """Looking for a few products reads the frames newest first and each only partly: the
     answer is still every product's newest sighting, over frames out of time order, crawls
