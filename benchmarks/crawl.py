@@ -1,5 +1,6 @@
-"""A whole Aldi crawl with all item pipelines against the same crawl with none (DESIGN §8 target:
-with pipelines at least half as fast), in one run.
+"""A whole Aldi crawl with all item pipelines against the same crawl with none (issue 19's
+target: with pipelines at least 0.8 as fast, warm and cold; DESIGN §8 asked for half), in one
+run.
 
 The test suite's fixture server (tests/helpers/fixture_server.py, a thread of this process) serves an
 Aldi site with generated products: --categories × --per-category per store, two stores
@@ -42,6 +43,7 @@ from tests.helpers.fixture_server import SITES_DIR, FixtureSite, serve  # noqa: 
 from tests.helpers.crawling import FAST_SETTINGS, Crawler  # noqa: E402
 
 STORES = ("G102", "G105")  # the fixture store list's first two Aldi stores (site id = code)
+TARGET = 0.8  # with pipelines vs without, warm and cold (issue 19)
 
 # (root, category, kinds, unit family): Aldi's own aisles.
 AISLES = [
@@ -228,7 +230,7 @@ def main(argv=None) -> int:
     log(f"without pipelines {shown(speeds['none'], ' items/s')}; with, cold database "
         f"{shown(speeds['all-cold'], ' items/s')}; with, warm {shown(speeds['all-warm'], ' items/s')}")
     cpu = {label: spread(run["cpu_s"] for run in label_runs) for label, label_runs in runs.items()}
-    log(f"ratio warm {shown(warm)}; cold {shown(cold)} (target >= 0.5)")
+    log(f"ratio warm {shown(warm)}; cold {shown(cold)} (target >= {TARGET})")
     log(f"process CPU: without pipelines {shown(cpu['none'], ' s')}; cold "
         f"{shown(cpu['all-cold'], ' s')}; warm {shown(cpu['all-warm'], ' s')}")
     print(json.dumps({
@@ -239,7 +241,7 @@ def main(argv=None) -> int:
         "without_pipelines_items_per_s": speeds["none"]["median"],
         "ratio": warm["median"], "ratio_cold_database": cold["median"],
         "ratios": {"warm": warm, "cold": cold}, "items_per_s": speeds, "cpu_s": cpu,
-        "target": 0.5}))
+        "target": TARGET}))
     return 0
 
 

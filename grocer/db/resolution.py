@@ -20,6 +20,7 @@ from sqlalchemy.engine import Engine
 
 from grocer.db.transactions import in_chunks, run_transaction
 from grocer.db.models import Brand, Product, ProductKeyVariation, Sku
+from grocer.db.search_index import insert_products
 from grocer.db.upsert import insert_ignore
 from grocer.normalization.text import search_words
 
@@ -311,7 +312,7 @@ class ProductResolver:
                 brand = values.pop("_brand", None)
                 values["brand_id"] = plan.brand_ids.get(brand) if brand else None
                 rows.append(values)
-            connection.execute(insert_ignore(connection, Product), rows)
+            insert_products(connection, insert_ignore(connection, Product), rows)
             self._collect_new_ids(connection, plan)
         if plan.barcodes:
             connection.execute(

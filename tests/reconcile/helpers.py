@@ -20,6 +20,7 @@ from grocer.db.models import (
     Sku,
     Store,
 )
+from grocer.db.search_index import insert_products
 
 UTC = dt.timezone.utc
 T0 = dt.datetime(2026, 6, 1, 8, 0, tzinfo=UTC)
@@ -56,7 +57,10 @@ class Rows:
                       brand_name_company_pairs=[], category_paths=[], has_no_coles_barcode=False,
                       key_version=1, created_at=at(-30))
         values.update(fields)
-        return self._insert(Product, **values)
+        with self.engine.begin() as connection:  # as grocer inserts products: searchable
+            insert_products(connection, insert(Product), [values])
+            return connection.scalar(select(Product.id).where(
+                Product.normalized_name_brand_size == key))
 
     def _price_values(self, product_id, store_id, scraped_at, price, **fields):
         values = dict(product_id=product_id, store_id=store_id, price=Decimal(str(price)),
