@@ -11,6 +11,8 @@ of the prices changed). The variants do the same work and leave the same databas
   limit      the same cleaning and normalization, then the raw driver: `executemany` of exactly
              the rows that change (brands, products, SKUs, prices, history, one store_crawl row
              per store) plus the reads they need (ids, the stored price hashes).
+Every variant leaves its new products searchable, as the pipelines do: their search text, and
+on SQLite their rows in the full-text index (the naive one at a time, the limit per batch).
 Everything is repeated --runs times (default 3); every figure is the median with min/max, and
 the ratios are computed per run (same run, same database engine). The warm pipelines' writes are
 counted per table (rows sent by INSERT/UPDATE statements) and printed with the expected changes.
@@ -33,7 +35,7 @@ import time
 from collections import Counter, defaultdict
 from pathlib import Path
 
-from sqlalchemy import event, func, select
+from sqlalchemy import event, func, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
@@ -42,7 +44,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.runs import in_fresh_process, log, shown, spread  # noqa: E402
 from grocer.db.engine import make_engine  # noqa: E402
 from grocer.db.models import (  # noqa: E402
-    Brand, Company, Price, PriceHistory, Product, ProductKeyVariation, Sku, Store, StoreCrawl,
+    SQLITE_SEARCH_TABLE, Brand, Company, Price, PriceHistory, Product, ProductKeyVariation, Sku,
+    Store, StoreCrawl,
 )
 from grocer.db.prices import PRICE_FIELDS  # noqa: E402
 from grocer.db.storecrawls import encode_frame  # noqa: E402
@@ -51,6 +54,7 @@ from grocer.items import ProductItem  # noqa: E402
 from grocer.normalization import (  # noqa: E402
     ProductNormalizer, clean_value, derive, get_cleaner,
 )
+from grocer.normalization.text import search_words  # noqa: E402
 from grocer.pipelines.prices import price_row  # noqa: E402
 from grocer.storelist import StoreList, StoreRow  # noqa: E402
 from tests.helpers.database import fresh_database  # noqa: E402
@@ -154,6 +158,7 @@ def naive(url: str, products, day: int, every: int) -> dict:
     sightings go into one store_crawl row per store at the end, as the pipelines do)."""
     counter = WriteCounter()
     engine = make_engine(url)
+    sqlite = engine.dialect.name == "sqlite"
     normalizer = ProductNormalizer({}, {})
     cleaner = get_cleaner("woolworths")
     seen: dict[int, list[int]] = defaultdict(list)
@@ -196,10 +201,15 @@ def naive(url: str, products, day: int, every: int) -> dict:
                     image_url=product.get("image_url"),
                     brand_name_company_pairs=[[product.get("brand"), "woolworths"]],
                     category_paths=[{"company": "woolworths",
-                                     "path": product.get("category_path") or []}])
+                                     "path": product.get("category_path") or []}],
+                    search_text=search_words(product["name"], product.get("brand")))
                 session.add(new)
                 session.flush()
                 found = new.id
+                if sqlite:  # searchable, as the pipelines leave them, one row at a time
+                    session.execute(text(f"INSERT INTO {SQLITE_SEARCH_TABLE}(rowid, search_text)"
+                                         " VALUES (:id, :words)"),
+                                    {"id": found, "words": new.search_text})
                 session.add(Sku(company_id=company_id, sku=product["sku"], product_id=found))
             store_id = stores[item["store_code"]]
             row = price_row(product, found, store_id, item["scraped_at"])
@@ -277,15 +287,20 @@ def limit(url: str, products, day: int, every: int) -> dict:
                 cursor.execute("SELECT normalized_name, id FROM brand")
                 brands.update(cursor.fetchall())
             now = when(dt.datetime.now(dt.timezone.utc))
+            cursor.execute("SELECT COALESCE(MAX(id), 0) FROM product")
+            newest = cursor.fetchone()[0]  # the only writer: what it inserts comes after
             many(cursor, "product", [
                 "name", "brand_id", "size", "sizes", "normalized_name_brand_size", "key_version",
                 "barcode", "url", "image_url", "has_no_coles_barcode", "brand_name_company_pairs",
-                "category_paths", "created_at"], [
+                "category_paths", "created_at", "search_text"], [
                 (p["name"], brands.get(p.get("normalized_brand")), p.get("size"),
                  json.dumps(p["sizes"]), key, 1, p.get("barcode"), p.get("url"),
                  p.get("image_url"), False, json.dumps([[p.get("brand"), "woolworths"]]),
                  json.dumps([{"company": "woolworths", "path": p.get("category_path") or []}]),
-                 now) for key, p in new.items()])
+                 now, search_words(p["name"], p.get("brand"))) for key, p in new.items()])
+            if sqlite:  # searchable, as the pipelines leave them (grocer.db.search_index)
+                cursor.execute(f"INSERT INTO {SQLITE_SEARCH_TABLE}(rowid, search_text) "
+                               "SELECT id, search_text FROM product WHERE id > ?", (newest,))
             cursor.execute("SELECT normalized_name_brand_size, id FROM product")
             ids.update(cursor.fetchall())
             many(cursor, "sku", ["company_id", "sku", "product_id"],
