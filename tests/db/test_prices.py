@@ -81,6 +81,22 @@ def test_a_recrawl_writes_only_the_changed_prices_and_one_row_per_store(engine, 
                    .values()) == {T1}
 
 
+def freshness_of_every_price(engine, on_statement) -> dict:
+    """storecrawls.prices_last_seen of every price row; `on_statement` gets each statement it
+    sends."""
+    def record(conn, cursor, statement, *args):
+        on_statement(statement)
+
+    with engine.connect() as connection:
+        prices = connection.execute(select(Price.store_id, Price.product_id, Price.last_seen,
+                                           Price.delisted_at)).all()
+        event.listen(engine, "before_cursor_execute", record)
+        try:
+            return storecrawls.prices_last_seen(connection, prices)
+        finally:
+            event.remove(engine, "before_cursor_execute", record)
+
+
 def test_the_freshness_of_prices_at_many_stores_reads_their_frames_at_once(engine, shop):
     """A page of prices over many stores (the product page) reads the frames of all its stores
     in one statement; a sighting counts only for its own store."""
@@ -89,18 +105,7 @@ def test_the_freshness_of_prices_at_many_stores_reads_their_frames_at_once(engin
     crawl(engine, [[row(products[0], stores[0], "1.00", at=T1),  # unchanged: a frame
                     row(products[1], stores[1], "1.50", at=T2)]])  # changed: its row
     statements = []
-
-    def record(conn, cursor, statement, *args):
-        statements.append(statement)
-
-    with engine.connect() as connection:
-        prices = connection.execute(select(Price.store_id, Price.product_id, Price.last_seen,
-                                           Price.delisted_at)).all()
-        event.listen(engine, "before_cursor_execute", record)
-        try:
-            seen = storecrawls.prices_last_seen(connection, prices)
-        finally:
-            event.remove(engine, "before_cursor_execute", record)
+    seen = freshness_of_every_price(engine, statements.append)
     assert seen == {(stores[0], products[0]): T1, (stores[0], products[1]): T0,
                     (stores[1], products[0]): T0, (stores[1], products[1]): T2}
     assert len([s for s in statements if "store_crawl" in s]) == 1
@@ -118,19 +123,8 @@ def test_the_frames_of_many_stores_are_folded_chunk_by_chunk(engine, shop, monke
     monkeypatch.setattr(storecrawls, "FRAME_READ_STORES", 1)
     monkeypatch.setattr(storecrawls, "_newest",
                         lambda *args, **kwargs: (events.append("fold"), fold(*args, **kwargs)))
-
-    def record(conn, cursor, statement, *args):
-        if "store_crawl" in statement:
-            events.append("read")
-
-    with engine.connect() as connection:
-        prices = connection.execute(select(Price.store_id, Price.product_id, Price.last_seen,
-                                           Price.delisted_at)).all()
-        event.listen(engine, "before_cursor_execute", record)
-        try:
-            seen = storecrawls.prices_last_seen(connection, prices)
-        finally:
-            event.remove(engine, "before_cursor_execute", record)
+    seen = freshness_of_every_price(
+        engine, lambda statement: "store_crawl" in statement and events.append("read"))
     assert events == ["read", "fold", "read", "fold"]
     assert seen == {(s, p): T1 for s in stores for p in products[:2]}
 
