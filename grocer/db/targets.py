@@ -38,7 +38,7 @@ def store_targets(crawler, chain, stores_argument) -> list[StoreTarget]:
     DatabaseUnavailable with one line saying what to do; a bad argument StoreSelectionError.
     Called in a thread (the spider's start())."""
     engine = engine_from_settings(crawler.settings)
-    with one_line_errors(engine):
+    with unusable_database_raised(engine):
         prepare_schema(engine, logger)
         lease = None
         if is_lease(stores_argument):
@@ -51,7 +51,7 @@ def store_targets(crawler, chain, stores_argument) -> list[StoreTarget]:
 
 
 @contextmanager
-def one_line_errors(engine: Engine) -> Iterator[None]:
+def unusable_database_raised(engine: Engine) -> Iterator[None]:
     """A database that cannot be used raises DatabaseUnavailable saying in one line what to
     do (what the spider's start() logs); a bad `-a stores=` stays a StoreSelectionError."""
     try:
@@ -93,7 +93,7 @@ def known_stores(crawler, chain) -> dict[str, StoreTarget]:
     """The chain's open stores by the id its site uses (leading zeros dropped): where the drift
     guard sends items a site answered for another store (GROCER_KNOWN_STORES)."""
     engine = engine_from_settings(crawler.settings)
-    with one_line_errors(engine):
+    with unusable_database_raised(engine):
         return stores_by_site_id(engine, chain)
 
 
@@ -104,7 +104,7 @@ def known_zones(crawler, chain) -> ChainZones:
     from grocer.db.zones import load_zones
 
     engine = engine_from_settings(crawler.settings)
-    with one_line_errors(engine):
+    with unusable_database_raised(engine):
         return load_zones(engine, chain)
 
 

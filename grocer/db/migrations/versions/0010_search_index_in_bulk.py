@@ -22,33 +22,37 @@ INDEXED = f"EXISTS (SELECT 1 FROM {SEARCH}_docsize WHERE id = old.id)"
 DELETE_OLD = (f"INSERT INTO {SEARCH}({SEARCH}, rowid, search_text) "
               "VALUES ('delete', old.id, old.search_text);")
 INSERT_NEW = f"INSERT INTO {SEARCH}(rowid, search_text) VALUES (new.id, new.search_text);"
-TRIGGERS = {  # name: (0004's body, this revision's body)
-    "product_search_insert": (f"AFTER INSERT ON product BEGIN {INSERT_NEW} END", None),
-    "product_search_delete": (f"AFTER DELETE ON product BEGIN {DELETE_OLD} END",
-                              f"AFTER DELETE ON product WHEN {INDEXED} BEGIN {DELETE_OLD} END"),
-    "product_search_update": (
+# The triggers of migration 0004, and this revision's (no insert trigger).
+TRIGGERS_0004 = {
+    "product_search_insert": f"AFTER INSERT ON product BEGIN {INSERT_NEW} END",
+    "product_search_delete": f"AFTER DELETE ON product BEGIN {DELETE_OLD} END",
+    "product_search_update":
         f"AFTER UPDATE OF search_text ON product BEGIN {DELETE_OLD} {INSERT_NEW} END",
-        # A product the index did not hold is indexed with its new text.
+}
+TRIGGERS_0010 = {
+    "product_search_delete": f"AFTER DELETE ON product WHEN {INDEXED} BEGIN {DELETE_OLD} END",
+    # A product the index did not hold is indexed with its new text.
+    "product_search_update": (
         f"AFTER UPDATE OF search_text ON product BEGIN "
         f"INSERT INTO {SEARCH}({SEARCH}, rowid, search_text) "
         f"SELECT 'delete', old.id, old.search_text WHERE {INDEXED}; {INSERT_NEW} END"),
 }
 
 
-def _replace_triggers(revision_body: int) -> None:
-    for name, bodies in TRIGGERS.items():
+def _replace_triggers(triggers: dict[str, str]) -> None:
+    for name in TRIGGERS_0004:
         op.execute(f"DROP TRIGGER IF EXISTS {name}")
-        if bodies[revision_body] is not None:
-            op.execute(f"CREATE TRIGGER {name} {bodies[revision_body]}")
+    for name, body in triggers.items():
+        op.execute(f"CREATE TRIGGER {name} {body}")
 
 
 def upgrade() -> None:
     if op.get_bind().dialect.name == "sqlite":
-        _replace_triggers(1)
+        _replace_triggers(TRIGGERS_0010)
 
 
 def downgrade() -> None:
     if op.get_bind().dialect.name == "sqlite":
-        _replace_triggers(0)
+        _replace_triggers(TRIGGERS_0004)
         # 0004's triggers expect every product indexed.
         op.execute(f"INSERT INTO {SEARCH}({SEARCH}) VALUES ('rebuild')")
