@@ -5,12 +5,15 @@ run.
 The test suite's fixture server (tests/helpers/fixture_server.py, a thread of this process) serves an
 Aldi site with generated products: --categories × --per-category per store, two stores
 (default 20 × 250: 10k items; --quick 20 × 100: 4k items). `scrapy crawl aldi` runs in a
-subprocess — a fresh process each — three times per repetition (--repeat, default 3): on a fresh
+subprocess — a fresh process each — five times per repetition (--repeat, default 3): on a fresh
 database (GROCER_DATABASE_URL when set — it gets emptied — else a temporary SQLite file) with
 the fixture store list, without pipelines, then with them into the empty database (cold), then
-with them again (warm: the next re-crawl of the same prices). Each crawl is timed by its own
+with them again (warm: the next re-crawl of the same prices); then, on an emptied database
+again, cold and warm with the pipelines in the crawl's own process (GROCER_PIPELINE_WORKER=0)
+beside the default worker process. Each crawl is timed by its own
 stats (elapsed_time_seconds: engine start to close, pipeline flushes included; not interpreter
-start-up), and the CPU seconds its whole process used (all threads, start-up included): a crawl
+start-up), and the CPU seconds its whole process used (all threads and the pipeline worker,
+start-up included): a crawl
 whose CPU grows by what its wall time grows is bound by its one interpreter's CPU, not by
 waiting. Figures are medians with min/max; the ratios are taken per repetition. One JSON line
 at the end.
@@ -44,6 +47,11 @@ from tests.helpers.crawling import FAST_SETTINGS, Crawler  # noqa: E402
 
 STORES = ("G102", "G105")  # the fixture store list's first two Aldi stores (site id = code)
 TARGET = 0.8  # with pipelines vs without, warm and cold (issue 19)
+IN_PROCESS = {"GROCER_PIPELINE_WORKER": "0"}
+# (label, settings, on an emptied database first): one repetition, in order.
+VARIANTS = [("none", {"ITEM_PIPELINES": "{}"}, True), ("all-cold", {}, False),
+            ("all-warm", {}, False), ("in-process-cold", IN_PROCESS, True),
+            ("in-process-warm", IN_PROCESS, False)]
 
 # (root, category, kinds, unit family): Aldi's own aisles.
 AISLES = [
@@ -203,7 +211,7 @@ def main(argv=None) -> int:
         if rng.random() < .25:
             site.set_price("aldi", STORES[1], product["sku"], product["price"]["amount"] + 20)
 
-    runs: dict[str, list[dict]] = {"none": [], "all-cold": [], "all-warm": []}
+    runs: dict[str, list[dict]] = {label: [] for label, _, _ in VARIANTS}
     with tempfile.TemporaryDirectory(prefix="grocer-crawl-bench-") as tmp:
         work = args.workdir or Path(tmp)
         work.mkdir(parents=True, exist_ok=True)
@@ -211,11 +219,11 @@ def main(argv=None) -> int:
         with serve(site) as urls:
             runner = Crawler(work, url, urls)
             for _ in range(max(1, args.repeat)):
-                engine = fresh_database(url)  # cold: an empty database each repetition
-                load_stores(engine, read_store_list(SITES_DIR / "stores.json"))
-                engine.dispose()
-                for label, settings in [("none", {"ITEM_PIPELINES": "{}"}), ("all-cold", {}),
-                                        ("all-warm", {})]:
+                for label, settings, empty_database in VARIANTS:
+                    if empty_database:
+                        engine = fresh_database(url)
+                        load_stores(engine, read_store_list(SITES_DIR / "stores.json"))
+                        engine.dispose()
                     runs[label].append(crawl(runner, label, settings))
     if len({run["items"] for label in runs for run in runs[label]}) != 1:
         sys.exit(f"the crawls disagree on the items: {runs}")
@@ -226,13 +234,16 @@ def main(argv=None) -> int:
 
     speeds = {label: spread(run["items_per_s"] for run in label_runs)
               for label, label_runs in runs.items()}
-    warm, cold = ratio("all-warm"), ratio("all-cold")
-    log(f"without pipelines {shown(speeds['none'], ' items/s')}; with, cold database "
-        f"{shown(speeds['all-cold'], ' items/s')}; with, warm {shown(speeds['all-warm'], ' items/s')}")
+    ratios = {label: ratio(label) for label in runs if label != "none"}
     cpu = {label: spread(run["cpu_s"] for run in label_runs) for label, label_runs in runs.items()}
-    log(f"ratio warm {shown(warm)}; cold {shown(cold)} (target >= {TARGET})")
-    log(f"process CPU: without pipelines {shown(cpu['none'], ' s')}; cold "
-        f"{shown(cpu['all-cold'], ' s')}; warm {shown(cpu['all-warm'], ' s')}")
+    for label in runs:
+        log(f"{label:>20}: {shown(speeds[label], ' items/s')}; process CPU "
+            f"{shown(cpu[label], ' s')}" + (f"; ratio {shown(ratios[label])}"
+                                            if label in ratios else ""))
+    warm, cold = ratios["all-warm"], ratios["all-cold"]
+    log(f"with the pipeline worker: ratio warm {shown(warm)}; cold {shown(cold)} "
+        f"(target >= {TARGET}); in the crawl's process: warm {shown(ratios['in-process-warm'])}, "
+        f"cold {shown(ratios['in-process-cold'])}")
     print(json.dumps({
         "benchmark": "crawl", "backend": engine.dialect.name,
         "items": runs["none"][0]["items"], "repeat": len(runs["none"]),
@@ -240,7 +251,10 @@ def main(argv=None) -> int:
         "with_pipelines_cold_items_per_s": speeds["all-cold"]["median"],
         "without_pipelines_items_per_s": speeds["none"]["median"],
         "ratio": warm["median"], "ratio_cold_database": cold["median"],
-        "ratios": {"warm": warm, "cold": cold}, "items_per_s": speeds, "cpu_s": cpu,
+        "ratios": {"warm": warm, "cold": cold,
+                   "in_process_warm": ratios["in-process-warm"],
+                   "in_process_cold": ratios["in-process-cold"]},
+        "items_per_s": speeds, "cpu_s": cpu,
         "target": TARGET}))
     return 0
 

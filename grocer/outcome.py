@@ -4,6 +4,10 @@
 reason exits non-zero, so cron, scrapyd and `deploy/schedule.py --wait` see the failure.
 """
 
+from scrapy.utils.defer import deferred_from_coro
+
+from grocer import stats as keys
+
 FINISHED = "finished"
 NO_STORE_COMPLETED = "no_store_completed"  # every selected store failed (network, site, drift)
 BLOCKED = "blocked"  # the site refused the crawl (bot protection) past its retries
@@ -43,3 +47,18 @@ def crawl_close_reason(scrapy_reason: str | None, *, lost: int, stores: int,
     if stores and not completed:
         return NO_STORE_COMPLETED
     return FINISHED
+
+
+def close_crawl(crawler, reason: str) -> None:
+    """Ask the run to close with `reason`, once: the first reason stays (grocer/closing). A
+    crawl closes through its engine, `scrapy ingest` stops reading its file (its source's
+    `close_run`); a pipeline worker's crawler runs neither, and the crawl it serves closes on
+    what the worker reports."""
+    close_run = getattr(crawler.spider, "close_run", None)
+    if (close_run is None and not crawler.crawling) or crawler.stats.get_value(keys.CLOSING):
+        return
+    crawler.stats.set_value(keys.CLOSING, reason)
+    if close_run is not None:
+        close_run(reason)
+    else:
+        deferred_from_coro(crawler.engine.close_spider_async(reason=reason))

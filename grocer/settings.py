@@ -123,6 +123,10 @@ ITEM_PIPELINES = {
     "grocer.pipelines.resolve.ResolvePipeline": 300,
     "grocer.pipelines.prices.PricePipeline": 400,
 }
+# ITEM_PIPELINES in a worker process forked at the crawl's start, on the second core
+# (grocer.pipelineworker); False runs them in the crawl's own process, as Scrapy does.
+ITEM_PROCESSOR = "grocer.pipelineworker.processor.PipelineWorker"
+GROCER_PIPELINE_WORKER = _env("GROCER_PIPELINE_WORKER", True)
 # Set by `scrapy parse` and `scrapy check` (grocer.commands.parse): nothing is written to the
 # database — no CrawlRun, no store, no price, no reconciliation.
 GROCER_DRY_RUN = False

@@ -48,6 +48,10 @@ def inc_store(stats, store_code: str | None, name: str, count: int = 1) -> None:
 # closes the crawl as `db_errors` (or its own reason) and fails its store.
 LOST = "grocer/lost"
 LOST_TOTAL = "grocer/lost_total"
+# The reasons a pipeline drops a lost item with (after counting it with item_lost): a database
+# batch lost it, or the pipeline worker process exited before answering it.
+DB_ERROR = "db_error"
+WORKER_LOST = "worker_lost"
 
 
 def item_lost(stats, store_code: str | None, reason: str, count: int = 1) -> None:

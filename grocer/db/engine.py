@@ -98,3 +98,10 @@ def session_scope(engine: Engine):
 
 def is_mysql(bind: Engine | Connection) -> bool:
     return bind.dialect.name in ("mysql", "mariadb")
+
+
+def forget_inherited_engines() -> None:
+    """In a process forked from one that used get_engine: the pooled connections belong to the
+    parent; this process opens its own (SQLAlchemy's `dispose(close=False)`)."""
+    for engine in _engines.values():
+        engine.dispose(close=False)

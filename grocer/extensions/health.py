@@ -57,7 +57,7 @@ HEALTH = "grocer/health"
 FIELD_VALID = "grocer/field_valid"
 # Drop reasons that mean "lost", not "dropped": the pipeline that lost the item counted it with
 # grocer.stats.item_lost already.
-LOST_DROP_REASONS = frozenset({"db_error"})
+LOST_DROP_REASONS = frozenset({keys.DB_ERROR, keys.WORKER_LOST})
 
 
 def has_value(value) -> bool:

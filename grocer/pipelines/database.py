@@ -14,7 +14,6 @@ import logging
 import weakref
 
 from scrapy.exceptions import DropItem
-from scrapy.utils.defer import deferred_from_coro
 
 from grocer import outcome
 from grocer import stats as keys
@@ -60,8 +59,8 @@ class DatabasePipeline:
         """A valid item its database batch lost: counted lost (its store fails, the crawl
         closes `db_errors`); the DropItem to raise, which the crawl health does not count as a
         drop."""
-        keys.item_lost(self.stats, store_code, "db_error")
-        return DropItem(f"db_error: {error.__class__.__name__}", log_level="DEBUG")
+        keys.item_lost(self.stats, store_code, keys.DB_ERROR)
+        return DropItem(f"{keys.DB_ERROR}: {error.__class__.__name__}", log_level="DEBUG")
 
     def batch_failed(self, errors: list[BaseException], counter: str) -> None:
         """On the loop, once per batch that lost items (`errors`: one per lost item, counted
@@ -88,6 +87,5 @@ class DatabasePipeline:
         self.stats.set_value(keys.DB_UNAVAILABLE, 1)
         logger.error("%s: the crawl closes (%s); what it did not write is counted lost",
                      describe(error, self.engine), outcome.DB_ERRORS)
-        if self.crawler is not None and self.crawler.engine is not None:
-            self.stats.set_value(keys.CLOSING, outcome.DB_ERRORS)
-            deferred_from_coro(self.crawler.engine.close_spider_async(reason=outcome.DB_ERRORS))
+        if self.crawler is not None:
+            outcome.close_crawl(self.crawler, outcome.DB_ERRORS)

@@ -156,7 +156,7 @@ class PricePipeline(DatabasePipeline):
         logger.error("price batch of %d rows: %d not written (%s)", size, len(lost),
                      describe(lost[0][1], self.engine))
         for listing, _ in lost:  # stored no more: its store fails, the crawl closes db_errors
-            keys.item_lost(self.stats, listing.store_code, "db_error")
+            keys.item_lost(self.stats, listing.store_code, keys.DB_ERROR)
         self.batch_failed([error for _, error in lost], "grocer/db_error_rows")
 
     # --- in the worker thread -------------------------------------------------------------------

@@ -99,6 +99,8 @@ class LocatorSpider(GrocerSpider):
     custom_settings: ClassVar[dict] = {
         # Store items never meet the product pipelines, nor a crawl the product extensions.
         "ITEM_PIPELINES": {"grocer.pipelines.stores.StorePipeline": 100},
+        # The store pipeline reads the spider's sweep at close: it runs in the crawl's process.
+        "GROCER_PIPELINE_WORKER": False,
         "EXTENSIONS": {"grocer.extensions.health.CrawlHealth": None,
                        "grocer.extensions.reconcile.ReconcileOnClose": None},
     }
