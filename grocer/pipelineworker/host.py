@@ -152,7 +152,7 @@ class PipelineHost:
         return None
 
     def _arrived(self, message: tuple) -> None:  # reader thread
-        if message is EOF_MESSAGE or message == EOF_MESSAGE:
+        if message == EOF_MESSAGE:
             message = ("close",)
         self.loop.call_soon_threadsafe(self.messages.put_nowait, message)
 

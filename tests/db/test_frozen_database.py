@@ -14,6 +14,7 @@ from sqlalchemy.engine import make_url
 from grocer.db.models import Price, PriceHistory, Product, Sku, Store
 from grocer.db.stores import load_stores
 from grocer.storelist import read_store_list
+from tests.commands.test_ingest import _good_lines, _ingest
 from tests.helpers.crawl_fixtures import STORES_FILE
 from tests.helpers.crawling import Crawler
 from tests.helpers.database import empty_tables
@@ -23,6 +24,18 @@ DB_TIMEOUT = 3
 # Start-up, and the close's own database work (each step waits at most DB_TIMEOUT).
 MARGIN = 60
 SETTINGS = {"GROCER_DB_TIMEOUT": str(DB_TIMEOUT), "GROCER_BATCH_SIZE": "20"}
+
+
+def frozen_url(db_url, proxy) -> str:
+    return make_url(db_url).set(host="127.0.0.1", port=proxy.port).render_as_string(
+        hide_password=False)
+
+
+def proxy_for(db_url) -> FreezingProxy:
+    """Forwards to the database until the first price write, then freezes."""
+    url = make_url(db_url)
+    return FreezingProxy((url.host or "127.0.0.1", url.port or 3306),
+                         freeze_on=b"INSERT INTO price")
 
 
 def snapshot(engine) -> dict:
@@ -44,13 +57,9 @@ def snapshot(engine) -> dict:
 @pytest.mark.slow
 def test_a_frozen_database_ends_the_crawl_with_db_errors_and_a_recrawl_repairs_it(
         tmp_path, db_url, stores, site):
-    url = make_url(db_url)
-    with FreezingProxy((url.host or "127.0.0.1", url.port or 3306),
-                       freeze_on=b"INSERT INTO price") as proxy:
-        proxied = url.set(host="127.0.0.1", port=proxy.port).render_as_string(
-            hide_password=False)
+    with proxy_for(db_url) as proxy:
         # subprocess.run's timeout fails the test if the crawl hangs.
-        frozen = Crawler(tmp_path / "frozen", proxied, site.urls)(
+        frozen = Crawler(tmp_path / "frozen", frozen_url(db_url, proxy), site.urls)(
             "aldi", args={"stores": "G102"}, settings=SETTINGS, timeout=DB_TIMEOUT + MARGIN)
         assert proxy.frozen.is_set()  # the database froze mid-crawl
     assert frozen.close_reason == "db_errors", frozen.log[-3000:]
@@ -70,3 +79,19 @@ def test_a_frozen_database_ends_the_crawl_with_db_errors_and_a_recrawl_repairs_i
     assert clean.close_reason == "finished"
     assert repaired == snapshot(stores)
     assert repaired["prices"]
+
+
+@pytest.mark.mysql_only
+@pytest.mark.slow
+def test_a_frozen_database_stops_an_ingest_with_db_errors(tmp_path, db_url, stores):
+    """`scrapy ingest` has no engine to close: the first unavailable batch stops its reading
+    (the code before asked for the crawl's engine, which raised, and read on)."""
+    feed = tmp_path / "feed.jsonl"
+    feed.write_bytes(b"\n".join(_good_lines(3000)) + b"\n")
+    with proxy_for(db_url) as proxy:
+        result = _ingest(feed, frozen_url(db_url, proxy), tmp_path,
+                         *(f"-s{name}={value}" for name, value in SETTINGS.items()))
+        assert proxy.frozen.is_set()
+    assert "close reason db_errors" in result.stdout, result.stderr[-3000:]
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr and "RuntimeError" not in result.stderr
