@@ -113,8 +113,9 @@ def main() -> None:
             f"{items // 10:,} items {tenth} MB, at the end {last} MB, peak {peak} MB; growth "
             f"after the first 10% vs before {'–' if growth is None else round(growth, 2)}")
     largest = crawl.max_rss_kb / 1024
-    log(f"{scraped:,} items in {crawl.stat('elapsed_time_seconds')} s; the largest process's "
-        f"peak RSS {largest:.0f} MB (target for the whole crawl <= 400)")
+    seconds = float(crawl.stat("elapsed_time_seconds"))
+    log(f"{scraped:,} items in {seconds:.1f} s; the largest process's peak RSS "
+        f"{largest:.0f} MB (target for the whole crawl <= 400)")
     print(json.dumps({
         "benchmark": "memory", "database": url.split(":", 1)[0], "items": scraped,
         "stores": opts.stores, "products_per_store": CATEGORIES * per_category,
