@@ -28,12 +28,13 @@ from grocer.pipelineworker.channel import EOF_MESSAGE, Channel
 from grocer.stats import GrocerStatsCollector
 from grocer.tables.refresh import tables_refreshed
 
+logger = logging.getLogger(__name__)
+
 # The signals a crawl forwards to its worker, by name (a signal is an object of its process).
 FORWARDED_SIGNALS = {"tables_refreshed": tables_refreshed}
-_UNSENT = object()
+_UNSENT = object()  # a field the crawl did not send: anything the pipelines set goes back
 # What a forwarded log record keeps: the standard attributes (extras such as Scrapy's
 # `spider` and `crawler` are objects of this process).
-logger = logging.getLogger(__name__)
 RECORD_FIELDS = ("name", "levelno", "levelname", "pathname", "filename", "module", "lineno",
                  "funcName", "created", "msecs", "relativeCreated", "thread", "threadName",
                  "processName", "process", "exc_text", "stack_info")
