@@ -13,16 +13,7 @@ from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.exceptions import NotConfigured
 from scrapy.utils.request import RequestFingerprinter
 
-try:
-    from scrapy.utils.asyncio import sleep  # Scrapy >= 2.18: asyncio or Twisted
-except ImportError:  # pragma: no cover - Scrapy 2.14-2.17 always run a Twisted reactor
-    from scrapy.utils.defer import maybe_deferred_to_future
-    from twisted.internet.task import deferLater
-
-    async def sleep(seconds: float) -> None:
-        from twisted.internet import reactor
-
-        await maybe_deferred_to_future(deferLater(reactor, seconds))
+from scrapy.utils.asyncio import sleep
 
 
 logger = logging.getLogger(__name__)

@@ -42,8 +42,8 @@ class PipelineWorkerError(Exception):
 
 
 def runs_in_worker(settings) -> bool:
-    # getwithbase: Scrapy 2.14 (setup.py's floor) has no get_component_priority_dict_with_base.
-    pipelines = build_component_list(settings.getwithbase("ITEM_PIPELINES"))
+    pipelines = build_component_list(
+        settings.get_component_priority_dict_with_base("ITEM_PIPELINES"))
     return (bool(pipelines) and settings.getbool("GROCER_PIPELINE_WORKER")
             and not settings.getbool("GROCER_DRY_RUN")
             and "fork" in multiprocessing.get_all_start_methods())
