@@ -1,14 +1,19 @@
 """The item pipelines in a forked worker process (grocer.pipelineworker, issue 19): each item's
 outcome, stats and log lines come back to the crawl as if the pipelines ran in it; a refreshed
 table reaches the worker after the items before it; a worker that dies loses only the items it
-had not answered, each counted lost, and closes the crawl."""
+had not answered, each counted lost, and closes the crawl; the worker of a killed crawl still
+processes what it was sent and closes its pipelines."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+import multiprocessing
 import os
 import signal
+import time
+from pathlib import Path
 
 import pytest
 from scrapy import Spider
@@ -71,6 +76,25 @@ class Crashing:
         if item.get("crash"):
             os.kill(os.getpid(), signal.SIGKILL)
         return item
+
+
+class SlowRecording:
+    """Takes half a second an item; at close, writes the SKUs it processed to
+    $TEST_WORKER_RECORD."""
+
+    def __init__(self):
+        self.skus = []
+
+    async def process_item(self, item):
+        await asyncio.sleep(0.5)
+        self.skus.append(item["sku"])
+        return item
+
+    def close_spider(self):
+        record = Path(os.environ["TEST_WORKER_RECORD"])
+        written = record.with_suffix(".tmp")
+        written.write_text(json.dumps(sorted(self.skus)))
+        written.replace(record)  # whole, or not yet there
 
 
 class Engine:
@@ -170,6 +194,35 @@ def test_a_worker_that_dies_loses_only_its_unanswered_items_and_closes_the_crawl
     assert stats[keys.DB_ERRORS] == 1 and stats[keys.CLOSING] == outcome.DB_ERRORS
     assert engine.closed_with == [outcome.DB_ERRORS]
     assert any("exited unexpectedly" in r.getMessage() for r in caplog.records)
+
+
+def crawl_killed_with_items_in_flight() -> None:
+    """A crawl process that sends three items to its worker and is killed before any answer."""
+    crawler = worker_crawler({f"{HERE}.SlowRecording": 100})
+
+    async def main():
+        processor = PipelineWorker.from_crawler(crawler)
+        await processor.open_spider_async()
+        for sku in (1, 2, 3):
+            asyncio.ensure_future(processor.process_item_async(item(sku)))
+        await asyncio.sleep(0.2)  # sent, not answered
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    asyncio.run(main())
+
+
+def test_a_killed_crawls_worker_still_processes_what_it_was_sent_and_closes_its_pipelines(
+        tmp_path, monkeypatch):
+    record = tmp_path / "closed.json"
+    monkeypatch.setenv("TEST_WORKER_RECORD", str(record))
+    crawl = multiprocessing.get_context("fork").Process(target=crawl_killed_with_items_in_flight)
+    crawl.start()
+    crawl.join(30)
+    assert crawl.exitcode == -signal.SIGKILL
+    deadline = time.monotonic() + 30
+    while not record.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert json.loads(record.read_text()) == [1, 2, 3]
 
 
 def test_pipelines_that_cannot_open_fail_the_crawls_start(monkeypatch):
