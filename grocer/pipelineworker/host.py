@@ -158,7 +158,10 @@ class PipelineHost:
         self.loop.call_soon_threadsafe(self.messages.put_nowait, message)
 
     async def _process(self, seq: int, fields: dict) -> None:
-        before = dict(fields)  # what the crawl has already: only the rest goes back
+        # What the crawl has already: only fields set anew go back. (A pipeline changing a
+        # field the spider yielded assigns it anew, as clean and normalize do with `product`;
+        # a change in place inside it would stay in the worker.)
+        before = dict(fields)
         try:
             output = item_fields(await self.pipelines.process_item_async(fields))
         except DropItem as drop:

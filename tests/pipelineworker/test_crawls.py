@@ -56,6 +56,17 @@ def test_a_crawl_with_the_worker_stores_and_counts_what_an_in_process_crawl_does
         key: in_process.stat(key) for key in COUNTED}
     assert worker.store_status() == in_process.store_status() == {
         "G102": "completed", "G105": "completed"}
+    # The items the crawl exports carry what the pipelines made of them, as in-process.
+    assert exported(worker) == exported(in_process)
+    assert worker.items and all(item["product"]["normalized_name_brand_size"]
+                                for item in worker.items)
+
+
+def exported(result) -> list[str]:
+    """The feed's items without what differs from crawl to crawl (times, database ids)."""
+    return sorted(json.dumps({key: value for key, value in item.items()
+                              if key not in ("scraped_at", "product_id")}, sort_keys=True)
+                  for item in result.items)
 
 
 def test_a_worker_killed_mid_crawl_fails_its_store_and_the_crawl_with_db_errors(crawl, stores):
