@@ -185,8 +185,29 @@ class PipelineHost:
         results, self.results = self.results, []
         changes = self.stats.take_changes()
         logs = self.logs.take()
-        if results or changes[0] or changes[1] or logs:
+        if not (results or changes[0] or changes[1] or logs):
+            return
+        try:
             self.channel.send(("results", results, changes, logs))
+        except Exception:  # something in it does not pickle: every item still gets its answer
+            self._ship_apart(results, changes, logs)
+
+    def _ship_apart(self, results, changes, logs) -> None:
+        for seq, outcome in results:
+            try:
+                self.channel.send(("results", [(seq, outcome)], ([], {}), []))
+            except Exception as error:
+                self.channel.send(("results", [(seq, ("error", (
+                    f"the item's outcome cannot be sent back from the pipeline worker: "
+                    f"{type(error).__name__}: {error}")))], ([], {}), []))
+        try:
+            self.channel.send(("results", [], changes, logs))
+        except Exception as error:
+            message = (f"the pipeline worker's stats or log lines cannot be sent to the crawl: "
+                       f"{type(error).__name__}: {error}")
+            record = {"name": __name__, "levelno": logging.ERROR, "levelname": "ERROR",
+                      "msg": message}
+            self.channel.send(("results", [], ([], {}), [record]))
 
 
 def serve(spider, settings, inbox, outbox, unused_ends) -> None:

@@ -9,16 +9,20 @@ the outcomes and is counted and logged here.
 In-process instead (Scrapy's ItemPipelineManager) when GROCER_PIPELINE_WORKER is off, in a dry
 run, where the platform cannot fork, and when there are no pipelines.
 
-A worker that dies loses the items it had not answered: each is counted lost
-(`worker_lost`, its store fails) and the crawl closes `db_errors`, as for a lost database batch.
+A worker that dies loses the items it had not answered and the rows it had not yet written:
+each is counted lost (`worker_lost`: the unanswered items, and per store the items answered
+beyond those the worker reported written or unchanged), its store fails and the crawl closes
+`db_errors`, as for a lost database batch.
 """
 
 from __future__ import annotations
 
 import asyncio
+import atexit
 import itertools
 import logging
 import multiprocessing
+from collections import Counter
 
 from scrapy.exceptions import DropItem
 from scrapy.pipelines import ItemPipelineManager
@@ -62,6 +66,9 @@ class PipelineWorker:
         self.sequence = itertools.count()
         self.pending: list[tuple[int, dict]] = []  # sent at the end of this loop turn
         self.waiting: dict[int, asyncio.Future] = {}  # seq → the item's outcome
+        # Items answered "ok" per store: the price pipeline buffers a row before writing it,
+        # so an answer is not yet a written row (the store's written/unchanged stats are).
+        self.answered: Counter = Counter()
         self.flushing: asyncio.Handle | None = None
         self.gone = False  # the worker's end of the pipe closed
         for name, signal in FORWARDED_SIGNALS.items():
@@ -84,6 +91,10 @@ class PipelineWorker:
         worker_inbox.close()
         worker_outbox.close()
         self.channel = Channel(crawl_inbox, crawl_outbox, self._arrived, "pipeline-worker")
+        # A crawl that exits without closing us (a forced shutdown) still closes the pipe, so
+        # the worker reads EOF and exits: multiprocessing's own exit handler, which runs after
+        # this one, waits for it.
+        atexit.register(self.channel.close)
         logger.info("item pipelines run in worker process %d", self.process.pid)
         error = await self.opened
         if error is not None:
@@ -104,6 +115,7 @@ class PipelineWorker:
             self.flushing = self.loop.call_soon(self._flush)
         kind, *details = await answer
         if kind == "ok":
+            self.answered[fields.get("store_code")] += 1
             changed, removed = details
             fields.update(changed)
             for key in removed:
@@ -122,6 +134,7 @@ class PipelineWorker:
         error = await self.closed
         await asyncio.to_thread(self.process.join)
         self.channel.close()
+        atexit.unregister(self.channel.close)
         if error is not None:
             raise PipelineWorkerError(f"the item pipelines did not close cleanly: {error}")
 
@@ -168,7 +181,9 @@ class PipelineWorker:
             for record in records:
                 logging.getLogger(record["name"]).handle(logging.makeLogRecord(record))
             for seq, result in results:
-                self.waiting.pop(seq).set_result(result)
+                answer = self.waiting.pop(seq)
+                if not answer.done():  # (cancelled: a forced shutdown)
+                    answer.set_result(result)
             if self.stats.get_value(keys.DB_UNAVAILABLE):
                 close_crawl(self.crawler, outcome.DB_ERRORS)
         elif kind == "opened":
@@ -188,18 +203,38 @@ class PipelineWorker:
         self.gone = True
         if self.closed.done():
             return  # it said "closed" first: a clean exit
-        unanswered = len(self.waiting)
-        logger.error("the pipeline worker (process %d) exited unexpectedly; %d unanswered "
-                     "items are counted lost and the crawl closes (%s)", self.process.pid,
-                     unanswered, outcome.DB_ERRORS)
-        for answer in self.waiting.values():
-            answer.set_result((keys.WORKER_LOST,))
-        self.waiting.clear()
-        self.stats.inc_value(keys.DB_ERRORS)
-        if not self.opened.done():
+        if not self.opened.done():  # the crawl's start fails, with this as its error
             self.opened.set_result("the worker exited before its pipelines opened")
+            self.closed.set_result(None)
+            return
+        unanswered = len(self.waiting)
+        for answer in self.waiting.values():
+            if not answer.done():
+                answer.set_result((keys.WORKER_LOST,))
+        self.waiting.clear()
+        unconfirmed = self._unconfirmed()
+        for store_code, count in unconfirmed.items():
+            keys.item_lost(self.stats, store_code, keys.WORKER_LOST, count)
+        logger.error("the pipeline worker (process %d) exited unexpectedly; %d unanswered "
+                     "items and %d answered but not known to be written are counted lost; the "
+                     "crawl closes (%s)", self.process.pid, unanswered,
+                     sum(unconfirmed.values()), outcome.DB_ERRORS)
+        self.stats.inc_value(keys.DB_ERRORS)
         self.closed.set_result(None)  # reported above: closing has nothing more to say
         close_crawl(self.crawler, outcome.DB_ERRORS)
+
+    def _unconfirmed(self) -> dict[str | None, int]:
+        """Per store, the items answered "ok" beyond what the worker reported written or
+        unchanged: rows that may have been waiting in its buffers (a store's duplicate listings
+        count here too — the crawl fails anyway)."""
+        unconfirmed = {}
+        for store_code, answered in self.answered.items():
+            confirmed = 0 if store_code is None else sum(
+                self.stats.get_value(keys.store_key(store_code, name), 0)
+                for name in ("written", "unchanged"))
+            if answered > confirmed:
+                unconfirmed[store_code] = answered - confirmed
+        return unconfirmed
 
     def _lost(self, store_code: str | None) -> DropItem:
         keys.item_lost(self.stats, store_code, keys.WORKER_LOST)

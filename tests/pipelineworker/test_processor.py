@@ -12,6 +12,9 @@ import logging
 import multiprocessing
 import os
 import signal
+import subprocess
+import sys
+import threading
 import time
 from pathlib import Path
 
@@ -26,6 +29,7 @@ from grocer import stats as keys
 from grocer.extensions.health import LOST_DROP_REASONS
 from grocer.pipelineworker.processor import PipelineWorker, PipelineWorkerError
 from grocer.tables.refresh import tables_refreshed
+from tests.helpers.crawling import REPO
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="the worker forks")
 
@@ -95,6 +99,18 @@ class SlowRecording:
         written = record.with_suffix(".tmp")
         written.write_text(json.dumps(sorted(self.skus)))
         written.replace(record)  # whole, or not yet there
+
+
+class DiesAtClose:
+    def close_spider(self):
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+class Unpicklable:
+    def process_item(self, item):
+        if item.get("lock"):
+            item["lock"] = threading.Lock()
+        return item
 
 
 class Engine:
@@ -189,11 +205,56 @@ def test_a_worker_that_dies_loses_only_its_unanswered_items_and_closes_the_crawl
     assert all(isinstance(r, DropItem) for r in lost)
     assert {str(r).split(":")[0] for r in lost} == {keys.WORKER_LOST} <= LOST_DROP_REASONS
     stats = crawler.stats.get_stats()
-    assert stats[f"{keys.LOST}/{keys.WORKER_LOST}"] == 3
-    assert stats[keys.store_key("G102", "lost")] == 3
+    # 2 unanswered, 1 sent after, and item 1: answered, but never reported written.
+    assert stats[f"{keys.LOST}/{keys.WORKER_LOST}"] == 4
+    assert stats[keys.store_key("G102", "lost")] == 4
     assert stats[keys.DB_ERRORS] == 1 and stats[keys.CLOSING] == outcome.DB_ERRORS
     assert engine.closed_with == [outcome.DB_ERRORS]
     assert any("exited unexpectedly" in r.getMessage() for r in caplog.records)
+
+
+def test_rows_answered_but_unwritten_when_the_worker_dies_at_close_are_lost(caplog):
+    """The price pipeline answers an item once its row is buffered: a worker dying while it
+    closes (writing the last rows) loses answered rows, and the crawl must not finish."""
+    crawler = worker_crawler({f"{HERE}.Marking": 100, f"{HERE}.DiesAtClose": 200})
+    crawler.engine = engine = Engine()
+    crawler.crawling = True
+    with caplog.at_level(logging.ERROR):
+        answered = run(crawler, lambda processor: outcomes(processor, [item(1), item(2)]))
+    assert [r["sku"] for r in answered] == [1, 2]
+    stats = crawler.stats.get_stats()
+    assert stats[keys.LOST_TOTAL] == 2 and stats[keys.store_key("G102", "lost")] == 2
+    assert stats[keys.DB_ERRORS] == 1 and engine.closed_with == [outcome.DB_ERRORS]
+
+
+def test_an_outcome_that_cannot_be_sent_back_fails_only_its_item():
+    crawler = worker_crawler({f"{HERE}.Unpicklable": 100})
+    first, failed, last = run(crawler, lambda processor: outcomes(
+        processor, [item(1), item(2, lock=True), item(3)]))
+    assert (first["sku"], last["sku"]) == (1, 3)
+    assert isinstance(failed, PipelineWorkerError)
+    assert "cannot be sent back from the pipeline worker" in str(failed)
+
+
+def exit_without_closing() -> None:
+    """A crawl that opens its worker and exits without closing it (a forced shutdown)."""
+    crawler = worker_crawler({f"{HERE}.Marking": 100})
+
+    async def main():
+        processor = PipelineWorker.from_crawler(crawler)
+        await processor.open_spider_async()
+        await processor.process_item_async(item(1))
+
+    asyncio.run(main())
+
+
+def test_a_crawl_that_exits_without_closing_its_worker_does_not_hang():
+    done = subprocess.run(
+        [sys.executable, "-c", f"from {HERE} import exit_without_closing; "
+                               "exit_without_closing()"],
+        cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)}, timeout=60,
+        capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
 
 
 def crawl_killed_with_items_in_flight() -> None:
