@@ -426,6 +426,10 @@ def main() -> None:
         ratios[f"vs_limit_{phase}"] = spread(
             limit / mine for limit, mine in zip(times[f"limit_{phase}"],
                                                 times[f"pipelines_{phase}"], strict=False))
+        # What vs_naive_orm would be at the limit's speed: the most any pipelines could reach.
+        ratios[f"limit_vs_naive_orm_{phase}"] = spread(
+            naive / limit for naive, limit in zip(times[f"naive_{phase}"],
+                                                 times[f"limit_{phase}"], strict=False))
     speeds = {name: spread(1 / t for t in values) for name, values in times.items()}
     changes = len(products) // 10 * len(STORES)
     for name, figure in sorted(speeds.items()):

@@ -35,6 +35,12 @@ BARCODES_MARKED_MISSING = "grocer/barcodes/marked_missing"
 BARCODES_CONFLICT = "grocer/barcodes/conflict"
 
 
+# A store's rows the price pipeline confirmed: written (new or changed) and unchanged prices.
+STORE_WRITTEN = "written"
+STORE_UNCHANGED = "unchanged"
+STORE_CONFIRMED = (STORE_WRITTEN, STORE_UNCHANGED)
+
+
 def store_key(store_code: str, name: str) -> str:
     return f"{STORE_PREFIX}{store_code}/{name}"
 

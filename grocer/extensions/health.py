@@ -246,7 +246,7 @@ class CrawlHealth:
         run.dropped = tally.dropped_total()
         run.ignored = tally.ignored()
         run.dropped_by_reason = dict(sorted(tally.dropped.items()))
-        for name in ("written", "unchanged"):
+        for name in keys.STORE_CONFIRMED:  # (StoreRun's columns of the same names)
             setattr(run, name, self.stats.get_value(keys.store_key(run.store_code, name), 0)
                     or 0)
         was = run.status

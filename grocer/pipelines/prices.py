@@ -230,8 +230,8 @@ class PricePipeline(DatabasePipeline):
                 self._inc(f"grocer/prices/{name}", getattr(result, name))
             self._inc("grocer/history_rows", result.history)
             if self.stats is not None:
-                keys.inc_store(self.stats, code, "written", result.new + result.changed)
-                keys.inc_store(self.stats, code, "unchanged", result.unchanged)
+                keys.inc_store(self.stats, code, keys.STORE_WRITTEN, result.new + result.changed)
+                keys.inc_store(self.stats, code, keys.STORE_UNCHANGED, result.unchanged)
 
     async def close_spider(self):
         await self.flush()

@@ -43,7 +43,8 @@ RESULTS_EVERY = 500  # outcomes per message at most; fewer when the loop has not
 
 class RecordingStats(GrocerStatsCollector):
     """The worker's stats: also remembers every change since the last `take_changes()`, for the
-    crawl's collector to apply (increments summed per key; the other changes in order)."""
+    crawl's collector to `replay` (increments summed per key; the other changes in order, each
+    after the increments of its key that came before it)."""
 
     def __init__(self, crawler):
         super().__init__(crawler)
@@ -52,24 +53,41 @@ class RecordingStats(GrocerStatsCollector):
 
     def inc_value(self, key, count=1, start=0, spider=None):
         super().inc_value(key, count, start)
-        self.increments[key] = self.increments.get(key, 0) + count
+        if start:  # where a new key starts is for the crawl's collector to decide
+            self._in_order("inc_value", key, count, start)
+        else:
+            self.increments[key] = self.increments.get(key, 0) + count
 
     def set_value(self, key, value, spider=None):
         super().set_value(key, value)
-        self.changes.append(("set_value", key, value))
+        self._in_order("set_value", key, value)
 
     def max_value(self, key, value, spider=None):
         super().max_value(key, value)
-        self.changes.append(("max_value", key, value))
+        self._in_order("max_value", key, value)
 
     def min_value(self, key, value, spider=None):
         super().min_value(key, value)
-        self.changes.append(("min_value", key, value))
+        self._in_order("min_value", key, value)
+
+    def _in_order(self, method: str, key: str, *args) -> None:
+        summed = self.increments.pop(key, None)
+        if summed is not None:  # they came first: a set after them must win
+            self.changes.append(("inc_value", key, summed))
+        self.changes.append((method, key, *args))
 
     def take_changes(self) -> tuple[list[tuple], dict[str, int]]:
         changes, increments = self.changes, self.increments
         self.changes, self.increments = [], {}
         return changes, increments
+
+
+def replay(stats, changes: list[tuple], increments: dict[str, int]) -> None:
+    """A worker's `take_changes()` applied to the crawl's collector."""
+    for method, key, *args in changes:
+        getattr(stats, method)(key, *args)
+    for key, count in increments.items():
+        stats.inc_value(key, count)
 
 
 class ForwardedLogs(logging.Handler):
@@ -188,26 +206,28 @@ class PipelineHost:
         if not (results or changes[0] or changes[1] or logs):
             return
         try:
-            self.channel.send(("results", results, changes, logs))
+            self._send_results(results, changes, logs)
         except Exception:  # something in it does not pickle: every item still gets its answer
             self._ship_apart(results, changes, logs)
 
     def _ship_apart(self, results, changes, logs) -> None:
         for seq, outcome in results:
             try:
-                self.channel.send(("results", [(seq, outcome)], ([], {}), []))
+                self._send_results(results=[(seq, outcome)])
             except Exception as error:
-                self.channel.send(("results", [(seq, ("error", (
+                self._send_results(results=[(seq, ("error", (
                     f"the item's outcome cannot be sent back from the pipeline worker: "
-                    f"{type(error).__name__}: {error}")))], ([], {}), []))
+                    f"{type(error).__name__}: {error}")))])
         try:
-            self.channel.send(("results", [], changes, logs))
+            self._send_results(changes=changes, logs=logs)
         except Exception as error:
             message = (f"the pipeline worker's stats or log lines cannot be sent to the crawl: "
                        f"{type(error).__name__}: {error}")
-            record = {"name": __name__, "levelno": logging.ERROR, "levelname": "ERROR",
-                      "msg": message}
-            self.channel.send(("results", [], ([], {}), [record]))
+            self._send_results(logs=[{"name": __name__, "levelno": logging.ERROR,
+                                      "levelname": "ERROR", "msg": message}])
+
+    def _send_results(self, results=(), changes=((), {}), logs=()) -> None:
+        self.channel.send(("results", list(results), changes, list(logs)))
 
 
 def serve(spider, settings, inbox, outbox, unused_ends) -> None:

@@ -33,7 +33,7 @@ from grocer import stats as keys
 from grocer.items import item_fields
 from grocer.outcome import close_crawl
 from grocer.pipelineworker.channel import EOF_MESSAGE, Channel
-from grocer.pipelineworker.host import FORWARDED_SIGNALS, serve
+from grocer.pipelineworker.host import FORWARDED_SIGNALS, replay, serve
 
 logger = logging.getLogger(__name__)
 
@@ -177,7 +177,7 @@ class PipelineWorker:
         kind = message[0]
         if kind == "results":
             _, results, (changes, increments), records = message
-            self._count(changes, increments)
+            replay(self.stats, changes, increments)
             for record in records:
                 logging.getLogger(record["name"]).handle(logging.makeLogRecord(record))
             for seq, result in results:
@@ -192,12 +192,6 @@ class PipelineWorker:
             self.closed.set_result(message[1])
         elif message == EOF_MESSAGE:
             self._worker_gone()
-
-    def _count(self, changes: list[tuple], increments: dict[str, int]) -> None:
-        for method, key, value in changes:
-            getattr(self.stats, method)(key, value)
-        for key, count in increments.items():
-            self.stats.inc_value(key, count)
 
     def _worker_gone(self) -> None:
         self.gone = True
@@ -231,7 +225,7 @@ class PipelineWorker:
         for store_code, answered in self.answered.items():
             confirmed = 0 if store_code is None else sum(
                 self.stats.get_value(keys.store_key(store_code, name), 0)
-                for name in ("written", "unchanged"))
+                for name in keys.STORE_CONFIRMED)
             if answered > confirmed:
                 unconfirmed[store_code] = answered - confirmed
         return unconfirmed

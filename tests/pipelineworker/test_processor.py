@@ -27,6 +27,7 @@ from scrapy.utils.test import get_crawler
 from grocer import outcome
 from grocer import stats as keys
 from grocer.extensions.health import LOST_DROP_REASONS
+from grocer.pipelineworker.host import RecordingStats, replay
 from grocer.pipelineworker.processor import PipelineWorker, PipelineWorkerError
 from grocer.tables.refresh import tables_refreshed
 from tests.helpers.crawling import REPO
@@ -171,6 +172,21 @@ def test_items_come_back_marked_dropped_or_failed_with_the_workers_stats_and_log
     lines = [r for r in caplog.records if r.name == "tests.pipeline_worker"]
     assert sorted(r.getMessage() for r in lines) == ["marked 1", "marked 3", "marked 5"]
     assert {r.process for r in lines} == {marked["marked_by"]}
+
+
+def test_the_crawls_stats_end_where_the_workers_did():
+    worker = RecordingStats(worker_crawler({}))
+    worker.inc_value("test/count", 2)
+    worker.set_value("test/count", 10)  # a set after increments wins over them
+    worker.inc_value("test/count")
+    worker.inc_value("test/other", 3)
+    worker.inc_value("test/started", 1, start=5)  # starts where the worker's started
+    worker.max_value("test/largest", 4)
+    crawl = worker_crawler({}).stats
+    replay(crawl, *worker.take_changes())
+    assert crawl.get_stats() == worker.get_stats() == {
+        "test/count": 11, "test/other": 3, "test/started": 6, "test/largest": 4}
+    assert worker.take_changes() == ([], {})
 
 
 def test_a_table_refresh_reaches_the_worker_after_the_items_sent_before_it():
