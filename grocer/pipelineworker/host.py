@@ -226,8 +226,8 @@ class PipelineHost:
             self._send_results(logs=[{"name": __name__, "levelno": logging.ERROR,
                                       "levelname": "ERROR", "msg": message}])
 
-    def _send_results(self, results=(), changes=((), {}), logs=()) -> None:
-        self.channel.send(("results", list(results), changes, list(logs)))
+    def _send_results(self, results=(), changes=None, logs=()) -> None:
+        self.channel.send(("results", list(results), changes or ([], {}), list(logs)))
 
 
 def serve(spider, settings, inbox, outbox, unused_ends) -> None:
