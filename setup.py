@@ -1,11 +1,12 @@
-from setuptools import find_packages, setup
+from setuptools import find_namespace_packages, setup
 
 setup(
     name="grocer",
     version="0.1.0",
     description="Crawls Australian supermarket chains store by store into one de-duplicated "
     "product catalogue with per-store prices.",
-    packages=find_packages(include=["grocer", "grocer.*"]),
+    # Namespace packages: the template and static folders are packages of data, not code.
+    packages=find_namespace_packages(include=["grocer", "grocer.*"], exclude=["*.__pycache__"]),
     package_data={"grocer": ["db/migrations/*.py", "db/migrations/versions/*.py", "py.typed",
                              "web/templates/*.html", "web/static/*"]},
     include_package_data=True,
@@ -27,7 +28,10 @@ setup(
         "uvicorn>=0.30",
     ],
     extras_require={
-        "test": ["pytest>=8", "ruff>=0.6", "scrapyd>=1.5", "scrapyd-client>=2.0", "httpx>=0.27",
+        "test": ["pytest>=8", "ruff>=0.6", "scrapyd>=1.5", "scrapyd-client>=2.0",
+                 # Starlette's TestClient drives the web app with httpx2 since 1.2 (httpx is
+                 # deprecated there: a warning on every run).
+                 "starlette>=1.2", "httpx2>=2.0",
                  "playwright>=1.45"],
         "deploy": ["scrapyd>=1.5", "scrapyd-client>=2.0"],
         # COLES_SESSION=browser: a headless Chromium passes the Coles bot protection's challenge.
