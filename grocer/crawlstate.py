@@ -79,6 +79,10 @@ class StoreRun:
                       "stored or dropped")
 
 
+# The StoreRun counts a CrawlRun keeps per store and `scrapy report` shows.
+REPORTED_COUNTS = ("items", "stored", "dropped", "lost", "written", "unchanged")
+
+
 @dataclass
 class CrawlState:
     company: str

@@ -9,12 +9,12 @@ import io
 import json
 
 from grocer.command_base import GrocerCommand
+from grocer.crawlstate import REPORTED_COUNTS
 
-COLUMNS = ("items", "stored", "dropped", "lost", "written", "unchanged")
 FORMATS = ("text", "json", "csv")
 FIELDS = ("chain", "store", "name", "supermarket", "status", "last_attempt_at",
           "last_attempt_run", "last_attempt_outcome", "last_attempt_reason",
-          "last_attempt_error", "last_success_at", "last_success_run", "fresh", *COLUMNS,
+          "last_attempt_error", "last_success_at", "last_success_run", "fresh", *REPORTED_COUNTS,
           "zone", "inferred_from", "zone_verified_at")
 
 
@@ -58,7 +58,7 @@ def store_rows(reports) -> list[dict]:
                 "last_success_at": _iso(success.at) if success else None,
                 "last_success_run": success.id if success else None,
                 "fresh": store.fresh,
-                **{name: store.counts.get(name) for name in COLUMNS},
+                **{name: store.counts.get(name) for name in REPORTED_COUNTS},
                 "zone": store.zone, "inferred_from": store.inferred_from,
                 "zone_verified_at": _iso(store.zone_verified_at),
             })
@@ -101,7 +101,7 @@ def format_report(reports, *, days: float, now: dt.datetime, list_all: bool = Fa
         if shown:
             width = max(5, *(len(store.code) for store in shown))
             lines.append(f"  {'store':<{width}}  {'last completed':<21} {'age':>5} "
-                         f"{'run':>6} " + " ".join(f"{name:>9}" for name in COLUMNS)
+                         f"{'run':>6} " + " ".join(f"{name:>9}" for name in REPORTED_COUNTS)
                          + "  status")
             for store in shown:
                 success = store.last_success
@@ -128,7 +128,7 @@ def format_report(reports, *, days: float, now: dt.datetime, list_all: bool = Fa
                 lines.append(
                     f"  {store.code:<{width}}  {_when(success.at if success else None):<21} "
                     f"{_age(success.at if success else None, now):>5} {run:>6} "
-                    + " ".join(f"{_count(store.counts, name):>9}" for name in COLUMNS)
+                    + " ".join(f"{_count(store.counts, name):>9}" for name in REPORTED_COUNTS)
                     + f"  {status}" + (f"  ({'; '.join(notes)})" if notes else ""))
         if hidden:
             stale = sum(store.supermarket for store in hidden)

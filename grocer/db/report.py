@@ -30,12 +30,9 @@ from sqlalchemy.orm import aliased
 
 from grocer.chains import CHAINS, Chain
 from grocer.db.engine import session_scope
-from grocer.crawlstate import CHECKED, COMPLETED, FAILED, RUNNING
+from grocer.crawlstate import CHECKED, COMPLETED, FAILED, REPORTED_COUNTS, RUNNING
 from grocer.db.models import Company, CrawlRun, Division, PriceZone, PriceZoneMember, Store
 from grocer.normalization.dates import utcnow
-
-COUNT_NAMES = ("items", "stored", "dropped", "lost", "written", "unchanged")
-
 
 @dataclass(frozen=True)
 class RunRef:
@@ -130,7 +127,7 @@ def _store_outcome(run_id, at, close_reason, code, completed, store_stats) -> Ru
 def _store_counts(record) -> dict[str, int]:
     if not isinstance(record, dict):
         return {}
-    return {name: int(record[name]) for name in COUNT_NAMES
+    return {name: int(record[name]) for name in REPORTED_COUNTS
             if isinstance(record.get(name), (int, float))}
 
 
